@@ -1,0 +1,29 @@
+"""The Flask app: semantic search, SPARQL endpoint, web UI. `create_app` builds it."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from search_api.settings import load_settings
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: settings (defaults, env, `config`), resources, blueprints, errors."""
+    app = Flask(__name__)
+    settings = load_settings(config)
+    app.config["HPKG"] = settings
+    app.config["MAX_CONTENT_LENGTH"] = settings["max_body_kb"] * 1024
+    app.config["JSON_AS_ASCII"] = False
+    app.json.ensure_ascii = False
+
+    from search_api import handlers, resources
+
+    resources.init_app(app)
+    handlers.init_app(app)
+
+    from search_api import search, sparql, ui
+
+    for module in (ui, search, sparql):
+        app.register_blueprint(module.bp)
+    return app

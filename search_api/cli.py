@@ -1,0 +1,195 @@
+"""`hpkg`: the command line. Each command is a thin wrapper over a kg/ingest function.
+
+Heavy modules are imported inside the commands so that `hpkg --help` stays instant.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from search_api.settings import load_settings
+
+data_dir_option = click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Data directory (default: $HPKG_DATA_DIR, else ./data).",
+)
+
+
+def _settings(data_dir: Path | None) -> dict:
+    overrides = {"data_dir": str(data_dir)} if data_dir else {}
+    return load_settings(overrides)
+
+
+def _print_json(payload) -> None:
+    click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+
+
+@click.group()
+@click.version_option(package_name="healthpolicy-kg")
+def main() -> None:
+    """healthpolicy-kg: read a regional health plan by meaning."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@data_dir_option
+@click.option("--no-index", is_flag=True, help="Build the graph only, not the search index.")
+def ingest(paths: tuple[Path, ...], data_dir: Path | None, no_index: bool) -> None:
+    """Corpus files or folders -> graph (+ search index). Exits 1 when any file was skipped."""
+    from kg.build import ingest_paths
+
+    settings = _settings(data_dir)
+    report = ingest_paths(list(paths) or [Path("corpus")], settings, build_index=not no_index)
+    click.echo(report.summary())
+    if report.skipped:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the DESIGN.md JSON contract.")
+def extract(file: Path, as_json: bool) -> None:
+    """Section tree and entities of one page."""
+    from ingest.errors import IngestError
+    from ingest.pipeline import extract_file
+
+    try:
+        payload = extract_file(file)
+    except IngestError as error:
+        raise click.ClickException(str(error)) from error
+    if as_json:
+        _print_json(payload)
+        return
+    for section in payload["sections"]:
+        indent = "  " * max(section["level"] - 1, 0)
+        number = f"{section['number']} " if section["number"] else ""
+        click.echo(f"{indent}{number}{section['title']}  [{len(section['items'])} items]")
+    for entity in payload["entities"]:
+        click.echo(f"  {entity['type']:<10} {entity['text']}  -> {entity['label']}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@data_dir_option
+def serve(host: str, port: int, data_dir: Path | None) -> None:
+    """Serve the web UI, the search API and the SPARQL endpoint."""
+    from search_api import create_app
+
+    overrides = {"data_dir": str(data_dir)} if data_dir else None
+    app = create_app(overrides)
+    app.run(host=host, port=port, threaded=True)
+
+
+@main.command()
+@click.argument("query")
+@click.option("-k", default=10, show_default=True, type=int, help="Number of hits.")
+@click.option("--json", "as_json", is_flag=True, help="Print the DESIGN.md JSON contract.")
+@data_dir_option
+def search(query: str, k: int, as_json: bool, data_dir: Path | None) -> None:
+    """Orientations that answer a French question."""
+    from kg.search import search_store
+    from kg.store import open_store
+
+    settings = _settings(data_dir)
+    with open_store(settings["data_dir"], backend=settings["store"]) as store:
+        result = search_store(store, settings, query, k=k)
+    if as_json:
+        _print_json(result)
+        return
+    if not result["hits"]:
+        click.echo("no result")
+    for hit in result["hits"]:
+        click.echo(f"{hit['rank']:>2}. {hit['score']:.3f}  {hit['doc']} § {hit['section']}  {hit['title']}")
+        click.echo(f"    {' > '.join(hit['breadcrumb'])}")
+
+
+@main.command()
+@click.argument("query", required=False)
+@click.option("--file", "query_file", type=click.Path(exists=True, path_type=Path), help="Read the query from a .rq file.")
+@click.option("--name", help="Run a named query of kg/queries/ (see docs/queries.md).")
+@click.option("--param", "params", multiple=True, help="NAME=VALUE, bound into a named query.")
+@click.option("--format", "fmt", default="table", type=click.Choice(["table", "json", "csv", "tsv", "xml"]))
+@data_dir_option
+def sparql(query, query_file, name, params, fmt, data_dir) -> None:
+    """Run a SPARQL query (text, file or named query) on the graph."""
+    from kg.queries import run_cli_query
+
+    settings = _settings(data_dir)
+    bindings = dict(p.split("=", 1) for p in params)
+    text = query_file.read_text(encoding="utf-8") if query_file else query
+    if not text and not name:
+        raise click.UsageError("give a QUERY, --file or --name")
+    click.echo(run_cli_query(settings, text=text, name=name, params=bindings, fmt=fmt), nl=False)
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, path_type=Path))
+@click.option("--graph", "graph_iri", required=True, help="IRI of the named graph to load into.")
+@data_dir_option
+def load(file: Path, graph_iri: str, data_dir: Path | None) -> None:
+    """Add external RDF (INSEE geography, a FINESS extract...) into a named graph."""
+    from kg.store import open_store
+
+    settings = _settings(data_dir)
+    with open_store(settings["data_dir"], backend=settings["store"]) as store:
+        count = store.load_file(file, graph_iri)
+    click.echo(f"loaded {count} triples into <{graph_iri}>")
+
+
+@main.command()
+@click.option("--format", "fmt", default="ttl", type=click.Choice(["ttl", "nq", "jsonld", "xml"]))
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file, not stdout.")
+@data_dir_option
+def export(fmt: str, output: Path | None, data_dir: Path | None) -> None:
+    """Export the whole graph."""
+    from kg.store import open_store
+
+    settings = _settings(data_dir)
+    with open_store(settings["data_dir"], backend=settings["store"]) as store:
+        data = store.export(fmt)
+    if output:
+        output.write_bytes(data)
+    else:
+        sys.stdout.buffer.write(data)
+
+
+@main.group(name="eval")
+def eval_group() -> None:
+    """Measure quality against gold data (see ../shared/eval/README.md)."""
+
+
+@eval_group.command(name="entities")
+@click.argument("gold", type=click.Path(exists=True, path_type=Path))
+@click.option("--corpus", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("corpus"), show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def eval_entities_cmd(gold: Path, corpus: Path, as_json: bool) -> None:
+    """Recall per entity type, and what was extracted beyond the gold."""
+    from ingest.evaluate import eval_entities, format_entity_report
+
+    report = eval_entities(gold, corpus)
+    click.echo(json.dumps(report, ensure_ascii=False, indent=2) if as_json else format_entity_report(report))
+
+
+@eval_group.command(name="search")
+@click.argument("gold", type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+@data_dir_option
+def eval_search_cmd(gold: Path, as_json: bool, data_dir: Path | None) -> None:
+    """nDCG@10, MRR and Recall@5 for dense, lexical and the default, side by side."""
+    from kg.search_eval import eval_search, format_search_report
+
+    report = eval_search(gold, _settings(data_dir))
+    click.echo(json.dumps(report, ensure_ascii=False, indent=2) if as_json else format_search_report(report))
+
+
+if __name__ == "__main__":
+    main()
