@@ -38,6 +38,7 @@ class Section:
     text: str = ""
     items: list[Item] = field(default_factory=list)
     from_breadcrumb: bool = False
+    kind: str | None = None  # axis | orientation | objective | action | part | priority, when printed
 
     @property
     def key(self) -> str:
@@ -76,6 +77,10 @@ class Document:
     source: Source | None = None
     figures: list[str] = field(default_factory=list)
     sections: list[Section] = field(default_factory=list)
+    # Spans of `text` holding page metadata (breadcrumb, title line, keywords, source line,
+    # figure references). Every other non-blank character is body text and lies in exactly
+    # one section's [start, end).
+    meta_spans: list[tuple[int, int]] = field(default_factory=list)
 
     def section(self, key: str) -> Section:
         for section in self.sections:

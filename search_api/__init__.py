@@ -22,8 +22,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     resources.init_app(app)
     handlers.init_app(app)
 
-    from search_api import search, sparql, ui
+    from search_api import links, search, sparql, ui
 
-    for module in (ui, search, sparql):
+    for module in (ui, search, sparql, links):
         app.register_blueprint(module.bp)
     return app

@@ -162,6 +162,56 @@ def export(fmt: str, output: Path | None, data_dir: Path | None) -> None:
         sys.stdout.buffer.write(data)
 
 
+@main.command()
+@click.argument("description")
+@click.option("-k", default=5, show_default=True, type=int, help="Number of suggestions.")
+@click.option("--json", "as_json", is_flag=True, help="Print the DESIGN.md JSON contract.")
+@data_dir_option
+def link(description: str, k: int, as_json: bool, data_dir: Path | None) -> None:
+    """Policy axes a project fits, with reasons."""
+    from kg.linking import suggest
+    from kg.store import open_store
+
+    settings = _settings(data_dir)
+    with open_store(settings["data_dir"], backend=settings["store"]) as store:
+        result = suggest(store, settings, description, k=k)
+    if as_json:
+        _print_json(result)
+        return
+    if not result["suggestions"]:
+        click.echo("no suggestion")
+    for s in result["suggestions"]:
+        click.echo(f"{s['rank']:>2}. {s['score']:.3f}  {s['doc']} § {s['section']}  {s['title']}")
+        for reason in s["reasons"]:
+            click.echo(f"    - {reason}")
+
+
+@main.group()
+def user() -> None:
+    """Accounts allowed to edit projects and links."""
+
+
+@user.command(name="add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["editor", "admin"]), default="editor", show_default=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@click.option("--replace", is_flag=True, help="Change the password and role of an existing user.")
+@data_dir_option
+def user_add(name: str, role: str, password_stdin: bool, replace: bool, data_dir: Path | None) -> None:
+    """Create a user (password asked twice, or read from stdin)."""
+    from kg.users import UserError, UserStore
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        created = UserStore(_settings(data_dir)["data_dir"]).add(name, password, role=role, replace=replace)
+    except UserError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"user {created.name} ({created.role}) saved")
+
+
 @main.group(name="eval")
 def eval_group() -> None:
     """Measure quality against gold data (see ../shared/eval/README.md)."""
@@ -189,6 +239,24 @@ def eval_search_cmd(gold: Path, as_json: bool, data_dir: Path | None) -> None:
 
     report = eval_search(gold, _settings(data_dir))
     click.echo(json.dumps(report, ensure_ascii=False, indent=2) if as_json else format_search_report(report))
+
+
+@eval_group.command(name="link")
+@click.argument("gold", type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+@data_dir_option
+def eval_link_cmd(gold: Path, as_json: bool, data_dir: Path | None) -> None:
+    """hit@3 and MRR of project -> section suggestions."""
+    from kg.linking import eval_link, format_link_report
+    from kg.store import open_store
+
+    settings = _settings(data_dir)
+    try:
+        with open_store(settings["data_dir"], backend=settings["store"]) as store:
+            report = eval_link(gold, store, settings)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(json.dumps(report, ensure_ascii=False, indent=2) if as_json else format_link_report(report))
 
 
 if __name__ == "__main__":

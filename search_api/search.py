@@ -1,6 +1,27 @@
-"""Search: GET /api/search (JSON contract of DESIGN.md) and the /search results page."""
+"""Search API: GET /api/search?q=...&k=...&actor=IRI... -> the DESIGN.md JSON contract.
+
+Facet filters (scheme, population, actor, tool, territory, programme) take concept IRIs and
+may repeat; every hit must carry all of them. Facet counts and per-hit explanations come as
+extra keys ("facets", "filters", "explanation") beside the contract keys.
+"""
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, current_app, jsonify, request
+
+from search_api.errors import BadRequest
+from search_api.resources import get_store
 
 bp = Blueprint("search", __name__)
+
+
+@bp.get("/api/search")
+def api_search():
+    from kg.search import FACETS, search_store, validate_filters, validate_k, validate_query
+
+    try:
+        query = validate_query(request.args.get("q"))
+        k = validate_k(request.args.get("k", "10"))
+        filters = validate_filters({f: request.args.getlist(f) for f in FACETS if request.args.getlist(f)})
+    except ValueError as error:
+        raise BadRequest(str(error)) from error
+    return jsonify(search_store(get_store(), current_app.config["HPKG"], query, k=k, filters=filters))

@@ -26,6 +26,9 @@ SETTINGS = (
     Setting("sparql_timeout_s", 10.0, "Time limit of one query on the public SPARQL endpoint, in seconds."),
     Setting("sparql_max_rows", 10000, "Most result rows the public SPARQL endpoint returns; truncation is stated."),
     Setting("max_body_kb", 512, "Largest HTTP request body accepted, in kilobytes."),
+    Setting("secret_key", "", "Key signing session cookies; empty: a random key kept in {data_dir}/secret_key."),
+    Setting("login_attempts_per_minute", 5, "Failed logins allowed per user name and IP address in one minute (then 429)."),
+    Setting("link_suggestions", 5, "Suggestions stored for a project and shown on its page."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -1,20 +1,185 @@
-"""Web UI pages (French): home with the search form, plan browser."""
+"""Web UI pages (French): home, search results, plan browser, orientation and entity pages.
+
+Each view parses the request, calls one `kg` function and renders a template, or the same data
+as JSON when the client asks for it (`Accept: application/json` or a `.json` suffix).
+"""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from urllib.parse import urlencode
+
+from flask import Blueprint, current_app, jsonify, render_template, request, url_for
+from markupsafe import Markup
+from werkzeug.exceptions import default_exceptions
+
+from search_api import ui_search as results
+from search_api.errors import BadRequest, NotFound
+from search_api.graph_svg import neighbourhood_svg
+from search_api.handlers import wants_json
+from search_api.resources import get_store
 
 bp = Blueprint("ui", __name__, static_folder="static", static_url_path="/static")
 
+HPID = "https://w3id.org/healthpolicy-kg/id/"
+KIND_LABELS = {  # entity type -> (singular, plural) in French
+    "actor": ("Acteur", "Acteurs"),
+    "tool": ("Outil", "Outils"),
+    "territory": ("Territoire", "Territoires"),
+    "population": ("Population", "Populations"),
+    "programme": ("Programme", "Programmes"),
+    "scheme": ("Schéma", "Schémas"),
+    "doc": ("Page source", "Pages sources"),
+    "section": ("Orientation", "Orientations"),
+}
+PER_PAGE = 10
+MAX_RESULTS = 100
 
+
+def _page(template: str, data: dict, **extra):
+    """The page as HTML, or `data` as JSON when the client asks for JSON."""
+    if wants_json():
+        return jsonify(data)
+    return render_template(template, data=data, **extra)
+
+
+def _strip_json(path: str) -> str:
+    return path[: -len(".json")] if path.endswith(".json") else path
+
+
+# -- pages ----------------------------------------------------------------------------------
+
+# The HTML route comes last (nearest the function): it is registered first, so url_for picks it.
+@bp.get("/index.json")
 @bp.get("/")
 def home():
-    return render_template("home.html")
+    from kg.browse import overview
+
+    return _page("home.html", {"overview": overview(get_store()),
+                               "search": url_for("ui.search_page"), "plan": url_for("ui.plan")})
 
 
+@bp.get("/search.json")
+@bp.get("/search")
+def search_page():
+    query = request.args.get("q", "").strip()
+    page = _page_number(request.args.get("page", "1"))
+    filters = results.parse_filters(request.args)
+    data = {"query": query, "page": page, "per_page": PER_PAGE, "filters": filters}
+    if query:
+        data.update(results.run_search(get_store(), current_app.config["HPKG"], query, filters,
+                                       page=page, per_page=PER_PAGE, max_results=MAX_RESULTS))
+    return _page("search.html", data, facet_url=_facet_url, page_url=_page_url)
+
+
+@bp.get("/plan.json")
 @bp.get("/plan")
 def plan():
     from kg.browse import plan_tree
 
-    from search_api.resources import get_store
+    return _page("plan.html", {"tree": plan_tree(get_store())})
 
-    return render_template("plan.html", tree=plan_tree(get_store()))
+
+@bp.get("/orientation.json")
+@bp.get("/orientation")
+@bp.get("/orientation/<path:path>")
+def orientation(path: str | None = None):
+    from kg.browse import orientation_page
+
+    iri = _iri_from(path, "section/")
+    data = orientation_page(get_store(), iri)
+    if data is None:
+        raise NotFound(f"Aucune orientation ne correspond à l'identifiant {iri}.")
+    data["similar"] = results.similar_sections(get_store(), current_app.config["HPKG"], data)
+    return _page("orientation.html", data)
+
+
+@bp.get("/entite.json")
+@bp.get("/entite")
+@bp.get("/entite/<path:path>")
+def entity(path: str | None = None):
+    from kg.browse import entity_page
+
+    iri = _iri_from(path, "")
+    data = entity_page(get_store(), iri)
+    if data is None:
+        raise NotFound(f"Aucune entité ne correspond à l'identifiant {iri}.")
+    svg = neighbourhood_svg(data["graph"], link=_node_url)
+    return _page("entity.html", data, svg=Markup(svg))
+
+
+# -- request parsing and URLs ---------------------------------------------------------------
+
+def _page_number(raw: str) -> int:
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_RESULTS // PER_PAGE:
+        raise BadRequest(f"Paramètre « page » invalide : {raw!r} (un nombre entre 1 et "
+                         f"{MAX_RESULTS // PER_PAGE} est attendu).")
+    return int(raw)
+
+
+def _iri_from(path: str | None, prefix: str) -> str:
+    """The IRI a page is about: `?iri=` when given, else HPID + prefix + the URL path."""
+    iri = request.args.get("iri")
+    if iri:
+        return iri
+    if not path:
+        raise BadRequest("Paramètre « iri » manquant : indiquez l'identifiant de la page voulue.")
+    return HPID + prefix + _strip_json(path)
+
+
+def section_url(iri: str) -> str:
+    prefix = HPID + "section/"
+    if iri.startswith(prefix):
+        return url_for("ui.orientation", path=iri[len(prefix):])
+    return url_for("ui.orientation", iri=iri)
+
+
+def entity_url(iri: str) -> str:
+    if iri.startswith(HPID):
+        return url_for("ui.entity", path=iri[len(HPID):])
+    return url_for("ui.entity", iri=iri)
+
+
+def plan_anchor(iri: str) -> str:
+    """The id of a node of the plan tree (used as `#anchor`)."""
+    return "n-" + "".join(c if c.isalnum() else "-" for c in iri.removeprefix(HPID))
+
+
+def node_url(iri: str, kind: str | None) -> str:
+    """Where a breadcrumb or graph node leads: a section page, the plan tree, or an entity page."""
+    if kind == "section":
+        return section_url(iri)
+    if kind in ("plan", "scheme", "other"):
+        return url_for("ui.plan") + "#" + plan_anchor(iri)
+    return entity_url(iri)
+
+
+def _node_url(node: dict) -> str:
+    return node_url(node["id"], "section" if node["group"] == "section" else node.get("type"))
+
+
+def _facet_url(facet: str, value: str, on: bool) -> str:
+    """The search URL with filter (facet, value) switched on or off, back to page 1."""
+    pairs = [(k, v) for k, v in request.args.items(multi=True) if k != "page"]
+    pair = (facet, value)
+    pairs = [p for p in pairs if p != pair] + ([pair] if on else [])
+    return url_for("ui.search_page") + "?" + urlencode(pairs)
+
+
+def _page_url(page: int) -> str:
+    pairs = [(k, v) for k, v in request.args.items(multi=True) if k != "page"] + [("page", str(page))]
+    return url_for("ui.search_page") + "?" + urlencode(pairs)
+
+
+@bp.app_context_processor
+def _template_helpers():
+    def named_queries():
+        from kg.queries import load_query, query_names
+
+        return [{"name": n, "query": load_query(n)} for n in query_names()]
+
+    def stock_http_message(status: int, message: str) -> bool:
+        """True when `message` is werkzeug's English default text, which the French page hides."""
+        exception = default_exceptions.get(status)
+        return exception is not None and message == exception.description
+
+    return {"stock_http_message": stock_http_message, "section_url": section_url, "entity_url": entity_url, "node_url": node_url,
+            "plan_anchor": plan_anchor, "kind_labels": KIND_LABELS, "named_queries": named_queries}

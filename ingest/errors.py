@@ -1,0 +1,21 @@
+"""The one error of the ingest stages: a page that cannot be read or parsed."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class IngestError(Exception):
+    """A file that could not be ingested; `str()` is one line: ``path: reason``.
+
+    >>> str(IngestError("corpus/x.txt", "file is empty"))
+    'corpus/x.txt: file is empty'
+    """
+
+    def __init__(self, path: str | Path, reason: str):
+        self.path = str(path)
+        # One line always: the message goes into summaries and logs line by line.
+        self.reason = " ".join(str(reason).split())
+        super().__init__(self.path, self.reason)
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"

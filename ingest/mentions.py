@@ -1,0 +1,489 @@
+"""Entities of a Document: vocabulary matches, patterns, acronym definitions, NER candidates.
+
+Every method proposes spans over the whole `Document.text`; one resolution step keeps the
+longest spans first, never overlapping (ties: vocabulary > pattern > acronym > ner), and each
+kept span becomes a `Mention` attributed to the section whose [start, end) holds it.
+
+Matching is on word keys, never on raw strings: a text word matches a label word when their
+folded (lower-case, accent-free, ’ = ') crude stems or spaCy lemmas agree; articles are
+skipped; short all-caps acronyms (`ARS`, `CH`) must match exactly, case included.
+spaCy (`fr_core_news_sm`) is loaded once, lazily, on the first call.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+from ingest.model import Document, Mention
+from ontology.namespaces import HPID
+from ontology.vocab import ARTICLES, Concept, ambiguities, concept_table, crude_stem, fold, label_key
+from ontology.vocab_build import slugify
+
+SPACY_MODEL = "fr_core_news_sm"
+# 1:1 character replacements, so offsets in the normalised text equal offsets in the original
+_SAME_LENGTH = str.maketrans({"’": "'", "‘": "'", "\u00a0": " ", "\u202f": " ", "ʼ": "'"})
+_WORD = re.compile(r"[0-9A-Za-zÀ-ÖØ-öø-ÿŒœ]+")
+METHOD_RANK = {"vocabulary": 0, "pattern": 1, "acronym": 2, "ner": 3}
+CONFIDENCE = {"vocabulary": 0.95, "pattern": 0.8, "acronym": 0.7, "ner": 0.5}
+
+# Head nouns that say what kind of thing a new name is (candidates from patterns, acronyms, NER).
+HEAD_TYPES = {
+    "actor": {
+        "agence", "association", "autorite", "caisse", "centre", "cellule", "clinique", "collectif",
+        "comite", "commission", "conference", "conseil", "direction", "delegation", "etablissement",
+        "federation", "fondation", "groupement", "hopital", "institut", "instance", "maison", "mutualite",
+        "observatoire", "office", "ordre", "pole", "reseau", "service", "syndicat", "union", "unite",
+    },
+    "tool": {
+        "appel", "contrat", "convention", "dispositif", "fonds", "outil", "plateforme", "protocole",
+        "repertoire", "systeme", "charte", "guichet", "label", "programme-d-actions",
+    },
+    "programme": {"plan", "programme", "schema", "loi", "strategie", "pacte", "projet", "code", "decret", "ordonnance"},
+    "population": {"personne", "enfant", "adulte", "jeune", "patient", "femme", "population", "malade"},
+}
+# Bodies whose name is a head noun plus a complement (`Fédération de l'hospitalisation publique`).
+BODY_HEADS = {
+    "agence", "association", "caisse", "collectif", "comite", "commission", "conference", "conseil",
+    "direction", "delegation", "federation", "fondation", "instance", "institut", "mutualite",
+    "observatoire", "office", "ordre", "syndicat", "union",
+}
+BODY_HEADS_LOWER_OK = {"comite", "commission", "conference", "federation", "observatoire"}
+PROGRAMME_HEADS = {"plan", "programme", "schema", "loi", "strategie", "pacte"}
+PROGRAMME_QUALIFIERS = {
+    "national", "regional", "departemental", "interdepartemental", "interregional", "pluriannuel",
+    "territorial", "strategique", "quinquennal", "triennal", "gouvernemental",
+}
+# `plan X` names a plan when X is a bare noun; these bare nouns do not make a name.
+PLAN_GENERIC = {"site", "action", "actions", "travail", "masse", "cadre", "ensemble", "suivant", "local"}
+CONNECTORS = {"de", "des", "du", "d", "pour", "en", "a", "au", "aux", "l", "la", "le", "les", "contre", "sur"}
+# An organisation or programme name never runs into these words.
+NAME_STOPS = {"afin", "qui", "que", "dont", "dans", "avec", "par", "notamment", "ainsi", "lorsque", "mais", "ou"}
+
+
+@dataclass(frozen=True)
+class _Token:
+    text: str
+    start: int
+    end: int
+    keys: frozenset[str]  # keys this word can match a label word by
+    folded: str
+    pos: str  # spaCy coarse part of speech ("" when spaCy split the word differently)
+    before: str  # the characters between the previous word and this one
+
+
+@dataclass
+class _Span:
+    start: int
+    end: int
+    type: str
+    concept: str
+    label: str
+    method: str
+    candidate: bool = False
+    confidence: float = 0.0
+
+
+# --- spaCy, loaded once and lazily --------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def _nlp():
+    import spacy
+
+    try:
+        return spacy.load(SPACY_MODEL)
+    except OSError as error:
+        raise RuntimeError(f"spaCy model {SPACY_MODEL} is not installed: pip install {SPACY_MODEL.replace('_', '-')}") from error
+
+
+def _tokens(text: str, doc=None) -> list[_Token]:
+    """Regex words of `text` (same split for labels and pages), with keys from stems and lemmas."""
+    normalised = text.translate(_SAME_LENGTH)
+    if doc is None:
+        doc = _nlp()(normalised)
+    by_start = {token.idx: token for token in doc}
+    tokens = []
+    previous_end = 0
+    for match in _WORD.finditer(normalised):
+        word = match.group()
+        folded = fold(word)
+        keys = {crude_stem(folded)}
+        spacy_token = by_start.get(match.start())
+        pos = ""
+        if spacy_token is not None and len(spacy_token.text.rstrip("'")) == len(word):
+            pos = spacy_token.pos_
+            lemma = fold(spacy_token.lemma_)
+            if _WORD.fullmatch(lemma):
+                keys.add(crude_stem(lemma))
+        if _is_acronym_form(word):
+            keys.add("=" + word.upper())
+        before = normalised[previous_end:match.start()]
+        tokens.append(_Token(word, match.start(), match.end(), frozenset(keys), folded, pos, before))
+        previous_end = match.end()
+    return tokens
+
+
+def _is_acronym_form(word: str) -> bool:
+    """`ARS`, `CH`, `GCSMS`, and title-case `Paps`/`Paca` (4+ letters) count as acronyms."""
+    if len(word) >= 2 and word.isupper() and sum(ch.isalpha() for ch in word) >= 2:
+        return True
+    return len(word) >= 4 and word[0].isupper() and word[1:].islower() and word.isalpha()
+
+
+def _label_word_keys(word: str, lemma_key: str | None) -> list[str]:
+    """Edges a label word adds to the trie: exact for acronyms, else stem (and lemma)."""
+    if len(word) >= 2 and word.isupper() and sum(ch.isalpha() for ch in word) >= 2:
+        return ["=" + word]
+    keys = [crude_stem(fold(word))]
+    if lemma_key and lemma_key not in keys:
+        keys.append(lemma_key)
+    return keys
+
+
+# --- the vocabulary matcher, built once ---------------------------------------------------------
+
+
+class _Matcher:
+    """A word trie over every label of the vocabularies; a node's `$` lists (concept, label)."""
+
+    def __init__(self, concepts: tuple[Concept, ...]):
+        self.concepts = {concept.iri: concept for concept in concepts}
+        self.root: dict = {}
+        labelled = [(concept, label) for concept in concepts for label in concept.labels]
+        nlp = _nlp()
+        docs = nlp.pipe([label.translate(_SAME_LENGTH) for _, label in labelled], batch_size=256)
+        for (concept, label), doc in zip(labelled, docs):
+            words = [t for t in _tokens(label, doc) if t.folded not in ARTICLES]
+            if not words:
+                continue
+            capitalised = label[:1].isupper() and concept.type == "territory"
+            stem_path = [_label_word_keys(t.text, None) for t in words]
+            lemma_path = [[k for k in t.keys if not k.startswith("=")] or _label_word_keys(t.text, None) for t in words]
+            for path in (stem_path, lemma_path):
+                self._insert(path, concept.iri, label, capitalised)
+        self.ambiguous = {}
+        for ambiguity in ambiguities():
+            self.ambiguous[label_key(ambiguity.label)] = ambiguity
+
+    def _insert(self, path: list[list[str]], iri: str, label: str, capitalised: bool) -> None:
+        nodes = [self.root]
+        for keys in path:
+            nodes = [node.setdefault(key, {}) for node in nodes for key in keys]
+        for node in nodes:
+            entries = node.setdefault("$", [])
+            if all(entry[0] != iri for entry in entries):
+                entries.append((iri, label, capitalised))
+
+    def find(self, tokens: list[_Token]) -> list[tuple[int, int, list[tuple[str, str, bool]]]]:
+        """(first token, last token, entries) of the longest label match at each start."""
+        found = []
+        for i, first in enumerate(tokens):
+            if first.folded in ARTICLES:
+                continue
+            frontier = [self.root]
+            best = None
+            j = i
+            while j < len(tokens) and frontier:
+                token = tokens[j]
+                following = [node[key] for node in frontier for key in token.keys if key in node]
+                if not following:
+                    if token.folded in ARTICLES and j > i:
+                        j += 1  # `préfecture de la région` matches `préfecture de région`
+                        continue
+                    break
+                frontier = following
+                for node in frontier:
+                    if "$" in node:
+                        best = (i, j, node["$"])
+                        break
+                j += 1
+            if best:
+                entries = [e for e in best[2] if not e[2] or tokens[i].text[:1].isupper()]
+                if entries:
+                    found.append((best[0], best[1], entries))
+        return found
+
+
+@functools.lru_cache(maxsize=1)
+def _matcher() -> _Matcher:
+    return _Matcher(concept_table())
+
+
+# --- methods --------------------------------------------------------------------------------------
+
+
+def _vocabulary_spans(text: str, tokens: list[_Token], matcher: _Matcher) -> list[_Span]:
+    spans = []
+    for i, j, entries in matcher.find(tokens):
+        start, end = tokens[i].start, tokens[j].end
+        iri = _choose(entries, text, start, end, matcher)
+        concept = matcher.concepts[iri]
+        end = _extend(text, end, concept)
+        spans.append(_Span(start, end, concept.type, iri, concept.pref_label, "vocabulary"))
+    return spans
+
+
+def _choose(entries, text: str, start: int, end: int, matcher: _Matcher) -> str:
+    """One concept for a matched label: the only one, or the one the context cues select."""
+    iris = sorted({entry[0] for entry in entries})
+    if len(iris) == 1:
+        return iris[0]
+    ambiguity = matcher.ambiguous.get(label_key(text[start:end]))
+    if ambiguity is None:
+        return iris[0]
+    sentence_start = max(text.rfind(".", 0, start), text.rfind("\n", 0, start), start - 200) + 1
+    before = fold(text[sentence_start:start])
+    for iri, cues in ambiguity.cues.items():
+        if any(re.search(r"\b" + re.escape(fold(cue)), before) for cue in cues):
+            return iri
+    return ambiguity.concepts[0]
+
+
+_YEARS = re.compile(r"[ \t]*(?:\d{4}(?:[ \t]*[-–/][ \t]*\d{4})?)\b")
+
+
+def _extend(text: str, end: int, concept: Concept) -> int:
+    """Take in what belongs to the name: `(HAD)` after its expansion, `2012-2016`, `PACA`."""
+    acronym = re.match(r"[ \t]*\(([^()\n]{2,12})\)", text[end:])
+    if acronym and acronym.group(1).strip() in concept.alt_labels:
+        return end + acronym.end()
+    if concept.type == "programme":
+        years = _YEARS.match(text, end)
+        if years:
+            return years.end()
+    if concept.type == "actor":
+        region = re.match(r"[ \t]+(?:PACA|Paca|Provence-Alpes-Côte d['’]Azur)\b", text[end:])
+        if region:
+            return end + region.end()
+    return end
+
+
+def _name_end(tokens: list[_Token], i: int, limit: int = 14) -> int:
+    """Last token of a name starting at token i: nouns, adjectives, numbers, joined by connectors."""
+    last = i
+    j = i + 1
+    while j < len(tokens) and j - i <= limit:
+        token = tokens[j]
+        gap = _gap(tokens, j)
+        if not re.fullmatch(r"[ \t'\-]*", gap):
+            break  # punctuation, a line break or a parenthesis ends a name
+        if token.folded in NAME_STOPS or token.pos in {"VERB", "AUX", "ADV", "PRON", "SCONJ"}:
+            break
+        if token.folded == "et":
+            nxt = tokens[j + 1] if j + 1 < len(tokens) else None
+            if nxt is None or nxt.folded not in {"de", "d", "du", "des", "a", "au", "aux"}:
+                break
+        elif token.folded not in CONNECTORS:
+            last = j
+        j += 1
+    return last
+
+
+def _gap(tokens: list[_Token], j: int) -> str:
+    return tokens[j].before
+
+
+def _pattern_spans(text: str, tokens: list[_Token], matcher: _Matcher) -> list[_Span]:
+    spans = []
+    for i, token in enumerate(tokens):
+        stem = crude_stem(token.folded)
+        if stem in PROGRAMME_HEADS and i + 1 < len(tokens):
+            span = _programme_span(text, tokens, i, stem)
+        elif stem in BODY_HEADS and (token.text[:1].isupper() or stem in BODY_HEADS_LOWER_OK):
+            span = _body_span(text, tokens, i)
+        else:
+            continue
+        if span is not None:
+            spans.append(_resolve(span, text, matcher))
+    return spans
+
+
+def _programme_span(text: str, tokens: list[_Token], i: int, head: str) -> _Span | None:
+    if head == "loi":
+        quoted = re.match(r"[ \t]*([«\"“])[ \t]*([^»\"”\n]{3,120}?)[ \t]*[»\"”]", text[tokens[i].end:])
+        if quoted:
+            return _Span(tokens[i].start, tokens[i].end + quoted.end(), "programme", "", "", "pattern")
+    nxt = tokens[i + 1]
+    if _gap(tokens, i + 1) not in {" ", "\t", "  "} and not re.fullmatch(r"[ \t']+", _gap(tokens, i + 1)):
+        return None
+    named = (
+        _is_acronym_form(nxt.text)
+        or (nxt.text[:1].isupper() and not tokens[i].text.isupper())
+        or crude_stem(nxt.folded) in PROGRAMME_QUALIFIERS
+        or (head == "plan" and nxt.pos in {"NOUN", "PROPN", "ADJ"} and nxt.folded not in PLAN_GENERIC)
+        or (head == "loi" and nxt.folded in {"du", "n", "no"})
+    )
+    if not named:
+        return None
+    last = _name_end(tokens, i)
+    if last == i:
+        return None
+    end = tokens[last].end
+    years = _YEARS.match(text, end)
+    if years:
+        end = years.end()
+    return _Span(tokens[i].start, end, "programme", "", "", "pattern")
+
+
+def _body_span(text: str, tokens: list[_Token], i: int) -> _Span | None:
+    last = _name_end(tokens, i)
+    if last == i or not any(t.folded in CONNECTORS for t in tokens[i + 1:last]) and not tokens[i + 1].pos == "ADJ":
+        return None
+    return _Span(tokens[i].start, tokens[last].end, "actor", "", "", "pattern")
+
+
+def _resolve(span: _Span, text: str, matcher: _Matcher) -> _Span:
+    """A pattern span names a known concept when its words are a label; else a candidate."""
+    surface = text[span.start:span.end]
+    key = label_key(re.sub(r"[ \t]*\d{4}([ \t]*[-–/][ \t]*\d{4})?$", "", surface))
+    for concept in matcher.concepts.values():
+        if concept.type == span.type and any(label_key(label) == key for label in concept.labels):
+            span.concept, span.label = concept.iri, concept.pref_label
+            return span
+    return _candidate(span, re.sub(r"\s+", " ", surface).strip(" \"«»"))
+
+
+def _candidate(span: _Span, label: str) -> _Span:
+    span.concept = str(HPID[f"candidate/{span.type}/{slugify(label)}"])
+    span.label = label
+    span.candidate = True
+    return span
+
+
+def _head_type(words: list[_Token]) -> str | None:
+    for token in words:
+        if token.folded in CONNECTORS or token.folded in ARTICLES:
+            continue
+        stem = crude_stem(token.folded)
+        for kind, heads in HEAD_TYPES.items():
+            if stem in heads or token.folded in heads:
+                return kind
+        return None
+    return None
+
+
+_ACRONYM_DEF = re.compile(r"\(([A-Z][A-Za-z0-9]{1,9})\)")
+_SKIP_INITIAL = {"de", "des", "du", "d", "la", "le", "les", "l", "et", "a", "au", "aux", "en", "pour", "sur"}
+
+
+def _acronym_spans(text: str, tokens: list[_Token], matcher: _Matcher) -> list[_Span]:
+    """`expansion (ACR)` not in the vocabulary -> a candidate concept, and later uses of ACR."""
+    spans = []
+    starts = {t.start: n for n, t in enumerate(tokens)}
+    for match in _ACRONYM_DEF.finditer(text):
+        acronym = match.group(1)
+        if sum(ch.isupper() for ch in acronym) < 2 and not _is_acronym_form(acronym):
+            continue
+        if any(acronym in concept.alt_labels for concept in matcher.concepts.values()):
+            continue  # known: the vocabulary matcher takes `expansion (ACR)` in
+        n = starts.get(match.start() + 1)
+        if n is None:
+            continue
+        first = _expansion_start(tokens, n, acronym.upper())
+        if first is None:
+            continue
+        kind = _head_type(tokens[first:n])
+        if kind is None:
+            continue
+        expansion = text[tokens[first].start:tokens[n - 1].end]
+        span = _candidate(_Span(tokens[first].start, match.end(), kind, "", "", "acronym"), expansion)
+        spans.append(span)
+        for later in re.finditer(r"\b" + re.escape(acronym) + r"\b", text[match.end():]):
+            at = match.end() + later.start()
+            spans.append(_Span(at, at + len(acronym), kind, span.concept, span.label, "acronym", True))
+    return spans
+
+
+def _expansion_start(tokens: list[_Token], n: int, acronym: str) -> int | None:
+    """Token where the words before `(ACR)` start spelling ACR by their initials."""
+    letters = list(acronym.lower())
+    j = n - 1
+    while letters and j >= 0 and n - j <= 2 * len(acronym) + 3:
+        token = tokens[j]
+        if token.folded in _SKIP_INITIAL:
+            j -= 1
+            continue
+        if token.folded[:1] != letters[-1]:
+            return None
+        letters.pop()
+        j -= 1
+    return j + 1 if not letters else None
+
+
+def _ner_spans(doc, tokens: list[_Token]) -> list[_Span]:
+    """spaCy entities typed by their head noun; an entity with no telling head is dropped."""
+    spans = []
+    by_start = {t.start: i for i, t in enumerate(tokens)}
+    for entity in doc.ents:
+        if entity.label_ not in {"ORG", "MISC", "LOC"}:
+            continue
+        i = by_start.get(entity.start_char)
+        if i is None:
+            continue
+        words = [t for t in tokens[i:] if t.end <= entity.end_char]
+        if len(words) < 2:
+            continue
+        kind = _head_type(words)
+        if kind is None or not words[0].text[:1].isupper():
+            continue
+        span = _Span(entity.start_char, words[-1].end, kind, "", "", "ner")
+        spans.append(_candidate(span, re.sub(r"\s+", " ", entity.text)))
+    return spans
+
+
+# --- putting it together --------------------------------------------------------------------------
+
+
+def _select(spans: list[_Span]) -> list[_Span]:
+    """Longest first, then by method rank; never two overlapping spans."""
+    ordered = sorted(spans, key=lambda s: (-(s.end - s.start), METHOD_RANK[s.method], s.start))
+    taken: list[_Span] = []
+    occupied: list[tuple[int, int]] = []
+    for span in ordered:
+        if any(span.start < end and start < span.end for start, end in occupied):
+            continue
+        taken.append(span)
+        occupied.append((span.start, span.end))
+    return sorted(taken, key=lambda s: (s.start, s.end))
+
+
+def _section_of(doc: Document, offset: int) -> str | None:
+    """Key of the narrowest section whose [start, end) holds the offset."""
+    best = None
+    for section in doc.sections:
+        if section.start <= offset < section.end:
+            if best is None or section.end - section.start <= best.end - best.start:
+                best = section
+    return best.key if best else None
+
+
+def extract_mentions(doc: Document) -> list[Mention]:
+    """Entities of a document, sorted by start; `text` is always `doc.text[start:end]`."""
+    text = doc.text
+    normalised = text.translate(_SAME_LENGTH)
+    spacy_doc = _nlp()(normalised)
+    tokens = _tokens(text, spacy_doc)
+    matcher = _matcher()
+    spans = _vocabulary_spans(normalised, tokens, matcher)
+    spans += _pattern_spans(normalised, tokens, matcher)
+    spans += _acronym_spans(normalised, tokens, matcher)
+    spans += _ner_spans(spacy_doc, tokens)
+    mentions = []
+    for span in _select(spans):
+        confidence = CONFIDENCE[span.method] if not span.candidate else CONFIDENCE[span.method] - 0.2
+        mentions.append(
+            Mention(
+                type=span.type,
+                text=text[span.start:span.end],
+                start=span.start,
+                end=span.end,
+                section=_section_of(doc, span.start),
+                concept=span.concept,
+                label=span.label,
+                method=span.method,
+                confidence=round(confidence, 2),
+                candidate=span.candidate,
+            )
+        )
+    return mentions

@@ -1,0 +1,393 @@
+"""Plain-text pages: lines -> metadata (breadcrumb, title, keywords, source, figures) + body blocks.
+
+The same classifier serves HTML pages: `parse_html` turns the DOM into `Line`s carrying hints
+(this line is a heading of level 2, a list item...), and the rules below take the hints first.
+
+Which lines are what, in a text page:
+- dropped: footers and everything after them (`© ICARS - Plan du site`, `(c) actimeo 2011`),
+  cookie banners, navigation words, the nav tab repeating a breadcrumb entry (`Région`), page-type
+  markers before the title (`Article`), unnumbered headings left with no text at the end;
+- metadata (kept in the text, outside sections): breadcrumb, title line (when not a heading of
+  the body), keyword line, source line, figure references;
+- body: headings, paragraph lines and list items; each lands in exactly one section.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ingest import clean
+from ingest.clean import match_key, normalize_for_matching
+from ingest.model import Source
+from ingest.tree import Block, Heading, parse_heading, parse_numbered
+
+
+@dataclass
+class Line:
+    """One line of a page; `hint` comes from HTML markup (heading, para, item, breadcrumb)."""
+
+    text: str
+    hint: str | None = None
+    level: int | None = None  # HTML heading level
+
+
+@dataclass
+class Page:
+    """What the line classifier found, with offsets into `text` (the cleaned page text)."""
+
+    text: str
+    blocks: list[Block]
+    meta_spans: list[tuple[int, int]]
+    title: str | None = None
+    breadcrumb: list[str] = field(default_factory=list)
+    breadcrumb_start: int = 0
+    keywords: list[str] = field(default_factory=list)
+    source: Source | None = None
+    figures: list[str] = field(default_factory=list)
+    site: str | None = None
+
+
+_BULLET = re.compile(r"^(?P<marker>[•\-–—*▪▫◦·●○■□➢➤►✓✔]|\d{1,2}[.)]|[a-z][.)])\s+(?=\S)")
+_FIGURE = re.compile(
+    r"^(?:consulter|voir|afficher|t[ée]l[ée]charger)\s+(?:l'|le |la |les |un |une )?"
+    r"(?:histogramme|graphique|carte|tableau|figure|diagramme|annexe|illustration)s?\b"
+    r"\s*(?:n°\s*)?(?P<ref>[A-Za-z]{0,6}\d[\w.-]*)?\s*$",
+    re.IGNORECASE,
+)
+_SOURCE = re.compile(
+    r"^(?:(?P<label>sources?)\s*:\s*)?(?P<scheme>[^.]{3,200}?)\.\s+(?P<publisher>[^,.]{2,80}?),\s*"
+    r"(?P<year>(?:19|20)\d{2})(?:\s*,\s*(?:pp?\.|pages?)\s*(?P<pages>[\dIVXLCivxlc]+(?:\s*[-–]\s*[\dIVXLCivxlc]+)?))?\s*\.?$",
+    re.IGNORECASE,
+)
+_KEYWORDS_LABELLED = re.compile(r"^(?:mots[- ]cl[ée]s|tags|keywords|th[ée]matiques?)\s*:\s*(?P<rest>.+)$", re.IGNORECASE)
+_PLAN = re.compile(r"^(?:projet r[ée]gional de sant[ée]|prs\b|plan r[ée]gional de sant[ée])", re.IGNORECASE)
+_SCHEME = re.compile(
+    r"^(?:sch[ée]ma |sroms?\b|sros\b|srp\b|psrs\b|praps\b|programme r[ée]gional|plan strat[ée]gique r[ée]gional)",
+    re.IGNORECASE,
+)
+_TERMINAL = ".:;,…!"
+
+
+def split_lines(text: str) -> list[Line]:
+    """The lines of a plain-text page."""
+    return [Line(line) for line in text.split("\n")]
+
+
+def heading_like(title: str, max_words: int = 20) -> bool:
+    """Short, capitalised, no sentence punctuation at the end: reads as a heading."""
+    title = normalize_for_matching(title)
+    if not title or len(title) > 220 or len(title.split()) > max_words:
+        return False
+    if title[-1] in _TERMINAL or not any(ch.isalpha() for ch in title):
+        return False
+    first = title[0]
+    return first.isupper() or first.isdigit() or first in "«\"'(“"
+
+
+def breadcrumb_parts(line: str) -> list[str] | None:
+    """The entries of a breadcrumb line `Accueil > Région > ... > 2.8 Title`, else None."""
+    parts = [part.strip() for part in re.split(r"\s+[>›»]\s+", line.strip())]
+    if len(parts) < 3 or any(not part or len(part.split()) > 25 for part in parts):
+        return None
+    return parts
+
+
+def parse_lines(lines: list[Line], title_hint: str | None = None) -> Page:
+    """Classify the lines of one page and build its cleaned text and body blocks."""
+    n = len(lines)
+    raw = [line.text.rstrip() for line in lines]
+    stripped = [line.strip() for line in raw]
+    kinds: list[str | None] = [None if stripped[i] else "blank" for i in range(n)]
+    site = None
+
+    # 1. Footer, cookie banner and navigation: dropped (a footer drops the rest of the page).
+    content_seen = False
+    i = 0
+    while i < n:
+        s = stripped[i]
+        if not s:
+            i += 1
+            continue
+        hinted = lines[i].hint in ("heading", "item")
+        if not hinted and clean.is_footer(s):
+            site = site or clean.copyright_holder(s)
+            if content_seen:
+                for j in range(i, n):
+                    kinds[j] = "drop"
+                    site = site or (clean.copyright_holder(stripped[j]) if stripped[j] else None)
+                break
+            kinds[i] = "drop"
+        elif not hinted and clean.is_cookie(s):
+            while i < n and stripped[i]:  # the banner's whole block, its bullet list included
+                kinds[i] = "drop"
+                i += 1
+            continue
+        elif clean.is_nav(s) and lines[i].hint != "heading":
+            kinds[i] = "drop"
+        elif lines[i].hint != "breadcrumb" and breadcrumb_parts(s) is None:
+            content_seen = True
+        i += 1
+
+    todo = [i for i in range(n) if kinds[i] is None]
+    page_meta: dict = {"breadcrumb": [], "title": title_hint, "keywords": [], "source": None, "figures": []}
+    title_index = forced_heading = None
+    pos = 0
+
+    # 2. Breadcrumb, its nav tab, page-type markers, then the title line.
+    if todo and (lines[todo[0]].hint == "breadcrumb" or breadcrumb_parts(stripped[todo[0]])):
+        first = todo[0]
+        kinds[first] = "breadcrumb"
+        page_meta["breadcrumb"] = [normalize_for_matching(p) for p in re.split(r"\s+[>›»]\s+", stripped[first])]
+        pos = 1
+    crumbs = page_meta["breadcrumb"]
+    crumb_keys = {match_key(part) for part in crumbs[:-1]}
+    while pos < len(todo):
+        s = stripped[todo[pos]]
+        if lines[todo[pos]].hint == "heading":
+            break
+        if clean.is_marker(s) or (crumbs and match_key(s) in crumb_keys and len(s.split()) <= 4):
+            kinds[todo[pos]] = "drop"
+            pos += 1
+            continue
+        break
+    if pos < len(todo):
+        index = todo[pos]
+        s = stripped[index]
+        line = lines[index]
+        if crumbs:
+            if match_key(s) == match_key(crumbs[-1]) or line.hint == "heading" or (
+                line.hint is None and heading_like(s, 25)
+            ):
+                title_index = index
+                kinds[index] = "heading"
+                page_meta["title"] = normalize_for_matching(s)
+            else:
+                page_meta["title"] = page_meta["title"] or crumbs[-1]
+        elif line.hint == "heading":
+            title_index = index
+            kinds[index] = "heading"
+            page_meta["title"] = normalize_for_matching(s)
+        elif line.hint is None and heading_like(s, 30):
+            page_meta["title"] = normalize_for_matching(s)
+            numbered = parse_numbered(s)
+            if numbered is not None and numbered.style in ("arabic", "label"):
+                title_index = index
+                kinds[index] = "heading"
+            else:
+                kinds[index] = "title"
+                key = match_key(s)
+                for later in todo[pos + 1:]:
+                    if match_key(stripped[later]) == key:
+                        forced_heading = later
+                        break
+        if kinds[index] in ("heading", "title"):
+            pos += 1
+    while pos < len(todo) and lines[todo[pos]].hint is None and clean.is_marker(stripped[todo[pos]]):
+        kinds[todo[pos]] = "drop"  # `Article` printed under the title
+        pos += 1
+    # 3. Keyword line right after the title.
+    if pos < len(todo) and lines[todo[pos]].hint in (None, "para"):
+        keywords = _keywords(stripped[todo[pos]])
+        if keywords:
+            kinds[todo[pos]] = "keywords"
+            page_meta["keywords"] = keywords
+
+    # 4. The body.
+    remaining = [i for i in range(n) if kinds[i] is None]
+    last_content = max(remaining) if remaining else -1
+    for i in remaining:
+        if kinds[i] is not None:  # already taken as the title line of a bare heading
+            continue
+        kinds[i] = _classify(i, lines, stripped, kinds, forced_heading == i, last_content)
+        if kinds[i] == "heading" and i + 1 < n and kinds[i + 1] is None and lines[i].hint is None:
+            numbered = parse_numbered(stripped[i])
+            if numbered and numbered.style == "label" and numbered.title == numbered.number:
+                if heading_like(stripped[i + 1], 30) and not _BULLET.match(stripped[i + 1]):
+                    kinds[i + 1] = "heading-title"  # `Orientation 4` / `Développer ...`
+        if kinds[i] == "source":
+            page_meta["source"] = _source(stripped[i])
+        elif kinds[i] == "figure":
+            match = _FIGURE.match(normalize_for_matching(stripped[i]))
+            page_meta["figures"].append(match.group("ref") or normalize_for_matching(stripped[i]))
+
+    # 5. Unnumbered headings left with no text at the end are site links, not sections.
+    body = [i for i in range(n) if kinds[i] in ("heading", "para", "item", "cont", "heading-title")]
+    while len(body) > 1 and kinds[body[-1]] == "heading" and body[-1] != title_index:
+        last = body[-1]
+        if lines[last].hint == "heading" or parse_numbered(stripped[last]) is not None:
+            break
+        kinds[last] = "drop"
+        body.pop()
+
+    return _assemble(lines, raw, kinds, title_index, page_meta, site)
+
+
+def _classify(i, lines, stripped, kinds, forced, last_content) -> str:
+    line, s = lines[i], stripped[i]
+    prev_blank = i == 0 or kinds[i - 1] in ("blank", "drop", "breadcrumb", "title", "keywords")
+    next_blank = i + 1 >= len(lines) or not stripped[i + 1] or kinds[i + 1] == "drop"
+    if line.hint == "heading" or forced:
+        return "heading"
+    if line.hint == "item":
+        return "item"
+    norm = normalize_for_matching(s)
+    if _FIGURE.match(norm):
+        return "figure"
+    source = _SOURCE.match(norm)
+    if source and (source.group("pages") or source.group("label") or i == last_content):
+        return "source"
+    if line.hint == "para":
+        numbered = parse_numbered(s)
+        if numbered and numbered.style in ("arabic", "label") and heading_like(numbered.title, 30):
+            return "heading"
+        return "para"
+    indent = len(raw_indent := line.text) - len(raw_indent.lstrip(" \t"))
+    numbered = parse_numbered(s)
+    previous = kinds[i - 1] if i else None
+    if previous in ("item", "cont") and not _BULLET.match(s) and (indent > 0 or not prev_blank):
+        if not numbered:
+            return "cont"
+    if numbered is not None and indent == 0 and prev_blank:
+        if _is_heading(numbered, s, i, lines, stripped, kinds, next_blank):
+            return "heading"
+    if _BULLET.match(s):
+        return "item"
+    if indent == 0 and prev_blank and next_blank and heading_like(s, 18) and ". " not in norm:
+        return "heading"
+    return "para"
+
+
+def _is_heading(numbered: Heading, s: str, i, lines, stripped, kinds, next_blank) -> bool:
+    if numbered.style == "label":
+        return len(numbered.title.split()) <= 40
+    if numbered.style == "arabic" and numbered.depth > 1:
+        return heading_like(numbered.title, 30)
+    if not heading_like(numbered.title, 25 if numbered.style == "arabic" else 18):
+        return False
+    if numbered.style == "arabic" and re.match(r"^\d+\)", s):
+        return False  # `1)` numbers list items
+    # A single arabic number inside a list (after `... :` or beside other numbered lines) is an item.
+    previous = next((j for j in range(i - 1, -1, -1) if kinds[j] not in ("blank",)), None)
+    if previous is not None and kinds[previous] != "drop" and stripped[previous].endswith(":") and i - previous <= 2:
+        return False
+    if not next_blank and _BULLET.match(stripped[i + 1]):
+        return numbered.style != "arabic"
+    return True
+
+
+def _keywords(s: str) -> list[str]:
+    norm = normalize_for_matching(s)
+    match = _KEYWORDS_LABELLED.match(norm)
+    rest = match.group("rest") if match else norm
+    parts = [part.strip() for part in re.split(r"[,;]", rest)]
+    if not match:
+        if len(parts) < 3 or norm[-1] in ".:!?" or any(not p or len(p.split()) > 4 for p in parts):
+            return []
+        if sum(p[0].islower() for p in parts) < len(parts) / 2:
+            return []
+    keywords: list[str] = []
+    for part in parts:
+        if part and part not in keywords:
+            keywords.append(part)
+    return keywords
+
+
+def _source(s: str) -> Source:
+    norm = normalize_for_matching(s)
+    match = _SOURCE.match(norm)
+    assert match is not None
+    return Source(
+        scheme=match.group("scheme").strip(),
+        publisher=match.group("publisher").strip(),
+        year=int(match.group("year")),
+        pages=re.sub(r"\s+", "", match.group("pages")) if match.group("pages") else None,
+        text=s,
+    )
+
+
+def _assemble(lines, raw, kinds, title_index, page_meta, site) -> Page:
+    """Join the kept lines into the page text (one blank line at most) and place the blocks."""
+    parts: list[str] = []
+    blocks: list[Block] = []
+    meta: list[tuple[int, int]] = []
+    offset = 0
+    breadcrumb_start = 0
+    pending_blank = False
+    for i, kind in enumerate(kinds):
+        if kind == "drop":
+            continue
+        if kind == "blank":
+            pending_blank = bool(parts)
+            continue
+        if parts:
+            sep = "\n\n" if pending_blank or lines[i].hint else "\n"
+            parts.append(sep)
+            offset += len(sep)
+        pending_blank = False
+        line = raw[i]
+        parts.append(line)
+        start = offset + len(line) - len(line.lstrip())
+        end = offset + len(line)
+        offset += len(line)
+        if kind in ("breadcrumb", "title", "keywords", "source", "figure"):
+            meta.append((start, end))
+            if kind == "breadcrumb":
+                breadcrumb_start = start
+        elif kind == "cont" and blocks and blocks[-1].kind == "item":
+            blocks[-1].end = end
+        elif kind == "heading-title" and blocks and blocks[-1].kind == "heading":
+            blocks[-1].end = end
+            blocks[-1].heading.title = normalize_for_matching(line)
+        elif kind == "item":
+            bullet = _BULLET.match(line.strip()) if lines[i].hint != "item" else None
+            item_start = start + (bullet.end() if bullet else 0)
+            blocks.append(Block("item", start, end, item_start=item_start))
+        elif kind == "heading":
+            blocks.append(
+                Block("heading", start, end, heading=parse_heading(line, lines[i].level), is_title=i == title_index)
+            )
+        else:  # para, or a continuation line with no item before it
+            blocks.append(Block("para", start, end))
+    text = "".join(parts)
+    return Page(
+        text=text,
+        blocks=blocks,
+        meta_spans=meta,
+        title=page_meta["title"],
+        breadcrumb=page_meta["breadcrumb"],
+        breadcrumb_start=breadcrumb_start,
+        keywords=page_meta["keywords"],
+        source=page_meta["source"],
+        figures=page_meta["figures"],
+        site=site,
+    )
+
+
+def parse_text(text: str) -> Page:
+    """Classify a plain-text page."""
+    return parse_lines(split_lines(text))
+
+
+def breadcrumb_ancestors(crumbs: list[str]) -> tuple[str | None, str | None, list[Heading]]:
+    """(plan, scheme, ancestor headings) from breadcrumb entries.
+
+    Ancestors are the entries after the scheme (or the plan); without either, the numbered
+    entries just before the page's own. The last entry is the page itself, not an ancestor.
+    """
+    plan = scheme = None
+    start = None
+    for index, part in enumerate(crumbs):
+        if plan is None and _PLAN.match(part):
+            plan, start = part, index + 1
+        elif _SCHEME.match(part):
+            scheme, start = part, index + 1
+    entries = crumbs[:-1]
+    if start is not None:
+        chosen = entries[start:]
+    else:
+        chosen = []
+        for part in reversed(entries):
+            if parse_numbered(part) is None:
+                break
+            chosen.insert(0, part)
+    return plan, scheme, [parse_heading(part) for part in chosen]

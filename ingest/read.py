@@ -1,0 +1,99 @@
+"""Bytes on disk -> text: size limit, empty and binary files, encodings, line endings.
+
+Encodings tried, in order: a BOM (UTF-8, UTF-16), strict UTF-8, then Windows-1252 (a superset
+of the printable Latin-1 range, the usual encoding of French pages saved on Windows). A file
+that is none of them is refused rather than decoded into mojibake.
+"""
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+from ingest.errors import IngestError
+
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+
+# Share of control characters above which decoded "text" is really binary data.
+MAX_CONTROL_SHARE = 0.05
+_ALLOWED_CONTROLS = {"\n", "\r", "\t", "\f", "\v"}
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def read_bytes(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """The raw bytes of `path`, refusing missing, unreadable, oversized and empty files."""
+    path = Path(path)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise IngestError(path, "file not found") from None
+    except OSError as error:
+        raise IngestError(path, f"cannot read file: {error.strerror or error}") from None
+    if path.is_dir():
+        raise IngestError(path, "is a directory, not a file")
+    if info.st_size > max_bytes:
+        raise IngestError(path, f"file is {_size(info.st_size)}, over the {_size(max_bytes)} limit")
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as error:
+        raise IngestError(path, f"cannot read file: {error.strerror or error}") from None
+    if len(data) > max_bytes:  # grew since stat, or a special file
+        raise IngestError(path, f"file is over the {_size(max_bytes)} limit")
+    if not data.strip():
+        raise IngestError(path, "file is empty")
+    return data
+
+
+def decode(data: bytes, path: str | Path = "<bytes>") -> tuple[str, str]:
+    """(text, encoding name) of `data`, line endings normalised to LF.
+
+    >>> decode("Schéma\\r\\n".encode("cp1252"))
+    ('Schéma\\n', 'cp1252')
+    """
+    text, encoding = _decode(data, path)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    controls = sum(1 for ch in text if ch < " " and ch not in _ALLOWED_CONTROLS)
+    if "\x00" in text or controls > MAX_CONTROL_SHARE * len(text):
+        raise IngestError(path, "binary file, not text (control characters)")
+    if not text.strip():
+        raise IngestError(path, "file is empty (only white space)")
+    return text, encoding
+
+
+def _decode(data: bytes, path: str | Path) -> tuple[str, str]:
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding).lstrip("\ufeff"), encoding
+            except UnicodeDecodeError as error:
+                raise IngestError(path, f"invalid {encoding} after its byte-order mark at byte {error.start}") from None
+    if b"\x00" in data:
+        raise IngestError(path, "binary file, not text (NUL bytes)")
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError as error:
+        raise IngestError(
+            path, f"neither UTF-8 nor Windows-1252 text (undecodable byte 0x{data[error.start]:02x} at {error.start})"
+        ) from None
+
+
+def read_text(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[str, str]:
+    """(text, encoding) of the file at `path`; IngestError naming the file and the reason."""
+    return decode(read_bytes(path, max_bytes), path)
+
+
+def _size(n: int) -> str:
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):.1f} MB".replace(".0 MB", " MB")
+    if n >= 1024:
+        return f"{n / 1024:.1f} KB".replace(".0 KB", " KB")
+    return f"{n} bytes"

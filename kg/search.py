@@ -1,0 +1,267 @@
+"""Hybrid semantic search over the plan's sections: dense (FAISS) + lexical (BM25), fused.
+
+One query: expand it with the SKOS labels of the concepts it names, score every passage
+densely and lexically, keep each section's best passage, fuse the two rankings, drop
+sections without enough evidence (a nonsense query returns nothing), filter by facet,
+count facets, and explain each hit. `search_store` returns the DESIGN.md JSON contract plus
+the extra keys "facets", "filters" and, per hit, "explanation".
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from kg.embeddings import get_embedder
+from kg.index import SearchIndex, open_index
+from kg.lexical import analyze, tokenize
+
+MODES = ("hybrid", "dense", "lexical")
+FACETS = ("scheme", "population", "actor", "tool", "territory", "programme")
+MAX_QUERY_CHARS = 500
+MAX_K = 100
+SNIPPET_CHARS = 300
+# Fusion and cut-off, tuned on ../shared/eval/dev/search.jsonl (see docs/benchmarks.md).
+RRF_K = 60  # the usual reciprocal-rank constant: damps the head of each ranking
+DENSE_WEIGHT = 1.0
+LEXICAL_WEIGHT = 1.0
+DENSE_POOL = 200  # passages taken from FAISS before grouping by section
+LEXICAL_POOL = 200  # best BM25 passages kept (all of them on a small corpus)
+# A section is kept when its best passage is close enough densely, or is a lexical match
+# that is also not far densely. Cosines are those of L2-normalised vectors, per model family.
+DENSE_FLOOR = {"e5-small": (0.80, 0.84), "default": (0.25, 0.45)}  # (with lexical match, alone)
+LEXICAL_MIN = 1.0  # BM25 score of a real match (one informative word at least)
+
+
+@dataclass
+class Candidate:
+    """One section's evidence for a query."""
+
+    section: str
+    passage: int = -1  # index of the best passage (dense or lexical)
+    dense: float = 0.0  # best cosine among its passages
+    dense_passage: int = -1
+    dense_rank: int | None = None
+    lexical: float = 0.0  # best BM25 among its passages
+    lexical_passage: int = -1
+    lexical_rank: int | None = None
+    score: float = 0.0
+    contributions: dict = field(default_factory=dict)
+
+
+def validate_query(query) -> str:
+    """The query, stripped; ValueError naming the field when it is empty or too long."""
+    if query is None or not str(query).strip():
+        raise ValueError("q: the query is empty")
+    query = " ".join(str(query).split())
+    if len(query) > MAX_QUERY_CHARS:
+        raise ValueError(f"q: the query is {len(query)} characters long (at most {MAX_QUERY_CHARS})")
+    return query
+
+
+def validate_k(k) -> int:
+    """k as an int from 1 to MAX_K; ValueError naming the field otherwise.
+
+    >>> validate_k("5"), validate_k(3)
+    (5, 3)
+    """
+    text = str(k).strip()
+    if isinstance(k, bool) or not (isinstance(k, int) or text.isdigit()):
+        raise ValueError(f"k: {k!r} is not a whole number")
+    value = int(text)
+    if not 1 <= value <= MAX_K:
+        raise ValueError(f"k: {value} is out of range (1 to {MAX_K})")
+    return value
+
+
+def search_store(store, settings: dict, query: str, k: int = 10, filters: dict | None = None,
+                 mode: str = "hybrid", index: SearchIndex | None = None) -> dict:
+    """Sections answering a French question, best first (DESIGN.md search contract).
+
+    `filters` maps a facet (scheme, population, actor, tool, territory) to concept IRIs a hit
+    must all carry. `mode` "dense" or "lexical" runs one retriever alone (for evaluation).
+    """
+    started = time.perf_counter()
+    query = validate_query(query)
+    k = validate_k(k)
+    filters = validate_filters(filters)
+    if mode not in MODES:
+        raise ValueError(f"mode: {mode!r} is not one of {', '.join(MODES)}")
+    index = index or open_index(store, settings)
+    ranked, matched = rank_sections(index, query, mode)
+    kept = [c for c in ranked if _matches(index.sections[c.section], filters)]
+    hits = [_hit(index, c, rank, matched, query) for rank, c in enumerate(kept[:k], start=1)]
+    return {
+        "query": query,
+        "took_ms": round((time.perf_counter() - started) * 1000, 1),
+        "hits": hits,
+        "facets": facets([index.sections[c.section] for c in kept]),
+        "filters": filters,
+    }
+
+
+def rank_sections(index: SearchIndex, query: str, mode: str = "hybrid",
+                  vector: np.ndarray | None = None) -> tuple[list[Candidate], dict]:
+    """Sections with enough evidence for `query`, best first, and the concepts it names.
+
+    `vector` is the query's embedding when the caller has it (benchmarks time it apart).
+    """
+    matched = index.synonyms.match(query)
+    expansion = index.synonyms.expansion(matched)
+    candidates: dict[str, Candidate] = {}
+    # lexical scores are computed in every mode: they also gate dense hits (see the cut-off)
+    scores = index.lexical.scores(tokenize(query), tokenize(" ".join(expansion)))
+    positive = np.flatnonzero(scores > 0)
+    if len(positive) > LEXICAL_POOL:
+        positive = positive[np.argpartition(-scores[positive], LEXICAL_POOL)[:LEXICAL_POOL]]
+    for i in positive:
+        c = _candidate(candidates, index, int(i))
+        if scores[i] > c.lexical:
+            c.lexical, c.lexical_passage = float(scores[i]), int(i)
+    if vector is None:
+        dense_text = query if not expansion else f"{query} ({', '.join(expansion[:6])})"
+        vector = get_embedder(index.model).embed_queries([dense_text])
+    pool = min(DENSE_POOL, len(index.passages))
+    if pool:
+        sims, ids = index.vectors.search(vector.reshape(1, -1), pool)
+        for sim, i in zip(sims[0], ids[0]):
+            if i < 0:
+                continue
+            c = _candidate(candidates, index, int(i))
+            if sim > c.dense or c.dense_passage < 0:
+                c.dense, c.dense_passage = float(sim), int(i)
+    for attr, rank_attr in (("dense", "dense_rank"), ("lexical", "lexical_rank")):
+        ordered = sorted((c for c in candidates.values() if getattr(c, attr) > 0 and
+                          (attr == "lexical" or c.dense_passage >= 0)),
+                         key=lambda c: (-getattr(c, attr), c.section))
+        for rank, c in enumerate(ordered, start=1):
+            setattr(c, rank_attr, rank)
+    floor_with_lexical, floor_alone = DENSE_FLOOR.get(index.model, DENSE_FLOOR["default"])
+    kept = []
+    for c in candidates.values():
+        lexical_match = c.lexical >= LEXICAL_MIN
+        if not (c.dense >= floor_alone or (lexical_match and c.dense >= floor_with_lexical)):
+            continue
+        if mode == "lexical" and not lexical_match:
+            continue
+        fuse(c, mode)
+        kept.append(c)
+    kept.sort(key=lambda c: (-c.score, c.section))
+    return kept, matched
+
+
+def fuse(c: Candidate, mode: str = "hybrid") -> None:
+    """Reciprocal-rank fusion of the dense and lexical ranks of one section.
+
+    RRF needs no score calibration between cosine and BM25 scales; the best passage is the
+    one of the retriever that contributes most.
+    """
+    dense = DENSE_WEIGHT / (RRF_K + c.dense_rank) if c.dense_rank and mode != "lexical" else 0.0
+    lexical = LEXICAL_WEIGHT / (RRF_K + c.lexical_rank) if c.lexical_rank and mode != "dense" else 0.0
+    c.score = dense + lexical
+    c.contributions = {"dense": dense, "lexical": lexical}
+    c.passage = c.dense_passage if dense >= lexical or c.lexical_passage < 0 else c.lexical_passage
+
+
+def _candidate(candidates: dict[str, Candidate], index: SearchIndex, passage: int) -> Candidate:
+    section = index.passages[passage].section
+    if section not in candidates:
+        candidates[section] = Candidate(section)
+    return candidates[section]
+
+
+def validate_filters(filters: dict | None) -> dict[str, list[str]]:
+    """Facet -> sorted concept IRIs; ValueError naming the facet when one is unknown or a
+    value is not an IRI."""
+    cleaned: dict[str, list[str]] = {}
+    for facet, values in (filters or {}).items():
+        if facet not in FACETS:
+            raise ValueError(f"{facet}: unknown facet (expected one of {', '.join(FACETS)})")
+        values = [values] if isinstance(values, str) else list(values)
+        values = [v.strip().strip("<>") for v in values if v and v.strip()]
+        for value in values:
+            if not value.startswith(("http://", "https://")):
+                raise ValueError(f"{facet}: {value!r} is not a concept IRI")
+        if values:
+            cleaned[facet] = sorted(set(values))
+    return cleaned
+
+
+def _matches(info, filters: dict[str, list[str]]) -> bool:
+    for facet, values in filters.items():
+        have = {info.scheme} if facet == "scheme" else {e["iri"] for e in info.entities if e["type"] == facet}
+        if not set(values) <= have:
+            return False
+    return True
+
+
+def facets(infos) -> dict[str, list[dict]]:
+    """Counts of sections per scheme, population, actor, tool and territory, largest first."""
+    counts: dict[str, dict[str, list]] = {facet: {} for facet in FACETS}
+    for info in infos:
+        if info.scheme:
+            entry = counts["scheme"].setdefault(info.scheme, [info.scheme_title or info.scheme, 0])
+            entry[1] += 1
+        for entity in info.entities:
+            if entity["type"] in counts:
+                entry = counts[entity["type"]].setdefault(entity["iri"], [entity["label"], 0])
+                entry[1] += 1
+    return {
+        facet: [{"iri": iri, "label": label, "count": n}
+                for iri, (label, n) in sorted(values.items(), key=lambda kv: (-kv[1][1], kv[1][0]))]
+        for facet, values in counts.items()
+    }
+
+
+def _hit(index: SearchIndex, c: Candidate, rank: int, matched: dict, query: str) -> dict:
+    info = index.sections[c.section]
+    passage = index.passages[c.passage]
+    return {
+        "rank": rank,
+        "score": round(c.score, 6),
+        "iri": info.iri,
+        "doc": info.doc,
+        "section": info.key,
+        "title": info.title,
+        "breadcrumb": list(info.breadcrumb),
+        "snippet": snippet(passage.text),
+        "entities": [dict(e) for e in info.entities],
+        "explanation": _explain(index, c, matched, query),
+    }
+
+
+def _explain(index: SearchIndex, c: Candidate, matched: dict, query: str) -> dict:
+    """Which words and concepts matched, and what each retriever contributed."""
+    info = index.sections[c.section]
+    passage = index.passages[c.passage]
+    words = {stem for _, stem in analyze(passage.context)}
+    terms = sorted({word.lower() for word, stem in analyze(query) if stem in words})
+    expansion_terms = sorted({
+        label for label in index.synonyms.expansion(matched)
+        if tokenize(label) and set(tokenize(label)) <= words
+    })
+    entity_iris = {e["iri"]: e for e in info.entities}
+    concepts = [
+        {"iri": iri, "label": entity_iris[iri]["label"], "type": entity_iris[iri]["type"], "matched": label}
+        for iri, label in matched.items() if iri in entity_iris
+    ]
+    return {
+        "matched_terms": terms,
+        "expanded_terms": expansion_terms,
+        "matched_concepts": concepts,
+        "dense": {"cosine": round(c.dense, 4), "rank": c.dense_rank, "contribution": round(c.contributions["dense"], 6)},
+        "lexical": {"bm25": round(c.lexical, 4), "rank": c.lexical_rank, "contribution": round(c.contributions["lexical"], 6)},
+    }
+
+
+def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
+    """The passage, cut at a word boundary.
+
+    >>> snippet("un deux trois", limit=8)
+    'un deux…'
+    """
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0] + "…"

@@ -1,0 +1,322 @@
+"""Safe execution of untrusted SPARQL queries: read-only, no network, time- and row-limited.
+
+- `inspect_query` parses with rdflib's SPARQL grammar before anything runs: a syntax error is
+  reported with its line and column; an update, a SERVICE clause (which Oxigraph would follow
+  over HTTP) or LOAD is refused.
+- The dataset is always explicit: a protocol dataset (default-graph-uri / named-graph-uri)
+  overrides FROM / FROM NAMED, and FROM IRIs become the names of local graphs, so no engine ever
+  dereferences them (rdflib would fetch them from the web by default).
+- `answer_query_limited` runs the query in a forked child process that is killed when the time
+  limit passes: neither rdflib nor pyoxigraph can cancel a running query, a process can be
+  stopped. The fork sees the parent's open store as it is now (no stale snapshot), and other
+  requests keep being served by the parent meanwhile.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import pickle
+import re
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import Pipe
+from typing import Any, Mapping
+
+from pyparsing import ParseBaseException, ParseResults
+from rdflib import Graph
+from rdflib.plugins.sparql.algebra import translateQuery
+from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
+from rdflib.plugins.sparql.parserutils import CompValue
+
+from kg import formats
+from kg.queries import PREFIXES
+from kg.store import QueryError
+from ontology.namespaces import HPID
+
+# Relative IRIs in a query resolve against the instance namespace (`<section/...>` is an hpid:
+# IRI), and the project's usual prefixes are predeclared; a query may redeclare them. The prelude
+# has no line break, so line numbers of errors stay those of the user's text.
+QUERY_BASE = str(HPID)
+PRELUDE = f"BASE <{QUERY_BASE}> " + "".join(f"PREFIX {p}: <{ns}> " for p, ns in PREFIXES.items())
+
+
+class SparqlError(Exception):
+    """A query refused or failed; `status` is the HTTP status the endpoint answers with."""
+
+    status = 400
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class QuerySyntaxError(SparqlError):
+    status = 400
+
+
+class QueryForbidden(SparqlError):
+    status = 403
+
+
+class QueryTimeout(SparqlError):
+    status = 503
+
+
+class QueryFailed(SparqlError):
+    status = 500
+
+
+class UnsupportedFormat(SparqlError):
+    status = 406
+
+
+@dataclass(frozen=True)
+class QueryInfo:
+    form: str                    # SELECT, ASK, CONSTRUCT or DESCRIBE
+    from_graphs: tuple[str, ...]   # FROM IRIs, resolved
+    from_named: tuple[str, ...]    # FROM NAMED IRIs, resolved
+
+    @property
+    def kind(self) -> str:
+        return formats.FORMS[self.form]
+
+
+@dataclass
+class Answer:
+    form: str
+    format: str                  # short name of kg.formats.Format
+    content_type: str
+    body: bytes
+    count: int                   # rows (SELECT), triples (graph), 1 (ASK)
+    truncated: bool = False
+    max_rows: int | None = None
+    seconds: float = 0.0
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _walk(node: Any):
+    yield node
+    if isinstance(node, CompValue):
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, (list, tuple, ParseResults)):
+        for value in node:
+            yield from _walk(value)
+
+
+# Strings, IRIs and comments, skipped when looking for a keyword in the query text.
+_OPAQUE = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\''
+                     r'|<[^<>"{}|^`\\\x00-\x20]*>|#[^\n]*')
+_SERVICE_WORD = re.compile(r"(?<![\w:?$.-])SERVICE(?![\w:.-])", re.I)
+
+
+def mentions_service(text: str) -> bool:
+    """True when the keyword SERVICE appears outside strings, IRIs and comments: a second check,
+    independent of rdflib's grammar, so that a parser disagreement cannot let SERVICE through.
+
+    >>> mentions_service('SELECT * { ?s <http://x/SERVICE> "SERVICE" } # SERVICE')
+    False
+    >>> mentions_service('SELECT * { service <http://x/> { } }')
+    True
+    """
+    return bool(_SERVICE_WORD.search(_OPAQUE.sub(" ", text)))
+
+
+def inspect_query(text: str) -> QueryInfo:
+    """Parse `text` as a SPARQL 1.1 query; refuse updates and SERVICE; resolve FROM IRIs.
+
+    >>> inspect_query("PREFIX ex: <http://ex/> ASK FROM ex:g { }").from_graphs
+    ('http://ex/g',)
+    >>> try:
+    ...     inspect_query("SELECT * { SERVICE <http://example.org/sparql> { ?s ?p ?o } }")
+    ... except QueryForbidden as error:
+    ...     print(error.status, error)
+    403 SERVICE is not allowed on this endpoint: federated queries would reach the network
+    """
+    if not text or not text.strip():
+        raise QuerySyntaxError("the query is empty")
+    try:
+        parsed = parseQuery(PRELUDE + text)
+    except ParseBaseException as error:
+        if _is_update(PRELUDE + text):
+            raise QueryForbidden(
+                "updates (INSERT, DELETE, LOAD, CLEAR, DROP...) are not allowed: this endpoint is read-only"
+            ) from None
+        raise QuerySyntaxError(
+            f"syntax error at line {error.lineno}, "
+            f"column {error.col - len(PRELUDE) if error.lineno == 1 else error.col}: {error.msg}"
+        ) from None
+    found = any(isinstance(n, CompValue) and n.name == "ServiceGraphPattern" for n in _walk(parsed))
+    if found or mentions_service(text):
+        raise QueryForbidden("SERVICE is not allowed on this endpoint: federated queries would reach the network")
+    try:
+        algebra = translateQuery(parsed).algebra
+    except Exception as error:  # rdflib raises plain Exceptions for semantic errors
+        raise QuerySyntaxError(f"invalid query: {error}") from None
+    form = algebra.name.replace("Query", "").upper()
+    clauses = algebra.get("datasetClause") or []
+    return QueryInfo(
+        form=form,
+        from_graphs=tuple(str(c.default) for c in clauses if c.get("default") is not None),
+        from_named=tuple(str(c.named) for c in clauses if c.get("named") is not None),
+    )
+
+
+def _is_update(text: str) -> bool:
+    try:
+        parseUpdate(text)
+    except ParseBaseException:
+        return False
+    return True
+
+
+def dataset_for(info: QueryInfo, default_graph_uris=None, named_graph_uris=None):
+    """(default graphs, named graphs) to query: the protocol dataset when given (it overrides
+    FROM / FROM NAMED), else the query's own FROM clauses, else (None, None): the whole store."""
+    default_graph_uris = list(default_graph_uris or [])
+    named_graph_uris = list(named_graph_uris or [])
+    if default_graph_uris or named_graph_uris:
+        return default_graph_uris or None, named_graph_uris or None
+    if info.from_graphs or info.from_named:
+        return list(info.from_graphs) or None, list(info.from_named) or None
+    return None, None
+
+
+def _note(max_rows: int) -> str:
+    return f"truncated: only the first {max_rows} results are returned (row cap of this endpoint)"
+
+
+def answer_query(store, text: str, *, accept: str | None = None, fmt: str | None = None,
+                 default_graph_uris=None, named_graph_uris=None,
+                 bindings: Mapping[str, Any] | None = None, max_rows: int | None = None) -> Answer:
+    """Check, run and serialize one query in this process (no time limit: see
+    `answer_query_limited`). `fmt` is a format name or media type, `accept` an Accept header."""
+    import rdflib.plugins.sparql
+
+    rdflib.plugins.sparql.SPARQL_LOAD_GRAPHS = False  # FROM never fetches from the web
+    started = time.perf_counter()
+    info = inspect_query(text)
+    try:
+        chosen = formats.negotiate(info.kind, accept, fmt)
+    except formats.FormatError as error:
+        raise UnsupportedFormat(str(error)) from None
+    default, named = dataset_for(info, default_graph_uris, named_graph_uris)
+    try:
+        result = store.query(PRELUDE + text, bindings=dict(bindings or {}),
+                             default_graph_uris=default, named_graph_uris=named)
+        answer = _serialize(result, info, chosen, max_rows)
+    except SparqlError:
+        raise
+    except (SyntaxError, QueryError) as error:  # the engine's own parser disagreed with rdflib's
+        raise QuerySyntaxError(f"the query engine refused the query: {error}") from None
+    except Exception as error:
+        raise QueryFailed(f"query failed: {type(error).__name__}: {error}") from None
+    answer.seconds = round(time.perf_counter() - started, 4)
+    return answer
+
+
+def _serialize(result, info: QueryInfo, chosen: formats.Format, max_rows: int | None) -> Answer:
+    cap = max_rows if max_rows and max_rows > 0 else None
+    truncated = False
+    if result.type == "ASK":
+        body = formats.write_results(chosen, [], [], boolean=bool(result.askAnswer))
+        count = 1
+    elif result.type == "SELECT":
+        vars_ = [str(v) for v in result.vars]
+        rows = [tuple(row) for row in itertools.islice(iter(result), cap + 1 if cap else None)]
+        if cap and len(rows) > cap:
+            rows, truncated = rows[:cap], True
+        body = formats.write_results(chosen, vars_, rows, note=_note(cap) if truncated else None)
+        count = len(rows)
+    else:  # CONSTRUCT, DESCRIBE
+        graph = result.graph
+        if cap and len(graph) > cap:
+            kept = Graph()
+            for prefix, namespace in graph.namespaces():
+                kept.bind(prefix, namespace)
+            for triple in itertools.islice(graph, cap):
+                kept.add(triple)
+            graph, truncated = kept, True
+        body = formats.write_graph(chosen, graph, note=_note(cap) if truncated else None)
+        count = len(graph)
+    headers = {}
+    if truncated:
+        headers["X-SPARQL-Truncated"] = f"true; max-rows={cap}"
+    return Answer(info.form, chosen.name, chosen.content_type, body, count, truncated, cap, headers=headers)
+
+
+def _block_network(event: str, args) -> None:
+    # Audit hook of the query worker: no Python-level connection may leave it.
+    if event in ("socket.connect", "socket.getaddrinfo", "urllib.Request"):
+        raise PermissionError(f"network access is disabled in SPARQL query workers ({event})")
+
+
+def answer_query_limited(store, text: str, *, timeout_s: float, allow_network: bool = False,
+                         **kwargs) -> Answer:
+    """`answer_query` in a forked child killed after `timeout_s` seconds (QueryTimeout).
+
+    `allow_network` is for a store that is itself a remote SPARQL server; otherwise the child
+    blocks every Python socket connection as a second line of defence.
+    """
+    if not hasattr(os, "fork"):  # pragma: no cover - POSIX only
+        return answer_query(store, text, **kwargs)
+    reader, writer = Pipe(duplex=False)
+    pid = os.fork()
+    if pid == 0:  # the worker
+        try:
+            reader.close()
+            _in_worker(allow_network)
+            try:
+                payload = ("ok", answer_query(store, text, **kwargs))
+            except SparqlError as error:
+                payload = ("error", type(error).__name__, error.message)
+            except BaseException as error:  # anything else becomes a 500 with its message
+                payload = ("error", "QueryFailed", f"query failed: {type(error).__name__}: {error}")
+            writer.send_bytes(pickle.dumps(payload))
+        finally:
+            os._exit(0)  # no atexit handlers, no store close: the parent owns the store
+    writer.close()
+    started = time.monotonic()
+    try:
+        if not reader.poll(timeout_s):
+            raise QueryTimeout(
+                f"the query was stopped after {timeout_s:g} s (time limit of this endpoint); "
+                "narrow it down or add a LIMIT"
+            )
+        try:
+            payload = pickle.loads(reader.recv_bytes())
+        except EOFError:
+            raise QueryFailed("the query worker stopped without an answer (out of memory?)") from None
+    finally:
+        reader.close()
+        _reap(pid)
+    if payload[0] == "ok":
+        answer = payload[1]
+        answer.seconds = round(time.monotonic() - started, 4)
+        return answer
+    _, name, message = payload
+    raise _ERRORS.get(name, QueryFailed)(message)
+
+
+def _in_worker(allow_network: bool) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if not allow_network:
+        sys.addaudithook(_block_network)
+
+
+def _reap(pid: int) -> None:
+    """Kill the worker if it still runs and collect it (no zombie left behind)."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+
+
+_ERRORS = {cls.__name__: cls for cls in (QuerySyntaxError, QueryForbidden, QueryTimeout,
+                                          QueryFailed, UnsupportedFormat, SparqlError)}

@@ -1,0 +1,541 @@
+"""Projects and their links to policy axes: French pages and a JSON API (blueprint "links").
+
+Reading is public. Writing needs a logged-in editor or admin (session cookie, HttpOnly,
+SameSite=Lax) and the session's CSRF token: the `csrf_token` field of a form, or the
+`X-CSRF-Token` header of an API call. Failed logins are rate-limited per user name and IP.
+Edits carry the version the editor read (form field, JSON `version` or `If-Match`); a stale
+one gets 409 with a French message, never a silent overwrite.
+"""
+from __future__ import annotations
+
+import hmac
+import secrets
+import threading
+import time
+from collections import defaultdict, deque
+from functools import wraps
+from pathlib import Path
+from urllib.parse import urlparse
+
+from flask import (Blueprint, Response, current_app, flash, g, jsonify, redirect, render_template,
+                   request, session, url_for)
+
+from kg.projects import CSV_COLUMNS, LINK_STATUSES, PROJECT_STATUSES, Conflict, ProjectError, Projects
+from search_api.errors import BadRequest, HpkgError, NotFound
+
+bp = Blueprint("links", __name__)
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+
+class Unauthorized(HpkgError):
+    status = 401
+
+
+class TooManyRequests(HpkgError):
+    status = 429
+
+
+# --- app setup: session cookie and secret key ------------------------------------------------
+
+@bp.record_once
+def _setup(state) -> None:
+    app = state.app
+    settings = app.config["HPKG"]
+    app.secret_key = settings["secret_key"] or _stored_secret(Path(settings["data_dir"]))
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+    app.extensions.setdefault("hpkg_links", {"failures": defaultdict(deque), "lock": threading.Lock()})
+
+
+def _stored_secret(data_dir: Path) -> str:
+    """A random key kept beside the data, so that sessions survive a restart."""
+    path = data_dir / "secret_key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_hex(32), encoding="ascii")
+    return path.read_text(encoding="ascii").strip()
+
+
+def _settings() -> dict:
+    return current_app.config["HPKG"]
+
+
+def _projects() -> Projects:
+    from search_api.resources import get_store
+
+    return Projects(get_store())
+
+
+def _users():
+    from kg.users import UserStore
+
+    cache = current_app.extensions["hpkg"]
+    if "users" not in cache:
+        cache["users"] = UserStore(_settings()["data_dir"])
+    return cache["users"]
+
+
+def _is_api() -> bool:
+    return request.path.startswith("/api/")
+
+
+# --- sessions, CSRF, rate limit ----------------------------------------------------------------
+
+def csrf_token() -> str:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return session["csrf"]
+
+
+@bp.app_context_processor
+def _template_globals():
+    return {"csrf_token": csrf_token, "current_user": session.get("user"), "statuses": PROJECT_STATUSES}
+
+
+def _check_csrf() -> None:
+    sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token") or ""
+    expected = session.get("csrf") or ""
+    if not expected or not hmac.compare_digest(sent, expected):
+        raise HpkgError("Jeton CSRF absent ou invalide : rechargez la page et recommencez.", status=403)
+
+
+def login_required(view):
+    """Editors and admins only; CSRF checked on every state-changing request."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        name = session.get("user")
+        user = _users().get(name) if name else None
+        if user is None or not user.can_edit:
+            session.pop("user", None)
+            if _is_api():
+                raise Unauthorized("Connexion requise : connectez-vous avec un compte éditeur.")
+            return redirect(url_for("links.login", next=request.full_path.rstrip("?")))
+        if request.method in WRITE_METHODS:
+            _check_csrf()
+        g.user = user
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def _rate_limited(name: str) -> bool:
+    state = current_app.extensions["hpkg_links"]
+    key = (name.lower(), request.remote_addr or "")
+    with state["lock"]:
+        window = state["failures"][key]
+        while window and window[0] < time.monotonic() - 60:
+            window.popleft()
+        return len(window) >= _settings()["login_attempts_per_minute"]
+
+
+def _record_failure(name: str) -> None:
+    state = current_app.extensions["hpkg_links"]
+    with state["lock"]:
+        state["failures"][(name.lower(), request.remote_addr or "")].append(time.monotonic())
+
+
+def _authenticate(name: str, password: str):
+    _check_csrf()
+    if _rate_limited(name):
+        raise TooManyRequests("Trop de tentatives de connexion : réessayez dans une minute.")
+    user = _users().authenticate(name, password)
+    if user is None:
+        _record_failure(name)
+        raise Unauthorized("Identifiant ou mot de passe incorrect.")
+    session.clear()  # a fresh session (and CSRF token) at each login: no session fixation
+    session["user"] = user.name
+    session["role"] = user.role
+    return user
+
+
+def _safe_next(target: str | None) -> str:
+    """Only local paths: a login link must not send the user to another site."""
+    if target and target.startswith("/") and not target.startswith("//") and not urlparse(target).netloc:
+        return target
+    return url_for("links.project_list")
+
+
+@bp.route("/connexion", methods=["GET", "POST"])
+def login():
+    error, status = None, 200
+    if request.method == "POST":
+        name = request.form.get("name", "").strip()
+        try:
+            _authenticate(name, request.form.get("password", ""))
+            return redirect(_safe_next(request.args.get("next")))
+        except HpkgError as failure:
+            error, status = failure.message, failure.status
+    return render_template("login.html", error=error, next=request.args.get("next", "")), status
+
+
+@bp.post("/deconnexion")
+def logout():
+    _check_csrf()
+    session.clear()
+    return redirect(url_for("links.project_list"))
+
+
+@bp.get("/api/session")
+def api_session():
+    return jsonify({"user": session.get("user"), "role": session.get("role"), "csrf_token": csrf_token()})
+
+
+@bp.post("/api/login")
+def api_login():
+    body = request.get_json(silent=True) or {}
+    user = _authenticate(str(body.get("name", "")), str(body.get("password", "")))
+    return jsonify({"ok": True, "user": user.name, "role": user.role, "csrf_token": csrf_token()})
+
+
+@bp.post("/api/logout")
+def api_logout():
+    _check_csrf()
+    session.clear()
+    return jsonify({"ok": True})
+
+
+# --- errors of kg.projects as HTTP errors ------------------------------------------------------
+
+@bp.app_errorhandler(ProjectError)
+def _project_error(error):
+    """ProjectError -> JSON {ok, status, error, errors} or the French error page."""
+    from search_api.handlers import wants_json
+
+    if wants_json():
+        return jsonify({"ok": False, "status": error.status, "error": error.message, "errors": error.errors}), error.status
+    return render_template("error.html", status=error.status, title=_TITLES.get(error.status, "Erreur"),
+                           message=error.message), error.status
+
+
+_TITLES = {400: "Saisie invalide", 404: "Page introuvable", 409: "Conflit de modification"}
+
+
+# --- suggestions ---------------------------------------------------------------------------------
+
+def _suggest(text: str, k: int | None = None, territories=(), populations=()) -> dict:
+    from kg.linking import suggest
+
+    from search_api.resources import get_store
+
+    k = k or _settings()["link_suggestions"]
+    return suggest(get_store(), _settings(), text, k=k, territories=territories, populations=populations)
+
+
+def _k_param(value) -> int:
+    try:
+        k = int(value or 0) or _settings()["link_suggestions"]
+    except (TypeError, ValueError):
+        raise BadRequest("k : un nombre entier est attendu") from None
+    if not 1 <= k <= 50:
+        raise BadRequest("k : entre 1 et 50")
+    return k
+
+
+@bp.route("/api/link", methods=["GET", "POST"])
+def api_link():
+    """Suggestions for a free text: GET ?q=…&k=…, or POST {"text": …, "k": …} (reads only)."""
+    if request.method == "POST":
+        body = request.get_json(silent=True) or request.form
+        text, k = body.get("text") or body.get("q") or "", body.get("k")
+    else:
+        text, k = request.args.get("q", ""), request.args.get("k")
+    if not str(text).strip():
+        raise BadRequest("q : décrivez le projet en quelques phrases")
+    return jsonify(_suggest(str(text), _k_param(k)))
+
+
+def _project_text(project) -> str:
+    return f"{project.title}. {project.description}"
+
+
+def _store_suggestions(project) -> int:
+    result = _suggest(_project_text(project), territories=project.territories, populations=project.populations)
+    return _projects().save_suggestions(project.id, result["suggestions"])
+
+
+# --- JSON API over projects ------------------------------------------------------------------
+
+def _json_body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest("corps de la requête : un objet JSON est attendu")
+    return body
+
+
+def _with_etag(payload: dict, version: int):
+    response = jsonify(payload)
+    response.headers["ETag"] = f'"{version}"'
+    return response
+
+
+@bp.get("/api/projects")
+def api_projects():
+    return jsonify({"projects": [p.to_json() for p in _projects().list()]})
+
+
+@bp.post("/api/projects")
+@login_required
+def api_project_create():
+
+    try:
+        project = _projects().create(_json_body(), g.user.name)
+        _store_suggestions(project)
+        project = _projects().get(project.id)
+    except ProjectError as error:
+        return _project_error(error)
+    response = _with_etag(project.to_json(), project.version)
+    response.status_code = 201
+    response.headers["Location"] = url_for("links.api_project", project_id=project.id)
+    return response
+
+
+@bp.get("/api/projects/<project_id>")
+def api_project(project_id: str):
+
+    try:
+        project = _projects().get(project_id)
+    except ProjectError as error:
+        return _project_error(error)
+    return _with_etag(project.to_json(), project.version)
+
+
+@bp.route("/api/projects/<project_id>", methods=["PUT", "PATCH"])
+@login_required
+def api_project_update(project_id: str):
+
+    body = _json_body()
+    version = body.pop("version", None) or request.headers.get("If-Match", "").strip('W/"') or None
+    try:
+        project = _projects().update(project_id, body, version, g.user.name)
+    except ProjectError as error:
+        return _project_error(error)
+    return _with_etag(project.to_json(), project.version)
+
+
+@bp.post("/api/projects/<project_id>/suggestions")
+@login_required
+def api_project_suggest(project_id: str):
+
+    try:
+        count = _store_suggestions(_projects().get(project_id))
+        project = _projects().get(project_id)
+    except ProjectError as error:
+        return _project_error(error)
+    return jsonify({"stored": count, "alignments": [a.to_json() for a in project.alignments]})
+
+
+@bp.post("/api/projects/<project_id>/links")
+@login_required
+def api_project_link(project_id: str):
+    """{"section": IRI or "doc § key", "status": confirmed|rejected, "version"?: n}."""
+
+    body = _json_body()
+    try:
+        alignment = _projects().decide(project_id, str(body.get("section", "")), str(body.get("status", "")),
+                                       g.user.name, version=body.get("version"),
+                                       reasons=body.get("reasons") if isinstance(body.get("reasons"), list) else None)
+    except ProjectError as error:
+        return _project_error(error)
+    return jsonify(alignment.to_json())
+
+
+@bp.post("/api/projects/import")
+@login_required
+def api_import():
+
+    upload = request.files.get("file")
+    text = upload.read().decode("utf-8-sig", "replace") if upload else request.get_data(as_text=True)
+    try:
+        created = _projects().import_csv(text, g.user.name)
+    except ProjectError as error:
+        return _project_error(error)
+    return jsonify({"ok": True, "imported": len(created), "projects": [p.id for p in created]}), 201
+
+
+_EXPORTS = {"csv": "text/csv; charset=utf-8", "links.csv": "text/csv; charset=utf-8",
+            "ttl": "text/turtle; charset=utf-8", "jsonld": "application/ld+json"}
+
+
+@bp.get("/projets/export.<fmt>")
+@bp.get("/api/projects/export.<fmt>")
+def export(fmt: str):
+
+    if fmt not in _EXPORTS:
+        raise NotFound(f"format d'export inconnu : {fmt} (csv, links.csv, ttl, jsonld)")
+    projects = _projects()
+    try:
+        if fmt == "csv":
+            body = projects.export_csv()
+        elif fmt == "links.csv":
+            body = projects.export_links_csv()
+        else:
+            body = projects.export_rdf(fmt)
+    except ProjectError as error:
+        return _project_error(error)
+    name = "projets-liens.csv" if fmt == "links.csv" else f"projets.{fmt}"
+    return Response(body, mimetype=_EXPORTS[fmt].split(";")[0], headers={
+        "Content-Type": _EXPORTS[fmt], "Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _section_info(iri: str) -> dict:
+    from kg.linking import load_candidates
+
+    from search_api.resources import get_store
+
+    for candidate in load_candidates(get_store(), min_text=0):
+        if candidate.iri == iri:
+            return {"iri": iri, "doc": candidate.doc, "section": candidate.key, "title": candidate.title,
+                    "text": candidate.text}
+    raise NotFound(f"Orientation introuvable : {iri}")
+
+
+@bp.get("/api/axis")
+def api_axis():
+    iri = request.args.get("iri", "")
+    section = _section_info(iri)
+    return jsonify({"section": section, "projects": _projects().axis_projects(iri)})
+
+
+@bp.get("/api/coverage")
+def api_coverage():
+    return jsonify(_projects().coverage())
+
+
+# --- French pages ----------------------------------------------------------------------------
+
+def _sections() -> dict:
+    """Every section by IRI, to show a project's links with their number and title."""
+    from kg.linking import load_candidates
+
+    from search_api.resources import get_store
+
+    return {c.iri: c for c in load_candidates(get_store(), min_text=0)}
+
+
+@bp.get("/projets")
+def project_list():
+    return render_template("projects.html", projects=_projects().list())
+
+
+@bp.route("/projets/nouveau", methods=["GET", "POST"])
+@login_required
+def project_new():
+
+    form, errors = {}, []
+    if request.method == "POST":
+        form = request.form.to_dict()
+        try:
+            project = _projects().create(form, g.user.name)
+            _store_suggestions(project)
+            flash("Projet enregistré ; voici les orientations suggérées.")
+            return redirect(url_for("links.project_page", project_id=project.id))
+        except ProjectError as error:
+            errors = error.errors
+    return render_template("projects_form.html", form=form, errors=errors, project=None), 400 if errors else 200
+
+
+@bp.get("/projets/<project_id>")
+def project_page(project_id: str):
+
+    try:
+        project = _projects().get(project_id)
+    except ProjectError as error:
+        return _project_error(error)
+    query = request.args.get("q", "").strip()
+    found = None
+    if query:
+        from kg.search import search_store
+
+        from search_api.resources import get_store
+
+        found = search_store(get_store(), _settings(), query, k=8)["hits"]
+    return render_template("projects_detail.html", project=project, sections=_sections(), query=query,
+                           found=found, link_statuses=LINK_STATUSES, project_statuses=PROJECT_STATUSES)
+
+
+@bp.route("/projets/<project_id>/modifier", methods=["GET", "POST"])
+@login_required
+def project_edit(project_id: str):
+
+    try:
+        project = _projects().get(project_id)
+    except ProjectError as error:
+        return _project_error(error)
+    form = {"title": project.title, "description": project.description, "promoter": project.promoter,
+            "territories": "; ".join(t.rsplit("/", 1)[-1] for t in project.territories),
+            "populations": "; ".join(p.rsplit("/", 1)[-1] for p in project.populations),
+            "status": project.status, "version": project.version}
+    errors, status = [], 200
+    if request.method == "POST":
+        form = request.form.to_dict()
+        try:
+            _projects().update(project_id, form, form.get("version"), g.user.name)
+            flash("Modifications enregistrées.")
+            return redirect(url_for("links.project_page", project_id=project_id))
+        except ProjectError as error:
+            errors, status = error.errors, error.status
+            if isinstance(error, Conflict):
+                form["version"] = form.get("version")  # keep the stale version: the user must reload
+    return render_template("projects_form.html", form=form, errors=errors, project=project), status
+
+
+@bp.post("/projets/<project_id>/liens")
+@login_required
+def project_link(project_id: str):
+    """A decision from the project page: confirm / reject a suggestion, or add a section."""
+
+    status = request.form.get("status", "")
+    reasons = None
+    if request.form.get("manual"):
+        reasons = [f"ajouté à la main par {g.user.name}"]
+    try:
+        _projects().decide(project_id, request.form.get("section", ""), status, g.user.name,
+                           version=request.form.get("version"), reasons=reasons)
+    except ProjectError as error:
+        return _project_error(error)
+    flash("Lien confirmé." if status == "confirmed" else "Lien rejeté." if status == "rejected" else "Lien enregistré.")
+    return redirect(url_for("links.project_page", project_id=project_id))
+
+
+@bp.post("/projets/<project_id>/suggestions")
+@login_required
+def project_suggest(project_id: str):
+
+    try:
+        count = _store_suggestions(_projects().get(project_id))
+    except ProjectError as error:
+        return _project_error(error)
+    flash(f"{count} suggestion(s) mise(s) à jour.")
+    return redirect(url_for("links.project_page", project_id=project_id))
+
+
+@bp.route("/projets/import", methods=["GET", "POST"])
+@login_required
+def project_import():
+
+    errors, created, status = [], None, 200
+    if request.method == "POST":
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            errors, status = ["fichier : choisissez un fichier CSV"], 400
+        else:
+            try:
+                created = _projects().import_csv(upload.read().decode("utf-8-sig", "replace"), g.user.name)
+            except ProjectError as error:
+                errors, status = error.errors, error.status
+    return render_template("projects_import.html", errors=errors, created=created, columns=CSV_COLUMNS), status
+
+
+@bp.get("/axe")
+def axis_page():
+    iri = request.args.get("iri", "")
+    section = _section_info(iri)
+    return render_template("projects_axis.html", section=section, projects=_projects().axis_projects(iri))
+
+
+@bp.get("/couverture")
+def coverage():
+    data = _projects().coverage()
+    top = max([s["projects"] for s in data["sections"]] + [t["projects"] for t in data["territories"]] + [1])
+    return render_template("coverage.html", coverage=data, top=top)

@@ -1,0 +1,91 @@
+"""Search as the web UI shows it: one page of hits with highlighted passages, facets, totals,
+and "related by meaning" sections for an orientation page. Wraps `kg.search.search_store`."""
+from __future__ import annotations
+
+import re
+
+from markupsafe import Markup, escape
+
+from search_api.errors import BadRequest
+
+FACET_ORDER = ("scheme", "actor", "tool", "territory", "population", "programme")
+_WORD = re.compile(r"[\w’'-]+")
+
+
+def parse_filters(args) -> dict[str, list[str]]:
+    """Facet filters from the query string: `?actor=IRI&territory=IRI` (repeatable)."""
+    return {facet: args.getlist(facet) for facet in FACET_ORDER if args.getlist(facet)}
+
+
+def run_search(store, settings: dict, query: str, filters: dict, *, page: int, per_page: int,
+               max_results: int) -> dict:
+    """One page of hits (passages highlighted), the facets with counts, and the total."""
+    from kg.search import FACETS, MAX_K, search_store
+
+    unknown = [f for f in filters if f not in FACETS]
+    if unknown:
+        raise BadRequest(f"Filtre « {unknown[0]} » non pris en charge par la recherche.")
+    try:
+        answer = search_store(store, settings, query, k=min(max_results, MAX_K), filters=filters)
+    except ValueError as error:
+        raise BadRequest(f"Recherche impossible : {error}") from error
+    hits = answer["hits"]
+    for hit in hits:
+        explanation = hit.get("explanation") or {}
+        terms = [query, *explanation.get("matched_terms", []), *explanation.get("expanded_terms", [])]
+        hit["snippet_html"] = highlight(hit["snippet"], terms)
+    first = (page - 1) * per_page
+    facets = answer.get("facets", {})
+    return {
+        "took_ms": answer["took_ms"],
+        "total": len(hits),
+        "pages": max(1, -(-len(hits) // per_page)),
+        "hits": hits[first:first + per_page],
+        "facets": {f: facets[f] for f in FACET_ORDER if facets.get(f)},
+        "filters": answer.get("filters", filters),
+        "filter_labels": _filter_labels(facets, filters),
+    }
+
+
+def highlight(text: str, terms: list[str]) -> Markup:
+    """`text` escaped, with the words sharing a stem with `terms` wrapped in <mark>.
+
+    >>> str(highlight("Les infirmiers libéraux <et> les SSIAD", ["infirmier"]))
+    'Les <mark>infirmiers</mark> libéraux &lt;et&gt; les SSIAD'
+    """
+    from kg.lexical import tokenize
+
+    stems = set(tokenize(" ".join(terms)))
+    out, cursor = [], 0
+    for match in _WORD.finditer(text):
+        word_stems = tokenize(match.group())
+        if word_stems and set(word_stems) <= stems:
+            out.append(escape(text[cursor:match.start()]))
+            out.append(Markup("<mark>%s</mark>") % match.group())
+            cursor = match.end()
+    out.append(escape(text[cursor:]))
+    return Markup("").join(out)
+
+
+def _filter_labels(facets: dict, filters: dict) -> list[dict]:
+    """The active filters with their labels (from the facets when known) for the "remove" chips."""
+    labels = {(f, v["iri"]): v["label"] for f, values in facets.items() for v in values}
+    return [{"facet": f, "iri": iri, "label": labels.get((f, iri), iri.rsplit("/", 1)[-1])}
+            for f, iris in filters.items() for iri in iris]
+
+
+def similar_sections(store, settings: dict, page: dict, limit: int = 5) -> list[dict]:
+    """Sections close in meaning to an orientation (its title and opening as the query),
+    itself excluded; empty when the search index is not built."""
+    from kg.search import search_store
+
+    query = " ".join(f"{page['title']} {page['text'][:300]}".split())[:480]
+    if not query:
+        return []
+    try:
+        answer = search_store(store, settings, query, k=limit + 1)
+    except FileNotFoundError:
+        return []  # no search index in this data directory yet
+    return [{"iri": h["iri"], "title": h["title"], "section": h["section"], "doc": h["doc"],
+             "score": h["score"]}
+            for h in answer["hits"] if h["iri"] != page["iri"]][:limit]

@@ -1,0 +1,56 @@
+"""The golden form of a parsed page (tests/data/golden/<doc>.json), shared by the tests.
+
+Regenerate a file only after checking the new tree by hand:
+    .venv/bin/python -m tests.ingest_golden corpus/004_d9216070b0b5bf36.txt
+"""
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from ingest.model import Document
+
+GOLDEN_DIR = Path(__file__).parent / "data" / "golden"
+TEXT_HEAD = 60
+
+
+def golden_form(document: Document) -> dict:
+    """What a golden file pins: metadata and, per section, its place, items and first words."""
+    return {
+        "doc": document.doc,
+        "title": document.title,
+        "format": document.format,
+        "encoding": document.encoding,
+        "plan": document.plan,
+        "scheme": document.scheme,
+        "site": document.site,
+        "breadcrumb": document.breadcrumb,
+        "keywords": document.keywords,
+        "figures": document.figures,
+        "source": {k: v for k, v in asdict(document.source).items() if k != "text"} if document.source else None,
+        "sections": [
+            {
+                "number": section.number,
+                "title": section.title,
+                "level": section.level,
+                "parent": section.parent,
+                "kind": section.kind,
+                "from_breadcrumb": section.from_breadcrumb,
+                "text_head": section.text[:TEXT_HEAD],
+                "items": [item.text for item in section.items],
+            }
+            for section in document.sections
+        ],
+    }
+
+
+if __name__ == "__main__":
+    from ingest.pipeline import parse_file
+
+    for name in sys.argv[1:]:
+        document = parse_file(name)
+        out = GOLDEN_DIR / f"{document.doc}.json"
+        out.write_text(json.dumps(golden_form(document), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        print("wrote", out)

@@ -1,0 +1,301 @@
+"""One suite, three backends: embedded Oxigraph, rdflib memory, and a real Oxigraph server."""
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rdflib import BNode, Dataset, Graph, Literal, URIRef
+from rdflib.compare import isomorphic
+from rdflib.namespace import XSD
+
+from kg.store import QueryError, StoreError, inject_values, open_store
+
+EX = "http://example.org/"
+G1, G2 = URIRef(EX + "graph/1"), URIRef(EX + "graph/2")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def oxigraph_server(tmp_path_factory):
+    """A real SPARQL 1.1 server (the `oxigraph` CLI) on 127.0.0.1, for the whole session."""
+    binary = shutil.which("oxigraph") or str(Path(sys.executable).parent / "oxigraph")
+    port = _free_port()
+    location = tmp_path_factory.mktemp("oxigraph-server")
+    process = subprocess.Popen(
+        [binary, "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}", "--union-default-graph"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            urllib.request.urlopen(url + "/query?query=ASK%7B%7D", timeout=1).read()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"oxigraph serve did not start: {process.stderr.read().decode()[:500]}")
+            time.sleep(0.1)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture(params=["oxigraph", "memory", "remote"])
+def store(request, tmp_path):
+    if request.param == "remote":
+        store = open_store(None, backend=request.getfixturevalue("oxigraph_server"))
+        store._update("DROP ALL")  # a clean server for each test
+    else:
+        store = open_store(tmp_path, backend=request.param)
+    with store:
+        yield store
+
+
+def graph_of(*triples) -> Graph:
+    graph = Graph()
+    for s, p, o in triples:
+        graph.add((URIRef(EX + s), URIRef(EX + p), o if isinstance(o, (Literal, URIRef)) else URIRef(EX + o)))
+    return graph
+
+
+def test_replace_graph_writes_named_graph_seen_in_union(store):
+    store.replace_graph(G1, graph_of(("a", "p", Literal("un", lang="fr"))))
+    store.replace_graph(str(G2), graph_of(("b", "p", Literal(2))))
+    assert store.graphs() == [G1, G2]
+    assert len(store) == 2
+    rows = store.query("SELECT ?s ?o WHERE { ?s ?p ?o } ORDER BY ?s")
+    assert [(r.s, r.o) for r in rows] == [(URIRef(EX + "a"), Literal("un", lang="fr")),
+                                          (URIRef(EX + "b"), Literal(2))]
+    assert [r.o.toPython() for r in rows][1] == 2
+
+
+def test_replace_graph_replaces_only_that_graph(store):
+    store.replace_graph(G1, graph_of(("a", "p", "old1"), ("a", "p", "old2")))
+    store.replace_graph(G2, graph_of(("b", "p", "kept")))
+    store.replace_graph(G1, graph_of(("a", "p", "new")))
+    rows = store.query("SELECT ?g ?o WHERE { GRAPH ?g { ?s ?p ?o } } ORDER BY ?g")
+    assert [(r.g, r.o) for r in rows] == [(G1, URIRef(EX + "new")), (G2, URIRef(EX + "kept"))]
+
+
+class _FailingGraph(Graph):
+    """A graph whose iteration breaks half way, as a crashing producer would."""
+
+    def __iter__(self):
+        yield from list(super().__iter__())[:1]
+        raise RuntimeError("producer crashed")
+
+
+@pytest.mark.parametrize("bad", ["crash", "invalid-iri"])
+def test_failed_replace_leaves_old_graph(store, bad):
+    old = graph_of(("a", "p", "old"), ("a", "q", Literal("x")))
+    store.replace_graph(G1, old)
+    if bad == "crash":
+        new = _FailingGraph()
+        new += graph_of(("a", "p", "n1"), ("a", "p", "n2"))
+        error = RuntimeError
+    else:
+        new = graph_of(("a", "p", "n1"))
+        new.add((URIRef(EX + "a"), URIRef(EX + "p"), URIRef("http://x/a b> } ; DROP ALL ; #")))
+        error = StoreError
+    with pytest.raises(error):
+        store.replace_graph(G1, new)
+    exported = Graph().parse(data=store.export("ttl"), format="turtle")
+    assert isomorphic(exported, old)
+
+
+def test_remove_graph(store):
+    store.replace_graph(G1, graph_of(("a", "p", "b")))
+    store.replace_graph(G2, graph_of(("c", "p", "d")))
+    store.remove_graph(G1)
+    store.remove_graph(EX + "graph/never-there")
+    assert store.graphs() == [G2]
+    assert len(store) == 1
+
+
+def test_bindings_are_bound_not_pasted(store):
+    store.replace_graph(G1, graph_of(("a", "label", Literal("alpha")), ("b", "label", Literal("beta"))))
+    query = "SELECT ?s WHERE { ?s <http://example.org/label> ?label }"
+    assert [r.s for r in store.query(query, bindings={"label": Literal("beta")})] == [URIRef(EX + "b")]
+    attack = Literal('beta" } } ; DROP ALL ; SELECT * WHERE { ?s ?p "x')
+    assert list(store.query(query, bindings={"label": attack})) == []
+    assert len(store) == 2
+    with pytest.raises(QueryError):
+        store.query(query, bindings={"label } ; DROP ALL": Literal("x")})
+    with pytest.raises(QueryError):
+        store.query(query, bindings={"s": URIRef("http://x/> } ; DROP ALL ; <y")})
+
+
+def test_bindings_apply_before_group_by(store):
+    store.replace_graph(G1, graph_of(("a", "p", "x"), ("a", "p", "y"), ("b", "p", "z")))
+    query = """PREFIX ex: <http://example.org/>  # a comment with { a brace
+        SELECT (COUNT(?o) AS ?n) WHERE { ?s ex:p ?o } GROUP BY ?s"""
+    rows = list(store.query(query, bindings={"s": URIRef(EX + "a")}))
+    assert [int(r.n) for r in rows] == [2]
+
+
+def test_default_and_named_graph_uris(store):
+    store.replace_graph(G1, graph_of(("a", "p", "b")))
+    store.replace_graph(G2, graph_of(("c", "p", "d")))
+    rows = store.query("SELECT ?s WHERE { ?s ?p ?o }", default_graph_uris=[G2])
+    assert [r.s for r in rows] == [URIRef(EX + "c")]
+    rows = store.query("SELECT ?g WHERE { GRAPH ?g { ?s ?p ?o } }", named_graph_uris=[G1])
+    assert [r.g for r in rows] == [G1]
+
+
+def test_ask_construct_and_errors(store):
+    store.replace_graph(G1, graph_of(("a", "p", "b")))
+    assert store.query("ASK { ?s <http://example.org/p> ?o }").askAnswer is True
+    assert store.query("ASK { ?s <http://example.org/q> ?o }").askAnswer is False
+    built = store.query("CONSTRUCT { ?o ?p ?s } WHERE { ?s ?p ?o }").graph
+    assert isomorphic(built, graph_of(("b", "p", "a")))
+    with pytest.raises(QueryError, match="SPARQL query failed"):
+        store.query("SELECT ?s WHERE { ?s ?p ")
+
+
+def test_result_serializes_as_sparql_json(store):
+    store.replace_graph(G1, graph_of(("a", "p", Literal("é", lang="fr"))))
+    payload = json.loads(store.query("SELECT ?s ?o WHERE { ?s ?p ?o }").serialize(format="json"))
+    assert payload["head"]["vars"] == ["s", "o"]
+    assert payload["results"]["bindings"] == [{
+        "s": {"type": "uri", "value": EX + "a"},
+        "o": {"type": "literal", "value": "é", "xml:lang": "fr"}}]
+
+
+RDF_FILES = {
+    "ttl": '@prefix ex: <http://example.org/> . ex:a ex:p "un"@fr ; ex:q 3 .',
+    "nt": '<http://example.org/a> <http://example.org/p> "un"@fr .\n'
+          '<http://example.org/a> <http://example.org/q> "3"^^<http://www.w3.org/2001/XMLSchema#integer> .\n',
+    "nq": '<http://example.org/a> <http://example.org/p> "un"@fr <http://example.org/other> .\n'
+          '<http://example.org/a> <http://example.org/q> "3"^^<http://www.w3.org/2001/XMLSchema#integer> .\n',
+    "jsonld": '{"@id": "http://example.org/a", "http://example.org/p": {"@value": "un", "@language": "fr"},'
+              ' "http://example.org/q": 3}',
+    "rdf": '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:ex="http://example.org/">'
+           '<rdf:Description rdf:about="http://example.org/a"><ex:p xml:lang="fr">un</ex:p>'
+           '<ex:q rdf:datatype="http://www.w3.org/2001/XMLSchema#integer">3</ex:q></rdf:Description></rdf:RDF>',
+}
+
+
+@pytest.mark.parametrize("ext", sorted(RDF_FILES))
+def test_load_file_into_named_graph(store, tmp_path, ext):
+    path = tmp_path / f"external.{ext}"
+    path.write_text(RDF_FILES[ext], encoding="utf-8")
+    assert store.load_file(path, G2) == 2
+    assert store.graphs() == [G2]
+    expected = graph_of(("a", "p", Literal("un", lang="fr")), ("a", "q", Literal(3)))
+    assert isomorphic(Graph().parse(data=store.export("ttl"), format="turtle"), expected)
+
+
+def test_load_bad_file_names_it_and_writes_nothing(store, tmp_path):
+    store.replace_graph(G2, graph_of(("a", "p", "b")))
+    path = tmp_path / "broken.ttl"
+    path.write_text("@prefix ex: <http://example.org/> . ex:a ex:p ex:b . ex:c ex:p ", encoding="utf-8")
+    with pytest.raises(StoreError, match="broken.ttl"):
+        store.load_file(path, G2)
+    with pytest.raises(StoreError, match="unknown RDF format"):
+        store.load_file(tmp_path / "data.csv", G2)
+    assert len(store) == 1
+
+
+PARSE_FORMAT = {"ttl": "turtle", "xml": "xml", "nq": "nquads", "jsonld": "json-ld"}
+
+
+def assert_round_trip(store, graphs: dict[URIRef, Graph], fmt: str) -> None:
+    data = store.export(fmt)
+    if fmt in ("ttl", "xml"):
+        union = Graph()
+        for graph in graphs.values():
+            union += graph
+        assert isomorphic(Graph().parse(data=data, format=PARSE_FORMAT[fmt]), union)
+        return
+    dataset = Dataset()
+    dataset.parse(data=data, format=PARSE_FORMAT[fmt])
+    got = {g.identifier: g for g in dataset.graphs() if len(g)}
+    assert set(got) == {iri for iri, graph in graphs.items() if len(graph)}
+    for iri, graph in graphs.items():
+        if len(graph):
+            assert isomorphic(got[iri], graph), iri
+
+
+@pytest.mark.parametrize("fmt", ["ttl", "nq", "jsonld", "xml"])
+def test_export_round_trip(store, fmt):
+    graphs = {
+        G1: graph_of(("a", "p", Literal("l'été « ici »\n", lang="fr")), ("a", "q", Literal(1.5)),
+                     ("a", "r", "b")),
+        G2: graph_of(("b", "p", Literal('quote " and \\ backslash')), ("b", "q", Literal(7))),
+    }
+    graphs[G2].add((BNode("g2b"), URIRef(EX + "p"), Literal("blank")))
+    for iri, graph in graphs.items():
+        store.replace_graph(iri, graph)
+    assert_round_trip(store, graphs, fmt)
+
+
+def test_unknown_export_format(store):
+    with pytest.raises(StoreError, match="unknown export format 'csv'"):
+        store.export("csv")
+
+
+_TEXT = st.text(alphabet="abcxyz éàç'\"\\\n«»{}#<>", max_size=12)
+# Language tags in lower case: Oxigraph normalises them so (RDF 1.1 compares them caseless).
+_OBJECTS = st.one_of(
+    st.sampled_from([URIRef(EX + n) for n in "abcd"]),
+    _TEXT.map(Literal),
+    st.tuples(_TEXT, st.sampled_from(["fr", "en", "fr-ca"])).map(lambda t: Literal(t[0], lang=t[1])),
+    st.integers(-10**6, 10**6).map(Literal),
+    st.booleans().map(Literal),
+    st.dates().map(Literal),
+)
+_TRIPLES = st.lists(
+    st.tuples(st.sampled_from("abcd_"), st.sampled_from(["p", "q", "r"]), _OBJECTS), max_size=8)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.lists(_TRIPLES, min_size=1, max_size=3), fmt=st.sampled_from(["ttl", "nq", "jsonld", "xml"]))
+def test_export_round_trip_random_graphs(store, data, fmt):
+    for iri in store.graphs():
+        store.remove_graph(iri)
+    graphs = {}
+    for i, triples in enumerate(data):
+        graph = Graph()
+        for s, p, o in triples:
+            # blank node labels are per graph: the store keeps graphs' blank nodes apart
+            subject = BNode(f"g{i}") if s == "_" else URIRef(EX + s)
+            graph.add((subject, URIRef(EX + p), o))
+        graphs[URIRef(f"{EX}graph/{i}")] = graph
+        store.replace_graph(URIRef(f"{EX}graph/{i}"), graph)
+    assert_round_trip(store, graphs, fmt)
+
+
+def test_oxigraph_persists_and_reports_a_locked_store(tmp_path):
+    with open_store(tmp_path, backend="oxigraph") as store:
+        store.replace_graph(G1, graph_of(("a", "p", "b")))
+        with pytest.raises(StoreError, match="another hpkg process"):
+            open_store(tmp_path, backend="oxigraph")
+    with open_store(tmp_path, backend="oxigraph") as store:
+        assert store.graphs() == [G1]
+    assert (tmp_path / "store").is_dir()
+
+
+def test_unknown_backend():
+    with pytest.raises(StoreError, match="unknown store backend 'sqlite'"):
+        open_store("data", backend="sqlite")
+
+
+def test_inject_values_skips_construct_template_and_strings():
+    query = 'CONSTRUCT { ?s <http://e/p> "{" } WHERE { ?s ?p ?o }'
+    bound = inject_values(query, {"o": Literal(1)})
+    assert bound.endswith('WHERE { VALUES (?o) { ("1"^^<http://www.w3.org/2001/XMLSchema#integer>) } ?s ?p ?o }')
+    assert XSD.integer in bound
