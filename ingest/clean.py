@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u00b4": "'", "\u2032": "'", "`": "'"})
+_APOSTROPHES = re.compile("[\u2019\u2018\u02bc\u00b4\u2032`]")
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2007\u2009\u200b]+")
 
 
@@ -17,7 +17,7 @@ def normalize_for_matching(text: str) -> str:
     >>> normalize_for_matching("S\u2019engager\u00a0 en\u202ffaveur ")
     "S'engager en faveur"
     """
-    return _SPACES.sub(" ", text.translate(_APOSTROPHES)).strip()
+    return _SPACES.sub(" ", _APOSTROPHES.sub("'", text)).strip()
 
 
 def match_key(text: str) -> str:
@@ -31,7 +31,7 @@ _FOOTER = re.compile(
 )
 _FOOTER_ANYWHERE = re.compile(r"plan du site\s*[-|•·]\s*(?:contact|mentions)", re.IGNORECASE)
 _COOKIE = re.compile(
-    r"\bcookies?\b|poursuivant votre navigation|politique de confidentialit|consentement|\brgpd\b"
+    r"\bcookies?\b|poursuivant votre navigation|politique de confidentialit"
     r"|accepter (?:et fermer|tout)|tout refuser|param[ée]trer (?:les )?cookies",
     re.IGNORECASE,
 )
@@ -48,23 +48,33 @@ _COPYRIGHT_HOLDER = re.compile(r"^(?:©|\(c\)|copyright)\s*(?:\d{4}(?:\s*[-–]\
 
 def is_footer(line: str) -> bool:
     """A copyright or site-furniture line (`© ICARS - Plan du site - Contact`, `(c) actimeo`)."""
-    text = normalize_for_matching(line)
+    text = normalize_for_matching(line[:300])  # footers are short; long lines are body text
     return bool(_FOOTER.match(text) or _FOOTER_ANYWHERE.search(text))
 
 
 def is_cookie(line: str) -> bool:
     """Cookie and consent banner text."""
-    return bool(_COOKIE.search(line))
+    return len(line) < 800 and bool(_COOKIE.search(line))  # banners are short; long lines are body
+
+
+_DATELINE = re.compile(
+    r"^(?:publi[ée](?:e)? le|mis(?:e)? à jour le|modifi[ée](?:e)? le|derni[èe]re mise à jour|date de (?:publication|mise à jour))"
+    r"\b.{0,40}\d{4}\.?$",
+    re.IGNORECASE,
+)
 
 
 def is_nav(line: str) -> bool:
-    """A bare navigation word (`Accueil`, `Imprimer`, `Haut de page`)."""
-    return normalize_for_matching(line).lower().rstrip(" >»›") in _NAV_WORDS
+    """A bare navigation word (`Accueil`, `Haut de page`) or a date line (`Publié le 12 mars 2013`)."""
+    if len(line) >= 80:
+        return False
+    text = normalize_for_matching(line)
+    return text.lower().rstrip(" >»›") in _NAV_WORDS or bool(_DATELINE.match(text))
 
 
 def is_marker(line: str) -> bool:
     """A page-type marker printed above the title (`Article`)."""
-    return normalize_for_matching(line).lower() in _MARKERS
+    return len(line) < 60 and normalize_for_matching(line).lower() in _MARKERS
 
 
 def copyright_holder(line: str) -> str | None:

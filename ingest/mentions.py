@@ -32,7 +32,7 @@ HEAD_TYPES = {
     "actor": {
         "agence", "association", "autorite", "caisse", "centre", "cellule", "clinique", "collectif",
         "comite", "commission", "conference", "conseil", "direction", "delegation", "etablissement",
-        "federation", "fondation", "groupement", "hopital", "institut", "instance", "maison", "mutualite",
+        "federation", "fondation", "groupe", "groupement", "hopital", "institut", "instance", "maison", "mutualite",
         "observatoire", "office", "ordre", "pole", "reseau", "service", "syndicat", "union", "unite",
     },
     "tool": {
@@ -49,7 +49,8 @@ BODY_HEADS = {
     "observatoire", "office", "ordre", "syndicat", "union",
 }
 BODY_HEADS_LOWER_OK = {"comite", "commission", "conference", "federation", "observatoire"}
-PROGRAMME_HEADS = {"plan", "programme", "schema", "loi", "strategie", "pacte"}
+# `stratégie` and `pacte` are left to the vocabulary: `stratégie régionale d'organisation` names nothing
+PROGRAMME_HEADS = {"plan", "programme", "schema", "loi"}
 PROGRAMME_QUALIFIERS = {
     "national", "regional", "departemental", "interdepartemental", "interregional", "pluriannuel",
     "territorial", "strategique", "quinquennal", "triennal", "gouvernemental",
@@ -58,7 +59,10 @@ PROGRAMME_QUALIFIERS = {
 PLAN_GENERIC = {"site", "action", "actions", "travail", "masse", "cadre", "ensemble", "suivant", "local"}
 CONNECTORS = {"de", "des", "du", "d", "pour", "en", "a", "au", "aux", "l", "la", "le", "les", "contre", "sur"}
 # An organisation or programme name never runs into these words.
-NAME_STOPS = {"afin", "qui", "que", "dont", "dans", "avec", "par", "notamment", "ainsi", "lorsque", "mais", "ou"}
+NAME_STOPS = {
+    "afin", "qui", "que", "dont", "dans", "avec", "par", "notamment", "ainsi", "lorsque", "mais", "ou",
+    "un", "une", "ce", "cet", "cette", "ces", "son", "sa", "ses", "leur", "leurs", "notre", "nos", "votre", "vos",
+}
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,8 @@ class _Token:
     folded: str
     pos: str  # spaCy coarse part of speech ("" when spaCy split the word differently)
     before: str  # the characters between the previous word and this one
+    stem: str  # crude stem of the folded word
+    lemma: str  # crude stem of the folded spaCy lemma (the stem when spaCy has none)
 
 
 @dataclass
@@ -98,73 +104,88 @@ def _nlp():
 
 
 def _tokens(text: str, doc=None) -> list[_Token]:
-    """Regex words of `text` (same split for labels and pages), with keys from stems and lemmas."""
+    """Regex words of `text` (one split for labels and pages), keyed by stem, lemma and acronym.
+
+    `doc` is the spaCy parse of the text (with ’ already turned into '), or None to skip lemmas.
+    """
     normalised = text.translate(_SAME_LENGTH)
-    if doc is None:
-        doc = _nlp()(normalised)
-    by_start = {token.idx: token for token in doc}
+    by_start = {token.idx: token for token in doc} if doc is not None else {}
     tokens = []
     previous_end = 0
     for match in _WORD.finditer(normalised):
         word = match.group()
         folded = fold(word)
-        keys = {crude_stem(folded)}
+        stem = crude_stem(folded)
+        keys = {stem}
+        lemma, pos = stem, ""
         spacy_token = by_start.get(match.start())
-        pos = ""
         if spacy_token is not None and len(spacy_token.text.rstrip("'")) == len(word):
             pos = spacy_token.pos_
-            lemma = fold(spacy_token.lemma_)
-            if _WORD.fullmatch(lemma):
-                keys.add(crude_stem(lemma))
+            folded_lemma = fold(spacy_token.lemma_)
+            if _WORD.fullmatch(folded_lemma):
+                lemma = crude_stem(folded_lemma)
+                keys.add(lemma)
         if _is_acronym_form(word):
             keys.add("=" + word.upper())
         before = normalised[previous_end:match.start()]
-        tokens.append(_Token(word, match.start(), match.end(), frozenset(keys), folded, pos, before))
+        tokens.append(_Token(word, match.start(), match.end(), frozenset(keys), folded, pos, before, stem, lemma))
         previous_end = match.end()
     return tokens
 
 
 def _is_acronym_form(word: str) -> bool:
     """`ARS`, `CH`, `GCSMS`, and title-case `Paps`/`Paca` (4+ letters) count as acronyms."""
-    if len(word) >= 2 and word.isupper() and sum(ch.isalpha() for ch in word) >= 2:
+    if _is_acronym_label(word):
         return True
     return len(word) >= 4 and word[0].isupper() and word[1:].islower() and word.isalpha()
 
 
-def _label_word_keys(word: str, lemma_key: str | None) -> list[str]:
-    """Edges a label word adds to the trie: exact for acronyms, else stem (and lemma)."""
-    if len(word) >= 2 and word.isupper() and sum(ch.isalpha() for ch in word) >= 2:
-        return ["=" + word]
-    keys = [crude_stem(fold(word))]
-    if lemma_key and lemma_key not in keys:
-        keys.append(lemma_key)
-    return keys
+def _is_acronym_label(word: str) -> bool:
+    return len(word) >= 2 and word.isupper() and sum(ch.isalpha() for ch in word) >= 2
 
 
 # --- the vocabulary matcher, built once ---------------------------------------------------------
 
 
+_BREAK = re.compile(r"[\n.;:()\[\]•?!]")
+_LEMMA_POS = {"NOUN", "ADJ", "PROPN"}
+
+
 class _Matcher:
-    """A word trie over every label of the vocabularies; a node's `$` lists (concept, label)."""
+    """A word trie over every label of the vocabularies; a node's `$` lists (concept, label).
+
+    Each label is inserted twice: by the crude stems of its words and by their spaCy lemmas
+    (nouns and adjectives only: a label word read as a verb would match any form of the verb).
+    Acronyms are exact edges (`=ARS`). Proper names (`Le Mas`, `Santé publique France`) keep
+    their articles, must start with a capital, and are not lemmatised.
+    """
 
     def __init__(self, concepts: tuple[Concept, ...]):
         self.concepts = {concept.iri: concept for concept in concepts}
         self.root: dict = {}
         labelled = [(concept, label) for concept in concepts for label in concept.labels]
+        common = [label for _, label in labelled if not _is_proper(label)]
         nlp = _nlp()
-        docs = nlp.pipe([label.translate(_SAME_LENGTH) for _, label in labelled], batch_size=256)
-        for (concept, label), doc in zip(labelled, docs):
-            words = [t for t in _tokens(label, doc) if t.folded not in ARTICLES]
+        parsed = dict(zip(common, nlp.pipe([l.translate(_SAME_LENGTH) for l in common], batch_size=512, disable=["parser", "ner"])))
+        for concept, label in labelled:
+            proper = _is_proper(label)
+            words = [t for t in _tokens(label, parsed.get(label)) if proper or t.folded not in ARTICLES]
             if not words:
                 continue
-            capitalised = label[:1].isupper() and concept.type == "territory"
-            stem_path = [_label_word_keys(t.text, None) for t in words]
-            lemma_path = [[k for k in t.keys if not k.startswith("=")] or _label_word_keys(t.text, None) for t in words]
+            stem_path = [["=" + t.text] if _is_acronym_label(t.text) else [t.stem] for t in words]
+            lemma_path = [
+                ["=" + t.text] if _is_acronym_label(t.text) else [t.lemma if t.pos in _LEMMA_POS else t.stem]
+                for t in words
+            ]
             for path in (stem_path, lemma_path):
-                self._insert(path, concept.iri, label, capitalised)
-        self.ambiguous = {}
-        for ambiguity in ambiguities():
-            self.ambiguous[label_key(ambiguity.label)] = ambiguity
+                self._insert(path, concept.iri, label, proper)
+        self.ambiguous = ambiguities()
+        self.acronyms = {label for concept in concepts for label in concept.alt_labels if _is_acronym_label(label)}
+        # (type, label key) -> concept IRI, to name what a pattern or NER found
+        self.by_key: dict[tuple[str, str], str] = {}
+        for concept in concepts:
+            for label in concept.labels:
+                self.by_key.setdefault((concept.type, label_key(label)), concept.iri)
 
     def _insert(self, path: list[list[str]], iri: str, label: str, capitalised: bool) -> None:
         nodes = [self.root]
@@ -186,6 +207,8 @@ class _Matcher:
             j = i
             while j < len(tokens) and frontier:
                 token = tokens[j]
+                if j > i and _BREAK.search(token.before):
+                    break
                 following = [node[key] for node in frontier for key in token.keys if key in node]
                 if not following:
                     if token.folded in ARTICLES and j > i:
@@ -193,10 +216,9 @@ class _Matcher:
                         continue
                     break
                 frontier = following
-                for node in frontier:
-                    if "$" in node:
-                        best = (i, j, node["$"])
-                        break
+                entries = [entry for node in frontier for entry in node.get("$", ())]
+                if entries:
+                    best = (i, j, entries)
                 j += 1
             if best:
                 entries = [e for e in best[2] if not e[2] or tokens[i].text[:1].isupper()]
@@ -213,6 +235,11 @@ def _matcher() -> _Matcher:
 # --- methods --------------------------------------------------------------------------------------
 
 
+def _is_proper(label: str) -> bool:
+    """A proper name starts with a capital and is not an acronym: `Le Mas`, `ViaTrajectoire`."""
+    return label[:1].isupper() and not label.split()[0].isupper()
+
+
 def _vocabulary_spans(text: str, tokens: list[_Token], matcher: _Matcher) -> list[_Span]:
     spans = []
     for i, j, entries in matcher.find(tokens):
@@ -225,19 +252,23 @@ def _vocabulary_spans(text: str, tokens: list[_Token], matcher: _Matcher) -> lis
 
 
 def _choose(entries, text: str, start: int, end: int, matcher: _Matcher) -> str:
-    """One concept for a matched label: the only one, or the one the context cues select."""
+    """One concept for a matched label: the only one, the acronym reading of an all-caps
+    surface, or the documented reading that the words before it select."""
     iris = sorted({entry[0] for entry in entries})
+    if len(iris) > 1 and text[start:end].isupper():
+        acronyms = sorted({iri for iri, label, _ in entries if label.isupper()})
+        iris = acronyms or iris
     if len(iris) == 1:
         return iris[0]
-    ambiguity = matcher.ambiguous.get(label_key(text[start:end]))
+    ambiguity = next((a for a in matcher.ambiguous if set(iris) <= set(a.concepts)), None)
     if ambiguity is None:
         return iris[0]
-    sentence_start = max(text.rfind(".", 0, start), text.rfind("\n", 0, start), start - 200) + 1
+    sentence_start = max(text.rfind(". ", 0, start), text.rfind("\n", 0, start), start - 200) + 1
     before = fold(text[sentence_start:start])
     for iri, cues in ambiguity.cues.items():
-        if any(re.search(r"\b" + re.escape(fold(cue)), before) for cue in cues):
+        if iri in iris and any(re.search(r"\b" + re.escape(fold(cue)), before) for cue in cues):
             return iri
-    return ambiguity.concepts[0]
+    return next(iri for iri in ambiguity.concepts if iri in iris)
 
 
 _YEARS = re.compile(r"[ \t]*(?:\d{4}(?:[ \t]*[-–/][ \t]*\d{4})?)\b")
@@ -246,22 +277,28 @@ _YEARS = re.compile(r"[ \t]*(?:\d{4}(?:[ \t]*[-–/][ \t]*\d{4})?)\b")
 def _extend(text: str, end: int, concept: Concept) -> int:
     """Take in what belongs to the name: `(HAD)` after its expansion, `2012-2016`, `PACA`."""
     acronym = re.match(r"[ \t]*\(([^()\n]{2,12})\)", text[end:])
-    if acronym and acronym.group(1).strip() in concept.alt_labels:
+    if acronym and acronym.group(1).strip().upper() in {label.upper() for label in concept.alt_labels}:
         return end + acronym.end()
     if concept.type == "programme":
         years = _YEARS.match(text, end)
         if years:
             return years.end()
-    if concept.type == "actor":
+    if concept.type == "actor" and not fold(text[:end]).endswith("region"):
+        # `ARS Paca`; but in `préfecture de la région Paca`, `Paca` stays a territory
         region = re.match(r"[ \t]+(?:PACA|Paca|Provence-Alpes-Côte d['’]Azur)\b", text[end:])
         if region:
             return end + region.end()
     return end
 
 
-def _name_end(tokens: list[_Token], i: int, limit: int = 14) -> int:
-    """Last token of a name starting at token i: nouns, adjectives, numbers, joined by connectors."""
+def _name_end(tokens: list[_Token], i: int, limit: int = 14, appositions: bool = False) -> int:
+    """Last token of a name starting at token i: nouns, adjectives, numbers, joined by connectors.
+
+    Two non-adjectives in a row end the name (`Observatoire régional de la santé | montre`),
+    unless `appositions` allows them before the first connector (`plan solidarité grand âge`).
+    """
     last = i
+    after_connector = False
     j = i + 1
     while j < len(tokens) and j - i <= limit:
         token = tokens[j]
@@ -274,7 +311,13 @@ def _name_end(tokens: list[_Token], i: int, limit: int = 14) -> int:
             nxt = tokens[j + 1] if j + 1 < len(tokens) else None
             if nxt is None or nxt.folded not in {"de", "d", "du", "des", "a", "au", "aux"}:
                 break
-        elif token.folded not in CONNECTORS:
+        elif token.folded in CONNECTORS:
+            after_connector = True
+        else:
+            previous = tokens[j - 1]
+            juxtaposed = previous.folded not in CONNECTORS and previous.folded != "et"
+            if juxtaposed and (after_connector or not appositions) and token.pos not in {"ADJ", "NUM"}:
+                break  # after `de ...`, only adjectives follow a word without a connector
             last = j
         j += 1
     return last
@@ -284,8 +327,15 @@ def _gap(tokens: list[_Token], j: int) -> str:
     return tokens[j].before
 
 
-def _pattern_spans(text: str, tokens: list[_Token], matcher: _Matcher) -> list[_Span]:
+def _pattern_spans(text: str, tokens: list[_Token], matcher: _Matcher, known: list[_Span]) -> list[_Span]:
+    """Names of bodies and programmes. A name that starts like a known label only takes over
+    when it goes on with a complement (`commission de coordination | pour l'offre ...`):
+    spaCy reads `montre` in `... de la santé montre` as an adjective."""
     spans = []
+    known_at = {}
+    for span in known:
+        known_at.setdefault((span.start, span.type), span.end)
+    starts = {t.start: n for n, t in enumerate(tokens)}
     for i, token in enumerate(tokens):
         stem = crude_stem(token.folded)
         if stem in PROGRAMME_HEADS and i + 1 < len(tokens):
@@ -294,9 +344,18 @@ def _pattern_spans(text: str, tokens: list[_Token], matcher: _Matcher) -> list[_
             span = _body_span(text, tokens, i)
         else:
             continue
-        if span is not None:
-            spans.append(_resolve(span, text, matcher))
+        if span is None:
+            continue
+        known_end = known_at.get((span.start, span.type))
+        if known_end is not None and _WORD.search(text, known_end, span.end):  # more words, not just `»`
+            following = next((tokens[n] for n in range(i, len(tokens)) if tokens[n].start >= known_end), None)
+            if following is None or following.folded not in _COMPLEMENT or starts.get(following.start) is None:
+                continue
+        spans.append(_resolve(span, text, matcher))
     return spans
+
+
+_COMPLEMENT = {"de", "d", "du", "des", "pour", "en", "a", "au", "aux", "contre", "sur"}
 
 
 def _programme_span(text: str, tokens: list[_Token], i: int, head: str) -> _Span | None:
@@ -316,9 +375,9 @@ def _programme_span(text: str, tokens: list[_Token], i: int, head: str) -> _Span
     )
     if not named:
         return None
-    last = _name_end(tokens, i)
-    if last == i:
-        return None
+    last = _name_end(tokens, i, appositions=True)
+    if last == i or (last == i + 1 and crude_stem(nxt.folded) in PROGRAMME_QUALIFIERS):
+        return None  # `plans nationaux` names no plan
     end = tokens[last].end
     years = _YEARS.match(text, end)
     if years:
@@ -327,8 +386,9 @@ def _programme_span(text: str, tokens: list[_Token], i: int, head: str) -> _Span
 
 
 def _body_span(text: str, tokens: list[_Token], i: int) -> _Span | None:
+    """`Fédération de l'hospitalisation publique`: a body head, then a `de`/`pour` complement."""
     last = _name_end(tokens, i)
-    if last == i or not any(t.folded in CONNECTORS for t in tokens[i + 1:last]) and not tokens[i + 1].pos == "ADJ":
+    if last == i or not any(t.folded in {"de", "d", "du", "des", "pour"} for t in tokens[i + 1:last]):
         return None
     return _Span(tokens[i].start, tokens[last].end, "actor", "", "", "pattern")
 
@@ -337,10 +397,10 @@ def _resolve(span: _Span, text: str, matcher: _Matcher) -> _Span:
     """A pattern span names a known concept when its words are a label; else a candidate."""
     surface = text[span.start:span.end]
     key = label_key(re.sub(r"[ \t]*\d{4}([ \t]*[-–/][ \t]*\d{4})?$", "", surface))
-    for concept in matcher.concepts.values():
-        if concept.type == span.type and any(label_key(label) == key for label in concept.labels):
-            span.concept, span.label = concept.iri, concept.pref_label
-            return span
+    iri = matcher.by_key.get((span.type, key))
+    if iri:
+        span.concept, span.label = iri, matcher.concepts[iri].pref_label
+        return span
     return _candidate(span, re.sub(r"\s+", " ", surface).strip(" \"«»"))
 
 
@@ -375,7 +435,7 @@ def _acronym_spans(text: str, tokens: list[_Token], matcher: _Matcher) -> list[_
         acronym = match.group(1)
         if sum(ch.isupper() for ch in acronym) < 2 and not _is_acronym_form(acronym):
             continue
-        if any(acronym in concept.alt_labels for concept in matcher.concepts.values()):
+        if acronym.upper() in matcher.acronyms:
             continue  # known: the vocabulary matcher takes `expansion (ACR)` in
         n = starts.get(match.start() + 1)
         if n is None:
@@ -411,8 +471,11 @@ def _expansion_start(tokens: list[_Token], n: int, acronym: str) -> int | None:
     return j + 1 if not letters else None
 
 
-def _ner_spans(doc, tokens: list[_Token]) -> list[_Span]:
-    """spaCy entities typed by their head noun; an entity with no telling head is dropped."""
+def _ner_spans(doc, tokens: list[_Token], matcher: _Matcher, others: list[_Span]) -> list[_Span]:
+    """spaCy entities, never trusted alone: kept only when no other method found anything
+    there and their head noun says what they are (`Fédération de ...` -> actor). spaCy tags
+    `d'` or `Fédération de l'hospitalisation publique` (as a place): the head test drops the
+    first and retypes the second."""
     spans = []
     by_start = {t.start: i for i, t in enumerate(tokens)}
     for entity in doc.ents:
@@ -421,14 +484,18 @@ def _ner_spans(doc, tokens: list[_Token]) -> list[_Span]:
         i = by_start.get(entity.start_char)
         if i is None:
             continue
+        while i < len(tokens) and tokens[i].folded in ARTICLES:
+            i += 1  # `Le Code de ...` starts at `Code`
         words = [t for t in tokens[i:] if t.end <= entity.end_char]
-        if len(words) < 2:
+        if len(words) < 2 or not words[0].text[:1].isupper():
+            continue
+        start, end = words[0].start, words[-1].end
+        if any(start < other.end and other.start < end for other in others):
             continue
         kind = _head_type(words)
-        if kind is None or not words[0].text[:1].isupper():
+        if kind is None:
             continue
-        span = _Span(entity.start_char, words[-1].end, kind, "", "", "ner")
-        spans.append(_candidate(span, re.sub(r"\s+", " ", entity.text)))
+        spans.append(_resolve(_Span(start, end, kind, "", "", "ner"), doc.text, matcher))
     return spans
 
 
@@ -449,26 +516,40 @@ def _select(spans: list[_Span]) -> list[_Span]:
 
 
 def _section_of(doc: Document, offset: int) -> str | None:
-    """Key of the narrowest section whose [start, end) holds the offset."""
+    """Key of the narrowest section whose [start, end) holds the offset; in the breadcrumb
+    line, the breadcrumb section whose title is the crumb holding the offset."""
     best = None
     for section in doc.sections:
         if section.start <= offset < section.end:
             if best is None or section.end - section.start <= best.end - best.start:
                 best = section
-    return best.key if best else None
+    if best is not None:
+        return best.key
+    line_start = doc.text.rfind("\n", 0, offset) + 1
+    line_end = doc.text.find("\n", offset)
+    line = doc.text[line_start:line_end if line_end >= 0 else len(doc.text)]
+    if " > " not in line:
+        return None
+    crumb_start = line.rfind(" > ", 0, offset - line_start) + 1
+    crumb_end = line.find(" > ", offset - line_start)
+    crumb = fold(line[crumb_start:crumb_end if crumb_end >= 0 else len(line)].strip(" >"))
+    for section in doc.sections:
+        if crumb and crumb in {fold(section.title), fold(f"{section.number} {section.title}")}:
+            return section.key
+    return None
 
 
 def extract_mentions(doc: Document) -> list[Mention]:
     """Entities of a document, sorted by start; `text` is always `doc.text[start:end]`."""
     text = doc.text
     normalised = text.translate(_SAME_LENGTH)
-    spacy_doc = _nlp()(normalised)
+    spacy_doc = _nlp()(normalised, disable=["parser"])  # tags, lemmas and entities suffice
     tokens = _tokens(text, spacy_doc)
     matcher = _matcher()
     spans = _vocabulary_spans(normalised, tokens, matcher)
-    spans += _pattern_spans(normalised, tokens, matcher)
+    spans += _pattern_spans(normalised, tokens, matcher, spans)
     spans += _acronym_spans(normalised, tokens, matcher)
-    spans += _ner_spans(spacy_doc, tokens)
+    spans += _ner_spans(spacy_doc, tokens, matcher, spans)
     mentions = []
     for span in _select(spans):
         confidence = CONFIDENCE[span.method] if not span.candidate else CONFIDENCE[span.method] - 0.2

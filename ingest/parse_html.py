@@ -12,28 +12,41 @@ import lxml.html
 from lxml import etree
 
 from ingest import clean
-from ingest.parse_text import Line, Page, parse_lines
+from ingest.parse_text import Line, Page, heading_like, parse_lines
 
 _DROP_TAGS = (
     "script", "style", "noscript", "template", "svg", "iframe", "object", "embed", "form", "button",
-    "select", "textarea", "input", "header", "footer", "aside", "head", "map", "canvas", "video", "audio",
+    "select", "textarea", "input", "footer", "aside", "head", "map", "canvas", "video", "audio",
 )
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _PARAGRAPHS = {"p", "dt", "dd", "blockquote", "figcaption", "caption", "pre", "address", "summary"}
 _BLOCKS = set(_HEADINGS) | _PARAGRAPHS | {
     "div", "section", "article", "main", "ul", "ol", "li", "table", "tr", "tbody", "thead", "tfoot",
-    "dl", "figure", "nav", "details", "fieldset", "hr", "body", "center",
+    "dl", "figure", "nav", "details", "fieldset", "hr", "body", "center", "header", "hgroup", "footer",
+    "aside", "form",
 }
 _BREADCRUMB_MARK = re.compile(r"breadcrumb|ariane|fil-d|fildariane|chemin", re.IGNORECASE)
 _BANNER_MARK = re.compile(r"cookie|consent|gdpr|rgpd|tarteaucitron|didomi|axeptio|onetrust|skip-?link", re.IGNORECASE)
+# Class or id tokens of pre-HTML5 page furniture (`<div id="footer">`).
+_FURNITURE_TOKENS = {
+    "footer", "pied", "pied-de-page", "piedpage", "menu", "navbar", "navigation", "sidebar",
+    "site-header", "skip-links", "share", "partage", "social", "social-links", "toolbar",
+}
+# `<p class="titre2">`: a heading styled by class, level from the digit.
+_CLASS_HEADING = re.compile(r"(?:^|[\s_-])(?:titre|title|heading|intertitre)[-_]?([1-6])\b", re.IGNORECASE)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 _WS = re.compile(r"[ \t\r\n\f\v]+")  # HTML white space; NBSP is content and stays
 _SEPARATORS = " \t\n>›»/|"
+_BR = "\ue000"  # private-use character standing for <br> until lines are cut
+_SEPARATOR_BETWEEN = re.compile(r"\w\W*\s[>›»]\s+\W*\w")
 
 
 def _marks(element) -> str:
-    return " ".join(element.get(name, "") for name in ("class", "id", "aria-label", "role"))
+    attrib = element.attrib
+    if not attrib:
+        return ""
+    return " ".join(attrib.get(name, "") for name in ("class", "id", "aria-label", "role"))
 
 
 def _squash(text: str) -> str:
@@ -51,10 +64,13 @@ def html_lines(html: str) -> tuple[list[Line], str | None, str | None]:
     title = _squash(title_element.text_content()) if title_element is not None else None
     title = title.split(" | ")[0].strip() if title else None  # drop the `| Site name` suffix
     site = None
-    for footer in root.iter("footer"):
-        for text in footer.itertext():
-            site = site or clean.copyright_holder(text.strip())
+    for element in root.iter():
+        if isinstance(element.tag, str) and (element.tag == "footer" or "footer" in _marks(element).lower()):
+            for text in element.itertext():
+                site = site or clean.copyright_holder(text.strip())
 
+    for br in root.iter("br"):  # marks line breaks: text_content() would glue the words
+        br.tail = _BR + (br.tail or "")
     crumbs = _breadcrumb(root)
     for element in list(root.iter()):
         if not isinstance(element.tag, str):  # comments, processing instructions
@@ -65,6 +81,9 @@ def html_lines(html: str) -> tuple[list[Line], str | None, str | None]:
         if (
             tag in _DROP_TAGS
             or tag == "nav"
+            or (tag == "header" and not _inside_content(element))
+            or _FURNITURE_TOKENS.intersection(marks.lower().split())
+            or ("header" in marks.lower().split() and not _inside_content(element))
             or element.get("hidden") is not None
             or element.get("aria-hidden") == "true"
             or _HIDDEN_STYLE.search(element.get("style", ""))
@@ -78,6 +97,11 @@ def html_lines(html: str) -> tuple[list[Line], str | None, str | None]:
     body = root.find(".//body")
     _emit(body if body is not None else root, lines)
     return lines, title, site
+
+
+def _inside_content(element) -> bool:
+    """A `<header>` inside `<article>`/`<main>` holds the article's title, not site furniture."""
+    return any(isinstance(a.tag, str) and a.tag.lower() in ("article", "main") for a in element.iterancestors())
 
 
 def _remove(element) -> None:
@@ -95,18 +119,27 @@ def _remove(element) -> None:
 
 
 def _breadcrumb(root) -> list[str]:
-    """Entries of the page's breadcrumb (removed from the tree once read)."""
-    for element in root.iter():
-        if not isinstance(element.tag, str):
-            continue
-        marks = _marks(element)
-        if not _BREADCRUMB_MARK.search(marks):
-            continue
-        if element.tag.lower() in ("body", "html", "main"):
-            continue
+    """Entries of the page's breadcrumb (removed from the tree once read).
+
+    Marked elements first (class, id or aria-label saying breadcrumb / ariane); else a `<nav>`
+    whose entries are separated by `>`-like characters.
+    """
+    candidates = [
+        element for element in root.iter()
+        if isinstance(element.tag, str) and element.tag.lower() not in ("body", "html", "main")
+        and _BREADCRUMB_MARK.search(_marks(element))
+    ]
+    candidates += [nav for nav in root.iter("nav") if _SEPARATOR_BETWEEN.search(nav.text_content())]
+    for element in candidates:
+        if element.tag.lower() == "li" and element.getparent() is not None:
+            element = element.getparent()  # `li.breadcrumb-item`: the list is the breadcrumb
         items = [_squash(li.text_content()).strip(_SEPARATORS) for li in element.iter("li")]
         if not items:
-            items = [_squash(part).strip(_SEPARATORS) for part in re.split(r"[>›»/|]", element.text_content())]
+            items = [
+                part.strip(_SEPARATORS)
+                for chunk in element.itertext()
+                for part in re.split(r"\s+[>›»|]\s+|^\s*[>›»|/]\s*|\s*[>›»|/]\s*$", _squash(chunk) or "")
+            ]
         items = [item for item in items if item]
         _remove(element)
         if items:
@@ -120,36 +153,92 @@ def _emit(element, lines: list[Line]) -> None:
     if tag in _HEADINGS:
         _add(lines, element.text_content(), "heading", _HEADINGS[tag])
         return
-    if tag in _PARAGRAPHS:
-        _add(lines, element.text_content(), "para")
+    if tag in _PARAGRAPHS or (tag == "div" and _CLASS_HEADING.search(element.get("class", ""))):
+        text = element.text_content()
+        level = _paragraph_heading_level(element, text)
+        if level:
+            _add(lines, text, "heading", level)
+        elif tag in _PARAGRAPHS:
+            _add(lines, text, "para")
+        else:
+            _emit_children(element, lines)
         return
     if tag == "tr":
         cells = [_squash(cell.text_content()) for cell in element if isinstance(cell.tag, str)]
         _add(lines, " ; ".join(cell for cell in cells if cell), "para")
         return
-    hint = "item" if tag == "li" else "para"
+    if tag == "li":
+        # The item is the li's own text, wherever it sits (`<li><p>...</p></li>`); nested
+        # lists follow as items of their own.
+        _add(lines, _text_outside_lists(element), "item")
+        for nested in _nested_lists(element):
+            _emit(nested, lines)
+        return
+    _emit_children(element, lines)
+
+
+def _paragraph_heading_level(element, text: str) -> int | None:
+    """Level of a paragraph used as a heading: `class="titre2"`, or all bold and short (6)."""
+    if _BR in text or not heading_like(text, 18):
+        return None
+    match = _CLASS_HEADING.search(element.get("class", ""))
+    if match:
+        return int(match.group(1))
+    children = [child for child in element if isinstance(child.tag, str)]
+    if (
+        len(children) == 1
+        and children[0].tag.lower() in ("strong", "b")
+        and not (element.text or "").strip()
+        and not (children[0].tail or "").strip()
+    ):
+        return 6  # a bold line: the lowest heading level, below any <h1>-<h6>
+    return None
+
+
+def _emit_children(element, lines: list[Line]) -> None:
     buffer: list[str] = [element.text or ""]
     for child in element:
         if not isinstance(child.tag, str):
             buffer.append(child.tail or "")
             continue
         if child.tag.lower() in _BLOCKS:
-            _add(lines, "".join(buffer), hint)
-            hint = "para"  # text after a nested list is no longer the item's own
+            _add(lines, "".join(buffer), "para")
             buffer = []
             _emit(child, lines)
-        elif child.tag.lower() == "br":
-            buffer.append(" ")
         else:
             buffer.append(child.text_content())
         buffer.append(child.tail or "")
-    _add(lines, "".join(buffer), hint)
+    _add(lines, "".join(buffer), "para")
+
+
+def _text_outside_lists(element) -> str:
+    parts = [element.text or ""]
+    for child in element:
+        if isinstance(child.tag, str) and child.tag.lower() not in ("ul", "ol"):
+            parts.append(_text_outside_lists(child))
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
+def _nested_lists(element) -> list:
+    found = []
+    for child in element:
+        if not isinstance(child.tag, str):
+            continue
+        if child.tag.lower() in ("ul", "ol"):
+            found.append(child)
+        else:
+            found.extend(_nested_lists(child))
+    return found
 
 
 def _add(lines: list[Line], text: str, hint: str, level: int | None = None) -> None:
-    text = _squash(text)
-    if text:
-        lines.append(Line(text, hint=hint, level=level))
+    """Add `text` as lines; a `<br>` inside a paragraph starts a new line (CMS bullet lists)."""
+    segments = text.split(_BR) if hint == "para" else [text.replace(_BR, " ")]
+    for segment in segments:
+        segment = _squash(segment)
+        if segment:
+            lines.append(Line(segment, hint=hint, level=level))
 
 
 def parse_html(html: str) -> Page:

@@ -47,7 +47,9 @@ class Page:
     site: str | None = None
 
 
-_BULLET = re.compile(r"^(?P<marker>[•\-–—*▪▫◦·●○■□➢➤►✓✔]|\d{1,2}[.)]|[a-z][.)])\s+(?=\S)")
+_BULLET = re.compile(
+    r"^(?P<marker>[•\-–—*▪▫◦·●○■□➢➤►✓✔♦◆❖→➔\uf0b7\uf0a7\uf0d8o]|\d{1,2}[.)°]|[a-z][.)]|[ivx]{1,4}[.)])\s+(?=\S)"
+)
 _FIGURE = re.compile(
     r"^(?:consulter|voir|afficher|t[ée]l[ée]charger)\s+(?:l'|le |la |les |un |une )?"
     r"(?:histogramme|graphique|carte|tableau|figure|diagramme|annexe|illustration)s?\b"
@@ -68,13 +70,22 @@ _SCHEME = re.compile(
 _TERMINAL = ".:;,…!"
 
 
+_MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s+\S")
+
+
 def split_lines(text: str) -> list[Line]:
-    """The lines of a plain-text page."""
-    return [Line(line) for line in text.split("\n")]
+    """The lines of a plain-text page (`## Title` lines are headings of that level)."""
+    lines = []
+    for line in text.split("\n"):
+        markdown = _MARKDOWN_HEADING.match(line.strip())
+        lines.append(Line(line, "heading", len(markdown.group(1))) if markdown else Line(line))
+    return lines
 
 
 def heading_like(title: str, max_words: int = 20) -> bool:
     """Short, capitalised, no sentence punctuation at the end: reads as a heading."""
+    if len(title) > 400:
+        return False
     title = normalize_for_matching(title)
     if not title or len(title) > 220 or len(title.split()) > max_words:
         return False
@@ -84,23 +95,40 @@ def heading_like(title: str, max_words: int = 20) -> bool:
     return first.isupper() or first.isdigit() or first in "«\"'(“"
 
 
+_YOU_ARE_HERE = re.compile(r"^(?:vous [êe]tes ici|fil d'ariane|fil d’ariane)\s*:?\s*", re.IGNORECASE)
+
+
 def breadcrumb_parts(line: str) -> list[str] | None:
     """The entries of a breadcrumb line `Accueil > Région > ... > 2.8 Title`, else None."""
-    parts = [part.strip() for part in re.split(r"\s+[>›»]\s+", line.strip())]
-    if len(parts) < 3 or any(not part or len(part.split()) > 25 for part in parts):
+    line = _YOU_ARE_HERE.sub("", line.strip())
+    parts = [part.strip() for part in re.split(r"\s+[>›»]{1,2}\s+", line)]
+    if any(not part or len(part.split()) > 25 for part in parts):
         return None
-    return parts
+    if len(parts) >= 3 or (len(parts) == 2 and match_key(parts[0]) in ("accueil", "home")):
+        return parts
+    return None
 
 
 def parse_lines(lines: list[Line], title_hint: str | None = None) -> Page:
     """Classify the lines of one page and build its cleaned text and body blocks."""
-    n = len(lines)
     raw = [line.text.rstrip() for line in lines]
     stripped = [line.strip() for line in raw]
-    kinds: list[str | None] = [None if stripped[i] else "blank" for i in range(n)]
-    site = None
+    kinds: list[str | None] = [None if text else "blank" for text in stripped]
+    meta: dict = {"breadcrumb": [], "title": title_hint, "keywords": [], "source": None, "figures": []}
+    site = _drop_boilerplate(lines, stripped, kinds)
+    title_index, repeated_title = _read_header(lines, stripped, kinds, meta)
+    _read_body(lines, stripped, kinds, repeated_title, meta)
+    _drop_orphan_headings(lines, stripped, kinds, title_index)
+    return _assemble(lines, raw, kinds, title_index, meta, site)
 
-    # 1. Footer, cookie banner and navigation: dropped (a footer drops the rest of the page).
+
+def _drop_boilerplate(lines, stripped, kinds) -> str | None:
+    """Mark footers (and all after them), cookie banners and navigation words as dropped.
+
+    Returns the site named by a copyright line, if any.
+    """
+    n = len(lines)
+    site = None
     content_seen = False
     i = 0
     while i < n:
@@ -111,14 +139,18 @@ def parse_lines(lines: list[Line], title_hint: str | None = None) -> Page:
         hinted = lines[i].hint in ("heading", "item")
         if not hinted and clean.is_footer(s):
             site = site or clean.copyright_holder(s)
-            if content_seen:
+            if content_seen:  # a footer before any content is a top bar: drop only the line
                 for j in range(i, n):
                     kinds[j] = "drop"
                     site = site or (clean.copyright_holder(stripped[j]) if stripped[j] else None)
                 break
             kinds[i] = "drop"
         elif not hinted and clean.is_cookie(s):
-            while i < n and stripped[i]:  # the banner's whole block, its bullet list included
+            kinds[i] = "drop"
+            i += 1
+            # In a text page the banner's whole block goes, its bullet list included; HTML
+            # banners are removed with their element, so only this line is dropped there.
+            while lines[i - 1].hint is None and i < n and stripped[i] and lines[i].hint is None:
                 kinds[i] = "drop"
                 i += 1
             continue
@@ -127,91 +159,99 @@ def parse_lines(lines: list[Line], title_hint: str | None = None) -> Page:
         elif lines[i].hint != "breadcrumb" and breadcrumb_parts(s) is None:
             content_seen = True
         i += 1
+    return site
 
-    todo = [i for i in range(n) if kinds[i] is None]
-    page_meta: dict = {"breadcrumb": [], "title": title_hint, "keywords": [], "source": None, "figures": []}
-    title_index = forced_heading = None
+
+def _read_header(lines, stripped, kinds, meta) -> tuple[int | None, int | None]:
+    """Breadcrumb, its nav tab, page-type markers, title line and keyword line.
+
+    Returns (index of the title line when it is also the page's heading, index of a later
+    line repeating a title line that is only metadata).
+    """
+    todo = [i for i in range(len(lines)) if kinds[i] is None]
+    title_index = repeated = None
     pos = 0
-
-    # 2. Breadcrumb, its nav tab, page-type markers, then the title line.
-    if todo and (lines[todo[0]].hint == "breadcrumb" or breadcrumb_parts(stripped[todo[0]])):
-        first = todo[0]
-        kinds[first] = "breadcrumb"
-        page_meta["breadcrumb"] = [normalize_for_matching(p) for p in re.split(r"\s+[>›»]\s+", stripped[first])]
-        pos = 1
-    crumbs = page_meta["breadcrumb"]
-    crumb_keys = {match_key(part) for part in crumbs[:-1]}
-    while pos < len(todo):
-        s = stripped[todo[pos]]
-        if lines[todo[pos]].hint == "heading":
+    # The breadcrumb opens the page; a site name or two printed above it is header furniture.
+    for k, index in enumerate(todo[:3]):
+        if lines[index].hint == "breadcrumb":  # from HTML markup: trust it, whatever its length
+            parts = [part.strip() for part in re.split(r"\s+>\s+", stripped[index])]
+        else:
+            parts = breadcrumb_parts(stripped[index]) if lines[index].hint in (None, "para") else None
+        if parts:
+            for before in todo[:k]:
+                kinds[before] = "drop"
+            kinds[index] = "breadcrumb"
+            meta["breadcrumb"] = [normalize_for_matching(part) for part in parts]
+            pos = k + 1
             break
-        if clean.is_marker(s) or (crumbs and match_key(s) in crumb_keys and len(s.split()) <= 4):
-            kinds[todo[pos]] = "drop"
-            pos += 1
-            continue
-        break
+    crumbs = meta["breadcrumb"]
+    crumb_keys = {match_key(part) for part in crumbs[:-1]}
+    while pos < len(todo) and lines[todo[pos]].hint != "heading":
+        s = stripped[todo[pos]]
+        if not (clean.is_marker(s) or (crumbs and match_key(s) in crumb_keys and len(s.split()) <= 4)):
+            break
+        kinds[todo[pos]] = "drop"  # `Article`, or the nav tab `Région` repeating a breadcrumb entry
+        pos += 1
     if pos < len(todo):
         index = todo[pos]
-        s = stripped[index]
-        line = lines[index]
+        s, line = stripped[index], lines[index]
+        heading_text = normalize_for_matching(s.lstrip("#"))
         if crumbs:
+            # On a breadcrumb page the title line is the page's own heading (`2.8 S'engager...`).
             if match_key(s) == match_key(crumbs[-1]) or line.hint == "heading" or (
                 line.hint is None and heading_like(s, 25)
             ):
-                title_index = index
-                kinds[index] = "heading"
-                page_meta["title"] = normalize_for_matching(s)
+                title_index, kinds[index], meta["title"] = index, "heading", heading_text
             else:
-                page_meta["title"] = page_meta["title"] or crumbs[-1]
+                meta["title"] = meta["title"] or crumbs[-1]
         elif line.hint == "heading":
-            title_index = index
-            kinds[index] = "heading"
-            page_meta["title"] = normalize_for_matching(s)
+            title_index, kinds[index], meta["title"] = index, "heading", heading_text
         elif line.hint is None and heading_like(s, 30):
-            page_meta["title"] = normalize_for_matching(s)
+            meta["title"] = heading_text
             numbered = parse_numbered(s)
             if numbered is not None and numbered.style in ("arabic", "label"):
-                title_index = index
-                kinds[index] = "heading"
+                title_index, kinds[index] = index, "heading"
             else:
-                kinds[index] = "title"
+                kinds[index] = "title"  # metadata; a later line repeating it is the heading
                 key = match_key(s)
-                for later in todo[pos + 1:]:
-                    if match_key(stripped[later]) == key:
-                        forced_heading = later
-                        break
+                repeated = next((later for later in todo[pos + 1:] if match_key(stripped[later]) == key), None)
         if kinds[index] in ("heading", "title"):
             pos += 1
     while pos < len(todo) and lines[todo[pos]].hint is None and clean.is_marker(stripped[todo[pos]]):
         kinds[todo[pos]] = "drop"  # `Article` printed under the title
         pos += 1
-    # 3. Keyword line right after the title.
     if pos < len(todo) and lines[todo[pos]].hint in (None, "para"):
         keywords = _keywords(stripped[todo[pos]])
         if keywords:
             kinds[todo[pos]] = "keywords"
-            page_meta["keywords"] = keywords
+            meta["keywords"] = keywords
+    return title_index, repeated
 
-    # 4. The body.
+
+def _read_body(lines, stripped, kinds, repeated_title, meta) -> None:
+    """Classify the remaining lines: headings, paragraphs, items, source line, figures."""
+    n = len(lines)
     remaining = [i for i in range(n) if kinds[i] is None]
     last_content = max(remaining) if remaining else -1
     for i in remaining:
         if kinds[i] is not None:  # already taken as the title line of a bare heading
             continue
-        kinds[i] = _classify(i, lines, stripped, kinds, forced_heading == i, last_content)
+        kinds[i] = _classify(i, lines, stripped, kinds, repeated_title == i, last_content)
         if kinds[i] == "heading" and i + 1 < n and kinds[i + 1] is None and lines[i].hint is None:
             numbered = parse_numbered(stripped[i])
             if numbered and numbered.style == "label" and numbered.title == numbered.number:
                 if heading_like(stripped[i + 1], 30) and not _BULLET.match(stripped[i + 1]):
                     kinds[i + 1] = "heading-title"  # `Orientation 4` / `Développer ...`
         if kinds[i] == "source":
-            page_meta["source"] = _source(stripped[i])
+            meta["source"] = _source(stripped[i])
         elif kinds[i] == "figure":
             match = _FIGURE.match(normalize_for_matching(stripped[i]))
-            page_meta["figures"].append(match.group("ref") or normalize_for_matching(stripped[i]))
+            meta["figures"].append(match.group("ref") or normalize_for_matching(stripped[i]))
 
-    # 5. Unnumbered headings left with no text at the end are site links, not sections.
-    body = [i for i in range(n) if kinds[i] in ("heading", "para", "item", "cont", "heading-title")]
+
+def _drop_orphan_headings(lines, stripped, kinds, title_index) -> None:
+    """Unnumbered headings left with no text at the end are site links (`Liste des pratiques`)."""
+    body = [i for i in range(len(lines)) if kinds[i] in ("heading", "para", "item", "cont", "heading-title")]
     while len(body) > 1 and kinds[body[-1]] == "heading" and body[-1] != title_index:
         last = body[-1]
         if lines[last].hint == "heading" or parse_numbered(stripped[last]) is not None:
@@ -219,10 +259,9 @@ def parse_lines(lines: list[Line], title_hint: str | None = None) -> Page:
         kinds[last] = "drop"
         body.pop()
 
-    return _assemble(lines, raw, kinds, title_index, page_meta, site)
-
 
 def _classify(i, lines, stripped, kinds, forced, last_content) -> str:
+    """The kind of body line `i`: heading, para, item, cont(inuation of an item), source, figure."""
     line, s = lines[i], stripped[i]
     prev_blank = i == 0 or kinds[i - 1] in ("blank", "drop", "breadcrumb", "title", "keywords")
     next_blank = i + 1 >= len(lines) or not stripped[i + 1] or kinds[i + 1] == "drop"
@@ -236,19 +275,20 @@ def _classify(i, lines, stripped, kinds, forced, last_content) -> str:
     source = _SOURCE.match(norm)
     if source and (source.group("pages") or source.group("label") or i == last_content):
         return "source"
-    if line.hint == "para":
-        numbered = parse_numbered(s)
+    if line.hint == "para":  # an HTML paragraph: a heading only when numbered like one
+        numbered = parse_numbered(s) if len(s) <= 400 else None
         if numbered and numbered.style in ("arabic", "label") and heading_like(numbered.title, 30):
             return "heading"
-        return "para"
-    indent = len(raw_indent := line.text) - len(raw_indent.lstrip(" \t"))
-    numbered = parse_numbered(s)
+        return "item" if _BULLET.match(s) else "para"
+    indent = len(line.text) - len(line.text.lstrip(" \t"))
+    numbered = parse_numbered(s) if len(s) <= 400 else None  # longer lines are never headings
     previous = kinds[i - 1] if i else None
     if previous in ("item", "cont") and not _BULLET.match(s) and (indent > 0 or not prev_blank):
         if not numbered:
             return "cont"
-    if numbered is not None and indent == 0 and prev_blank:
-        if _is_heading(numbered, s, i, lines, stripped, kinds, next_blank):
+    strong = numbered is not None and numbered.style == "arabic" and numbered.depth > 1
+    if numbered is not None and indent == 0 and (prev_blank or strong):
+        if _is_heading(numbered, s, i, stripped, kinds, next_blank):
             return "heading"
     if _BULLET.match(s):
         return "item"
@@ -257,7 +297,8 @@ def _classify(i, lines, stripped, kinds, forced, last_content) -> str:
     return "para"
 
 
-def _is_heading(numbered: Heading, s: str, i, lines, stripped, kinds, next_blank) -> bool:
+def _is_heading(numbered: Heading, s: str, i, stripped, kinds, next_blank) -> bool:
+    """Whether a numbered line of a text page is a heading rather than a numbered list item."""
     if numbered.style == "label":
         return len(numbered.title.split()) <= 40
     if numbered.style == "arabic" and numbered.depth > 1:
@@ -276,6 +317,7 @@ def _is_heading(numbered: Heading, s: str, i, lines, stripped, kinds, next_blank
 
 
 def _keywords(s: str) -> list[str]:
+    """Keywords of a `Mots-clés : a, b` line or a bare comma list of short lower-case terms."""
     norm = normalize_for_matching(s)
     match = _KEYWORDS_LABELLED.match(norm)
     rest = match.group("rest") if match else norm
@@ -343,9 +385,8 @@ def _assemble(lines, raw, kinds, title_index, page_meta, site) -> Page:
             item_start = start + (bullet.end() if bullet else 0)
             blocks.append(Block("item", start, end, item_start=item_start))
         elif kind == "heading":
-            blocks.append(
-                Block("heading", start, end, heading=parse_heading(line, lines[i].level), is_title=i == title_index)
-            )
+            heading = parse_heading(line.strip().lstrip("#"), lines[i].level)
+            blocks.append(Block("heading", start, end, heading=heading, is_title=i == title_index))
         else:  # para, or a continuation line with no item before it
             blocks.append(Block("para", start, end))
     text = "".join(parts)

@@ -7,6 +7,7 @@ that is none of them is refused rather than decoded into mojibake.
 from __future__ import annotations
 
 import codecs
+import re
 from pathlib import Path
 
 from ingest.errors import IngestError
@@ -15,7 +16,7 @@ DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 
 # Share of control characters above which decoded "text" is really binary data.
 MAX_CONTROL_SHARE = 0.05
-_ALLOWED_CONTROLS = {"\n", "\r", "\t", "\f", "\v"}
+_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f]")  # tab, newlines, form feed are text
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"),
@@ -57,7 +58,7 @@ def decode(data: bytes, path: str | Path = "<bytes>") -> tuple[str, str]:
     """
     text, encoding = _decode(data, path)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    controls = sum(1 for ch in text if ch < " " and ch not in _ALLOWED_CONTROLS)
+    controls = len(_CONTROLS.findall(text))
     if "\x00" in text or controls > MAX_CONTROL_SHARE * len(text):
         raise IngestError(path, "binary file, not text (control characters)")
     if not text.strip():

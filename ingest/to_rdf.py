@@ -30,6 +30,8 @@ LEVEL_WORDS = {
     "axe": HPO.StrategicAxis, "orientation": HPO.Orientation, "objectif": HPO.Objective,
     "sous-objectif": HPO.Objective, "action": HPO.Action, "mesure": HPO.Action,
 }
+KIND_CLASSES = {"axis": HPO.StrategicAxis, "orientation": HPO.Orientation, "objective": HPO.Objective,
+                "action": HPO.Action}
 # Below an `Orientation…` grouping heading, levels go orientation > objective > action.
 NEXT_LEVEL = {HPO.Orientation: HPO.Objective, HPO.Objective: HPO.Action, HPO.Action: HPO.Action}
 _CROSS_REF = re.compile(r"\bcf\.?\s+(?P<target>[^)\]\n;]+)", re.IGNORECASE)
@@ -55,16 +57,28 @@ def document_graph(doc: Document, mentions: list[Mention], known_sections: Secti
     graph.bind("hpid", HPID)
     doc_node = iris.doc_iri(doc.doc)
     top = _add_document(graph, doc, doc_node)
-    nodes = {s.key: section_node(doc, s) for s in doc.sections}
     table = dict(known_sections or {})
     table.update(section_table(doc))
     classes = _level_classes(doc)
-    for section in doc.sections:
-        node = nodes[section.key]
+    nodes: dict[str, URIRef] = {}  # key -> node of the latest section with that key (pre-order)
+    spans: list[tuple[Section, URIRef]] = []
+    for section, node in zip(doc.sections, section_nodes(doc)):
         _add_section(graph, doc, section, node, nodes.get(section.parent, top), doc_node, classes)
         _add_cross_references(graph, doc, section, node, table)
-    _add_mentions(graph, doc, mentions, nodes, doc_node)
+        nodes[section.key] = node
+        spans.append((section, node))
+    _add_mentions(graph, doc, mentions, spans, doc_node)
     return graph
+
+
+def section_nodes(doc: Document) -> list[URIRef]:
+    """The IRI of each section; a title repeated in one page gets `-2`, `-3`… in page order."""
+    nodes, seen = [], {}
+    for section in doc.sections:
+        node = section_node(doc, section)
+        seen[node] = seen.get(node, 0) + 1
+        nodes.append(node if seen[node] == 1 else URIRef(f"{node}-{seen[node]}"))
+    return nodes
 
 
 def section_node(doc: Document, section: Section) -> URIRef:
@@ -75,8 +89,7 @@ def section_table(doc: Document) -> dict[tuple[str, str], URIRef]:
     """Targets of cross-references in `doc`: ("number", "{container}/{number}") and ("title", folded title)."""
     container = _container(doc)
     table: dict[tuple[str, str], URIRef] = {}
-    for section in doc.sections:
-        node = section_node(doc, section)
+    for section, node in zip(doc.sections, section_nodes(doc)):
         if section.number:
             table[("number", f"{container}/{section.number}")] = node
         table.setdefault(("title", fold_title(section.title)), node)
@@ -141,10 +154,10 @@ def _level_classes(doc: Document) -> dict[str, URIRef]:
     classes: dict[str, URIRef] = {}
     titles = {s.key: s.title for s in doc.sections}
     for section in doc.sections:  # pre-order: parents first
-        word = fold((section.number or "").split(" ")[0]) if section.number and not section.number[0].isdigit() else ""
         first = fold(section.title.split(" ")[0]) if section.title else ""
-        if word in LEVEL_WORDS:
-            classes[section.key] = LEVEL_WORDS[word]
+        kind = getattr(section, "kind", None)  # the label printed with the number (`Objectif 3`)
+        if kind in KIND_CLASSES:
+            classes[section.key] = KIND_CLASSES[kind]
         elif first in LEVEL_WORDS and first != "orientation":  # `Orientations…` is a grouping heading
             classes[section.key] = LEVEL_WORDS[first]
         elif section.parent in classes:
@@ -216,7 +229,7 @@ def resolve_reference(text: str, container: str, table: SectionTable) -> URIRef 
     return table.get(("title", " ".join(words))) if words else None
 
 
-def _add_mentions(graph, doc, mentions, nodes, doc_node) -> None:
+def _add_mentions(graph, doc, mentions, spans, doc_node) -> None:
     add = graph.add
     for mention in mentions:
         node = iris.mention_iri(doc.doc, mention.start, mention.end)
@@ -236,9 +249,20 @@ def _add_mentions(graph, doc, mentions, nodes, doc_node) -> None:
                 add((concept, RDF.type, HPO.CandidateConcept))
                 add((concept, SKOS.prefLabel, Literal(mention.label or mention.text, lang=doc.language or "fr")))
                 add((concept, HPO.mentionType, Literal(mention.type)))
-        section = nodes.get(mention.section) if mention.section else None
+        section = _mention_section(mention, spans)
         if section is not None:
             add((node, HPO.inSection, section))
             add((section, HPO.hasMention, node))
             if concept is not None and mention.type in CONCEPT_PROPERTY:
                 add((section, CONCEPT_PROPERTY[mention.type], concept))
+
+
+def _mention_section(mention: Mention, spans: list[tuple[Section, URIRef]]) -> URIRef | None:
+    """The node of the mention's section: by key, and by offsets when a key is repeated."""
+    if not mention.section:
+        return None
+    matches = [(section, node) for section, node in spans if section.key == mention.section]
+    for section, node in matches:
+        if section.start <= mention.start < section.end:
+            return node
+    return matches[0][1] if matches else None

@@ -26,12 +26,22 @@ LABELS = {
     "axe": ("axis", 20), "priorité": ("priority", 25), "priorite": ("priority", 25),
     "orientation": ("orientation", 30), "objectif": ("objective", 40),
     "sous-objectif": ("objective", 45), "action": ("action", 50), "mesure": ("action", 50),
+    "fiche action": ("action", 50), "fiche-action": ("action", 50), "sous-action": ("action", 55),
+    "enjeu": ("issue", 25),
+}
+# "Objectif stratégique 1" holds "Objectif opérationnel 1.1": the qualifier moves the rank.
+QUALIFIER_SHIFT = {
+    "stratégique": -2, "strategique": -2, "général": -2, "general": -2, "générale": -2, "generale": -2,
+    "opérationnel": 2, "operationnel": 2, "opérationnelle": 2, "operationnelle": 2,
+    "spécifique": 2, "specifique": 2,
 }
 ROMAN_RANK, LETTER_RANK, ARABIC_RANK, PLAIN_RANK = 60, 70, 80, 1000
 
 _LABELLED = re.compile(
-    r"^(?P<label>(?i:sous-objectif|objectif|orientation|axe|action|mesure|priorit[ée]|partie|titre|chapitre))"
-    r"(?:\s+(?i:strat[ée]gique|op[ée]rationnel(?:le)?|g[ée]n[ée]ral(?:e)?|sp[ée]cifique|prioritaire|r[ée]gional(?:e)?))?"
+    r"^(?P<label>(?i:sous-objectif|objectif|orientation|axe|sous-action|action|mesure|priorit[ée]|partie|titre"
+    r"|chapitre|fiche[- ]action|enjeu))"
+    r"(?:\s+(?P<qualifier>(?i:strat[ée]gique|op[ée]rationnel(?:le)?|g[ée]n[ée]ral(?:e)?|sp[ée]cifique"
+    r"|prioritaire|r[ée]gional(?:e)?)))?"
     r"\s*(?:(?i:n°|no\.?)\s*)?"
     r"(?P<num>\d{1,3}(?:\.\d{1,3})*|[IVXLC]+|[A-Z])\b\.?"
     r"(?:\s*[:.\-–—)]\s*|\s+|$)(?P<title>.*)$"
@@ -74,8 +84,9 @@ def parse_numbered(text: str) -> Heading | None:
         kind, rank = LABELS[label]
         num = match.group("num")
         digits = num if num[0].isdigit() else None
-        printed = f"{label[0].upper()}{label[1:]} {num}"
-        rank += (digits.count(".") if digits else 0)
+        qualifier = (match.group("qualifier") or "").lower()
+        printed = " ".join(part for part in (label[0].upper() + label[1:], qualifier, num) if part)
+        rank += QUALIFIER_SHIFT.get(qualifier, 0) + (digits.count(".") if digits else 0)
         return Heading(printed, match.group("title").strip() or printed, "label", rank, kind, digits)
     match = _ARABIC.match(text)
     if match:

@@ -232,7 +232,8 @@ def mark_mentions(text: str, mentions: list[dict]) -> tuple[list[dict], str]:
     Mention offsets index the whole document text, and the section text starts at an offset
     the graph does not store, so it is recovered: the shift that makes every mention's
     offsets point at its surface text. When no single shift fits, mentions are placed by
-    searching their surface text in order instead. Returns (segments, "offsets" | "surface").
+    searching their surface text in order instead. Returns (segments, how): how is "offsets",
+    "surface", or "none" when no mention falls in the text.
 
     >>> segs, how = mark_mentions("Les SSIAD et les EHPAD", [
     ...     {"start": 104, "end": 109, "surface": "SSIAD", "type": "actor"},
@@ -245,6 +246,8 @@ def mark_mentions(text: str, mentions: list[dict]) -> tuple[list[dict], str]:
     method = "offsets"
     if spans is None:
         spans, method = _spans_by_surface(text, usable), "surface"
+    if not spans:
+        method = "none"  # nothing to mark: no mention, or all outside this text (a heading)
     segments, cursor = [], 0
     for start, end, mention in spans:
         if start < cursor:

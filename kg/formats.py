@@ -114,7 +114,8 @@ def write_csv(vars_, rows, boolean, note) -> bytes:
     return _rdflib_result(vars_, rows, None).serialize(format="csv", encoding="utf-8")
 
 
-_TSV_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+_TSV_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t",
+                              "\f": "\\f", "\b": "\\b"})
 
 
 def tsv_term(term) -> str:

@@ -38,6 +38,9 @@ def fold(text: str) -> str:
     return "".join(c for c in text if not unicodedata.combining(c))
 
 
+_fold_word = lru_cache(maxsize=100_000)(fold)  # a corpus has few distinct words: fold each once
+
+
 @lru_cache(maxsize=1)
 def _stemmer():
     import Stemmer
@@ -51,9 +54,9 @@ def analyze(text: str) -> list[tuple[str, str]]:
     >>> [stem for _, stem in analyze("Les maisons de retraite médicalisées")]
     ['maison', 'retrait', 'medicalis']
     """
-    words = [w for w in _WORD.findall(text) if fold(w) not in STOPWORDS and len(w) > 1]
+    words = [w for w in _WORD.findall(text) if len(w) > 1 and _fold_word(w.lower()) not in STOPWORDS]
     stems = _stemmer().stemWords([w.lower() for w in words])
-    return [(word, fold(stem)) for word, stem in zip(words, stems)]
+    return [(word, _fold_word(stem)) for word, stem in zip(words, stems)]
 
 
 def tokenize(text: str) -> list[str]:
@@ -121,10 +124,15 @@ class Synonyms:
         """
         stems = tokenize(query)
         found: dict[str, str] = {}
-        for size in range(min(self._longest, len(stems)), 0, -1):
+        covered: set[int] = set()  # longest label first: « maison de retraite médicalisée »
+        for size in range(min(self._longest, len(stems)), 0, -1):  # hides « maison de retraite »
             for start in range(len(stems) - size + 1):
-                for iri, label in self._labels.get(tuple(stems[start:start + size]), ()):
-                    found.setdefault(iri, label)
+                span = set(range(start, start + size))
+                labels = self._labels.get(tuple(stems[start:start + size]), ())
+                if labels and not span & covered:
+                    covered |= span
+                    for iri, label in labels:
+                        found.setdefault(iri, label)
         return found
 
     def expansion(self, matched: dict[str, str]) -> list[str]:

@@ -101,8 +101,19 @@ def project_concepts(text: str) -> dict[str, tuple[str, str]]:
     found = {}
     for mention in extract_mentions(doc):
         if mention.concept and mention.type in PROPERTY_TYPES.values():
-            found[mention.concept] = (mention.type, mention.label or mention.text)
+            # the project's own words (« SSIAD ») read better in a reason than the prefLabel
+            found.setdefault(mention.concept, (mention.type, " ".join(mention.text.split())))
     return found
+
+
+def concept_key(iri: str) -> str:
+    """What identifies a concept across kinds: its slug (actor/gcsms and tool/gcsms are one
+    thing that two extractions typed differently).
+
+    >>> concept_key("https://w3id.org/healthpolicy-kg/id/tool/gcsms")
+    'gcsms'
+    """
+    return str(iri).rstrip("/").rsplit("/", 1)[-1]
 
 
 def _bm25(query: list[str], candidates: list[Candidate], k1: float = 1.2, b: float = 0.75) -> dict[str, float]:
@@ -186,9 +197,10 @@ def suggest(store, settings, text: str, k: int = 5, territories=(), populations=
     for iri in populations:
         found.setdefault(str(iri), ("population", str(iri).rsplit("/", 1)[-1].replace("-", " ")))
     n = len(candidates)
-    concept_df = Counter(iri for c in candidates for iri in c.concepts)
-    concept_idf = {iri: math.log(1 + n / df) for iri, df in concept_df.items()}
-    concept_raw = {c.iri: sum(concept_idf[i] for i in found if i in c.concepts) for c in candidates}
+    keys = {c.iri: {concept_key(i) for i in c.concepts} for c in candidates}
+    concept_df = Counter(k for c in candidates for k in keys[c.iri])
+    wanted = {concept_key(i) for i in found}
+    concept_raw = {c.iri: sum(math.log(1 + n / concept_df[k]) for k in wanted & keys[c.iri]) for c in candidates}
     concepts = _normalise(concept_raw)
 
     df = Counter(t for c in candidates for t in c.tokens)
@@ -213,14 +225,16 @@ def suggest(store, settings, text: str, k: int = 5, territories=(), populations=
 
 def _reasons(c: Candidate, found, meaning_raw, meaning, project_stems, idf, snippets) -> list[str]:
     reasons = []
-    shared = [(kind, label) for iri, (kind, label) in found.items() if iri in c.concepts]
-    named = sorted({label for kind, label in shared if kind in ("actor", "tool")})
+    section_keys = {concept_key(i): value for i, value in c.concepts.items()}
+    shared = [(kind, label, section_keys[concept_key(i)][1]) for i, (kind, label) in found.items()
+              if concept_key(i) in section_keys]
+    named = sorted({label for kind, label, _ in shared if kind in ("actor", "tool")}, key=str.lower)
     if named:
         reasons.append(f"mentionne {_join_fr(named[:5])}, comme cette orientation")
-    places = sorted({c.concepts[i][1] for i, (kind, _) in found.items() if kind == "territory" and i in c.concepts})
+    places = sorted({theirs for kind, _, theirs in shared if kind == "territory"})
     if places:
         reasons.append(f"concerne le même territoire : {_join_fr(places)}")
-    groups = sorted({c.concepts[i][1] for i, (kind, _) in found.items() if kind == "population" and i in c.concepts})
+    groups = sorted({theirs for kind, _, theirs in shared if kind == "population"})
     if groups:
         reasons.append(f"vise la même population : {_join_fr(groups)}")
     common = sorted((s for s in project_stems if s in c.tokens), key=lambda s: -idf.get(s, 0))

@@ -75,8 +75,8 @@ def split_text(text: str, items: list[str] = (), max_chars: int = MAX_CHARS) -> 
     a longer paragraph is cut at sentence ends, each piece repeating the previous
     sentence so that no idea is cut off from its context.
 
-    >>> split_text("Premier paragraphe.\\n\\nSecond.", ["un item"])
-    ['Premier paragraphe.\\nSecond.\\n• un item']
+    >>> split_text("Premier paragraphe.\\n\\nSecond : un item.", ["un item", "un autre"])
+    ['Premier paragraphe.\\nSecond : un item.\\n• un autre']
     >>> len(split_text("Une phrase assez longue. " * 80, max_chars=300)) > 5
     True
     """
@@ -86,7 +86,11 @@ def split_text(text: str, items: list[str] = (), max_chars: int = MAX_CHARS) -> 
         if not paragraph:
             continue
         units.extend(_cut_long(paragraph, max_chars) if len(paragraph) > max_chars else [paragraph])
-    units.extend("• " + " ".join(item.split()) for item in items if item and item.strip())
+    flat = " ".join((text or "").split())
+    for item in items:  # items usually repeat lines of the text: index them once
+        item = " ".join((item or "").split())
+        if item and item not in flat:
+            units.append("• " + item)
     passages: list[str] = []
     current = ""
     for unit in units:

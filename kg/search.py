@@ -23,14 +23,16 @@ MAX_QUERY_CHARS = 500
 MAX_K = 100
 SNIPPET_CHARS = 300
 # Fusion and cut-off, tuned on ../shared/eval/dev/search.jsonl (see docs/benchmarks.md).
+FUSION = "linear"  # or "rrf"
 RRF_K = 60  # the usual reciprocal-rank constant: damps the head of each ranking
-DENSE_WEIGHT = 1.0
+DENSE_WEIGHT = 0.7  # relative to LEXICAL_WEIGHT; dev nDCG@10 is flat from 0.3 to 1.0
 LEXICAL_WEIGHT = 1.0
+DENSE_EXPANSION = 0  # expansion labels appended to the embedded query (dev: they blur it)
 DENSE_POOL = 200  # passages taken from FAISS before grouping by section
 LEXICAL_POOL = 200  # best BM25 passages kept (all of them on a small corpus)
 # A section is kept when its best passage is close enough densely, or is a lexical match
 # that is also not far densely. Cosines are those of L2-normalised vectors, per model family.
-DENSE_FLOOR = {"e5-small": (0.80, 0.84), "default": (0.25, 0.45)}  # (with lexical match, alone)
+DENSE_FLOOR = {"e5-small": (0.80, 0.83), "default": (0.25, 0.45)}  # (with lexical match, alone)
 LEXICAL_MIN = 1.0  # BM25 score of a real match (one informative word at least)
 
 
@@ -76,11 +78,12 @@ def validate_k(k) -> int:
 
 
 def search_store(store, settings: dict, query: str, k: int = 10, filters: dict | None = None,
-                 mode: str = "hybrid", index: SearchIndex | None = None) -> dict:
+                 mode: str = "hybrid", index: SearchIndex | None = None, vector=None) -> dict:
     """Sections answering a French question, best first (DESIGN.md search contract).
 
     `filters` maps a facet (scheme, population, actor, tool, territory) to concept IRIs a hit
-    must all carry. `mode` "dense" or "lexical" runs one retriever alone (for evaluation).
+    must all carry. `mode` "dense" or "lexical" runs one retriever alone (for evaluation);
+    `vector` is the query's embedding when the caller already has it.
     """
     started = time.perf_counter()
     query = validate_query(query)
@@ -89,7 +92,7 @@ def search_store(store, settings: dict, query: str, k: int = 10, filters: dict |
     if mode not in MODES:
         raise ValueError(f"mode: {mode!r} is not one of {', '.join(MODES)}")
     index = index or open_index(store, settings)
-    ranked, matched = rank_sections(index, query, mode)
+    ranked, matched = rank_sections(index, query, mode, vector)
     kept = [c for c in ranked if _matches(index.sections[c.section], filters)]
     hits = [_hit(index, c, rank, matched, query) for rank, c in enumerate(kept[:k], start=1)]
     return {
@@ -119,10 +122,9 @@ def rank_sections(index: SearchIndex, query: str, mode: str = "hybrid",
         c = _candidate(candidates, index, int(i))
         if scores[i] > c.lexical:
             c.lexical, c.lexical_passage = float(scores[i]), int(i)
-    if vector is None:
-        dense_text = query if not expansion else f"{query} ({', '.join(expansion[:6])})"
-        vector = get_embedder(index.model).embed_queries([dense_text])
-    pool = min(DENSE_POOL, len(index.passages))
+    if vector is None and mode != "lexical":
+        vector = query_vector(index, query, expansion)
+    pool = min(DENSE_POOL, len(index.passages)) if vector is not None else 0
     if pool:
         sims, ids = index.vectors.search(vector.reshape(1, -1), pool)
         for sim, i in zip(sims[0], ids[0]):
@@ -132,8 +134,8 @@ def rank_sections(index: SearchIndex, query: str, mode: str = "hybrid",
             if sim > c.dense or c.dense_passage < 0:
                 c.dense, c.dense_passage = float(sim), int(i)
     for attr, rank_attr in (("dense", "dense_rank"), ("lexical", "lexical_rank")):
-        ordered = sorted((c for c in candidates.values() if getattr(c, attr) > 0 and
-                          (attr == "lexical" or c.dense_passage >= 0)),
+        ordered = sorted((c for c in candidates.values()
+                          if (c.dense_passage >= 0 if attr == "dense" else c.lexical > 0)),
                          key=lambda c: (-getattr(c, attr), c.section))
         for rank, c in enumerate(ordered, start=1):
             setattr(c, rank_attr, rank)
@@ -141,27 +143,47 @@ def rank_sections(index: SearchIndex, query: str, mode: str = "hybrid",
     kept = []
     for c in candidates.values():
         lexical_match = c.lexical >= LEXICAL_MIN
-        if not (c.dense >= floor_alone or (lexical_match and c.dense >= floor_with_lexical)):
-            continue
         if mode == "lexical" and not lexical_match:
             continue
-        fuse(c, mode)
+        if mode != "lexical" and not (c.dense >= floor_alone or (lexical_match and c.dense >= floor_with_lexical)):
+            continue
         kept.append(c)
+    fuse(kept, mode)
     kept.sort(key=lambda c: (-c.score, c.section))
     return kept, matched
 
 
-def fuse(c: Candidate, mode: str = "hybrid") -> None:
-    """Reciprocal-rank fusion of the dense and lexical ranks of one section.
+def query_vector(index: SearchIndex, query: str, expansion: list[str] | None = None) -> np.ndarray:
+    """The embedding of `query` with the index's model (plus DENSE_EXPANSION expansion labels)."""
+    if expansion is None:
+        expansion = index.synonyms.expansion(index.synonyms.match(query))
+    extra = expansion[:DENSE_EXPANSION]
+    return get_embedder(index.model).embed_queries([f"{query} ({', '.join(extra)})" if extra else query])
 
-    RRF needs no score calibration between cosine and BM25 scales; the best passage is the
-    one of the retriever that contributes most.
+
+def fuse(candidates: list[Candidate], mode: str = "hybrid") -> None:
+    """Score each section from its dense and lexical evidence (the one place fusion lives).
+
+    "linear" (default): a weighted sum of the BM25 score divided by the query's best BM25
+    and of the cosine rescaled between the query's worst and best candidate, so that both
+    lie in [0, 1]; "rrf": reciprocal-rank fusion, which needs no calibration at all.
+    The best passage shown is the one of the retriever that contributes most.
     """
-    dense = DENSE_WEIGHT / (RRF_K + c.dense_rank) if c.dense_rank and mode != "lexical" else 0.0
-    lexical = LEXICAL_WEIGHT / (RRF_K + c.lexical_rank) if c.lexical_rank and mode != "dense" else 0.0
-    c.score = dense + lexical
-    c.contributions = {"dense": dense, "lexical": lexical}
-    c.passage = c.dense_passage if dense >= lexical or c.lexical_passage < 0 else c.lexical_passage
+    best_lexical = max((c.lexical for c in candidates), default=0.0) or 1.0
+    cosines = [c.dense for c in candidates if c.dense_passage >= 0]
+    low, high = (min(cosines), max(cosines)) if cosines else (0.0, 1.0)
+    spread = (high - low) or 1.0
+    for c in candidates:
+        if FUSION == "rrf":
+            dense = DENSE_WEIGHT / (RRF_K + c.dense_rank) if c.dense_rank else 0.0
+            lexical = LEXICAL_WEIGHT / (RRF_K + c.lexical_rank) if c.lexical_rank else 0.0
+        else:
+            dense = DENSE_WEIGHT * (c.dense - low) / spread if c.dense_passage >= 0 else 0.0
+            lexical = LEXICAL_WEIGHT * c.lexical / best_lexical
+        dense, lexical = (0.0 if mode == "lexical" else dense), (0.0 if mode == "dense" else lexical)
+        c.score = dense + lexical
+        c.contributions = {"dense": dense, "lexical": lexical}
+        c.passage = c.dense_passage if dense >= lexical or c.lexical_passage < 0 else c.lexical_passage
 
 
 def _candidate(candidates: dict[str, Candidate], index: SearchIndex, passage: int) -> Candidate:

@@ -10,7 +10,8 @@ import json
 import math
 from pathlib import Path
 
-from kg.search import search_store
+from kg.index import open_index
+from kg.search import query_vector, search_store
 
 MODES = ("dense", "lexical", "hybrid")
 MEASURES = ("ndcg@10", "mrr", "recall@5")
@@ -69,21 +70,26 @@ def measure(ranked: list[tuple[str, str]], relevant: list[dict]) -> dict[str, fl
 
 
 def eval_search(gold, settings: dict, store=None, index=None) -> dict:
-    """Run every gold query in each mode; means per mode and the per-query figures."""
-    from kg.index import open_index
+    """Run every gold query in each mode; means per mode and the per-query figures.
 
-    if store is None:
-        from kg.store import open_store
-
-        with open_store(settings["data_dir"], backend=settings["store"]) as opened:
-            return eval_search(gold, settings, store=opened, index=index)
+    The saved index is used as is; the store is opened only when the index must be built.
+    """
     queries = read_gold(gold)
-    index = index or open_index(store, settings)
+    if index is None:
+        index = _saved_index(settings)
+    if index is None:
+        if store is None:
+            from kg.store import open_store
+
+            with open_store(settings["data_dir"], backend=settings["store"]) as opened:
+                return eval_search(gold, settings, store=opened)
+        index = open_index(store, settings)
     per_query = []
     for row in queries:
         entry = {"id": row["id"], "query": row["query"]}
+        vector = query_vector(index, row["query"])  # embedded once for the three modes
         for mode in MODES:
-            hits = search_store(store, settings, row["query"], k=10, mode=mode, index=index)["hits"]
+            hits = search_store(store, settings, row["query"], k=10, mode=mode, index=index, vector=vector)["hits"]
             entry[mode] = measure([(h["doc"], h["section"]) for h in hits], row["relevant"])
             entry[mode]["top"] = [f"{h['doc']} § {h['section']}" for h in hits[:3]]
         per_query.append(entry)
@@ -93,6 +99,18 @@ def eval_search(gold, settings: dict, store=None, index=None) -> dict:
     }
     return {"gold": str(gold), "queries": len(per_query), "model": index.manifest.get("model"),
             "means": means, "per_query": per_query}
+
+
+def _saved_index(settings: dict):
+    """The saved index when it was built with the configured model, else None."""
+    from kg.embeddings import model_id
+    from kg.index import load_index
+
+    try:
+        index = load_index(settings)
+    except FileNotFoundError:
+        return None
+    return index if index.manifest.get("model") == model_id(settings["embedding_model"]) else None
 
 
 def format_search_report(report: dict) -> str:

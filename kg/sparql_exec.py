@@ -20,10 +20,12 @@ import re
 import signal
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from multiprocessing.connection import Pipe
 from typing import Any, Mapping
 
+import rdflib.plugins.sparql as rdflib_sparql
 from pyparsing import ParseBaseException, ParseResults
 from rdflib import Graph
 from rdflib.plugins.sparql.algebra import translateQuery
@@ -40,6 +42,10 @@ from ontology.namespaces import HPID
 # has no line break, so line numbers of errors stay those of the user's text.
 QUERY_BASE = str(HPID)
 PRELUDE = f"BASE <{QUERY_BASE}> " + "".join(f"PREFIX {p}: <{ns}> " for p, ns in PREFIXES.items())
+
+
+# How much more memory (address space) a query worker may take than the server it forks from.
+WORKER_EXTRA_MEMORY = 2 * 1024**3
 
 
 class SparqlError(Exception):
@@ -109,6 +115,7 @@ def _walk(node: Any):
 # Strings, IRIs and comments, skipped when looking for a keyword in the query text.
 _OPAQUE = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\''
                      r'|<[^<>"{}|^`\\\x00-\x20]*>|#[^\n]*')
+_NO_SERVICE = "SERVICE is not allowed on this endpoint: federated queries would reach the network"
 _SERVICE_WORD = re.compile(r"(?<![\w:?$.-])SERVICE(?![\w:.-])", re.I)
 
 
@@ -140,6 +147,8 @@ def inspect_query(text: str) -> QueryInfo:
     try:
         parsed = parseQuery(PRELUDE + text)
     except ParseBaseException as error:
+        if mentions_service(text):  # rdflib cannot parse SERVICE after an IRI holding '#'
+            raise QueryForbidden(_NO_SERVICE) from None
         if _is_update(PRELUDE + text):
             raise QueryForbidden(
                 "updates (INSERT, DELETE, LOAD, CLEAR, DROP...) are not allowed: this endpoint is read-only"
@@ -150,7 +159,7 @@ def inspect_query(text: str) -> QueryInfo:
         ) from None
     found = any(isinstance(n, CompValue) and n.name == "ServiceGraphPattern" for n in _walk(parsed))
     if found or mentions_service(text):
-        raise QueryForbidden("SERVICE is not allowed on this endpoint: federated queries would reach the network")
+        raise QueryForbidden(_NO_SERVICE)
     try:
         algebra = translateQuery(parsed).algebra
     except Exception as error:  # rdflib raises plain Exceptions for semantic errors
@@ -159,8 +168,9 @@ def inspect_query(text: str) -> QueryInfo:
     clauses = algebra.get("datasetClause") or []
     return QueryInfo(
         form=form,
-        from_graphs=tuple(str(c.default) for c in clauses if c.get("default") is not None),
-        from_named=tuple(str(c.named) for c in clauses if c.get("named") is not None),
+        # CompValue.get() answers the key itself when missing: test membership instead.
+        from_graphs=tuple(str(c["default"]) for c in clauses if "default" in c),
+        from_named=tuple(str(c["named"]) for c in clauses if "named" in c),
     )
 
 
@@ -193,9 +203,7 @@ def answer_query(store, text: str, *, accept: str | None = None, fmt: str | None
                  bindings: Mapping[str, Any] | None = None, max_rows: int | None = None) -> Answer:
     """Check, run and serialize one query in this process (no time limit: see
     `answer_query_limited`). `fmt` is a format name or media type, `accept` an Accept header."""
-    import rdflib.plugins.sparql
-
-    rdflib.plugins.sparql.SPARQL_LOAD_GRAPHS = False  # FROM never fetches from the web
+    rdflib_sparql.SPARQL_LOAD_GRAPHS = False  # FROM never fetches from the web
     started = time.perf_counter()
     info = inspect_query(text)
     try:
@@ -234,11 +242,11 @@ def _serialize(result, info: QueryInfo, chosen: formats.Format, max_rows: int | 
         graph = result.graph
         if cap and len(graph) > cap:
             kept = Graph()
-            for prefix, namespace in graph.namespaces():
-                kept.bind(prefix, namespace)
             for triple in itertools.islice(graph, cap):
                 kept.add(triple)
             graph, truncated = kept, True
+        for prefix, namespace in PREFIXES.items():  # hpid:, hpo:... rather than ns1:, ns2:
+            graph.bind(prefix, namespace, replace=True)
         body = formats.write_graph(chosen, graph, note=_note(cap) if truncated else None)
         count = len(graph)
     headers = {}
@@ -262,8 +270,16 @@ def answer_query_limited(store, text: str, *, timeout_s: float, allow_network: b
     """
     if not hasattr(os, "fork"):  # pragma: no cover - POSIX only
         return answer_query(store, text, **kwargs)
+    # Parse here first: a bad query is answered without forking, and the parser's one-time
+    # set-up (about 0.2 s) is paid once by this process instead of by every worker.
+    inspect_query(text)
     reader, writer = Pipe(duplex=False)
-    pid = os.fork()
+    with warnings.catch_warnings():
+        # Python >= 3.12 warns when a threaded process forks. The worker only reads the store,
+        # serializes and writes to its pipe; should it ever block on a lock another thread held
+        # at fork time, the time limit kills it: the server itself never waits on it.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
     if pid == 0:  # the worker
         try:
             reader.close()
@@ -302,8 +318,23 @@ def answer_query_limited(store, text: str, *, timeout_s: float, allow_network: b
 
 def _in_worker(allow_network: bool) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _cap_memory(WORKER_EXTRA_MEMORY)
     if not allow_network:
         sys.addaudithook(_block_network)
+
+
+def _cap_memory(extra: int) -> None:
+    """Let the worker grow by `extra` bytes of address space at most: a query that builds a huge
+    intermediate result dies alone (answered 500) instead of pushing the host out of memory."""
+    try:
+        import resource
+
+        with open("/proc/self/status", encoding="ascii") as status:
+            size_kb = next(int(line.split()[1]) for line in status if line.startswith("VmSize:"))
+        limit = size_kb * 1024 + extra
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ImportError, OSError, StopIteration, ValueError):
+        pass  # not Linux: the time limit still applies
 
 
 def _reap(pid: int) -> None:

@@ -45,6 +45,8 @@ PREFIXES = {
 }
 # rdflib serializer names for export formats that rdflib writes (memory and remote backends).
 RDFLIB_FORMATS = {"ttl": "turtle", "nq": "nquads", "jsonld": "json-ld", "xml": "xml"}
+_IRI = re.compile(r"<[^<>\"{}|^`\\\x00-\x20]*>")
+_FORM = re.compile(r"(SELECT|CONSTRUCT|DESCRIBE|ASK)(?![\w:-])", re.IGNORECASE)
 _VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Characters an IRI may not hold (RFC 3987 IRIREF production of Turtle/SPARQL).
 _BAD_IRI = re.compile(r'[\x00-\x20<>"{}|^`\\]')
@@ -124,10 +126,9 @@ class Store(ABC):
             quads = list(ox.parse(path=str(path), format=fmt))
         except (SyntaxError, ValueError, OSError) as error:
             raise StoreError(f"{path}: cannot read as {fmt}: {_one_line(error)}") from error
-        triples = list({(to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object)) for q in quads})
         graph = Graph()
-        for triple in triples:
-            graph.add(triple)
+        for quad in quads:
+            graph.add((to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object)))
         self._add(iri, _checked_triples(graph, iri))
         return len(quads)
 
@@ -138,7 +139,10 @@ class Store(ABC):
 
     def query(self, text: str, bindings: Mapping | None = None, default_graph_uris: Iterable | None = None,
               named_graph_uris: Iterable | None = None) -> Result:
-        """Run a SPARQL query; `bindings` maps variable names to terms, bound by the engine.
+        """Run a SPARQL query; `bindings` maps variable names to terms (or plain values).
+
+        Bindings are data, never pasted text: rdflib's initBindings in memory, elsewhere a
+        VALUES block opening the WHERE group, written from escaped terms (`inject_values`).
 
         The default graph is the union of the named graphs unless `default_graph_uris` is
         given; `named_graph_uris` limits what GRAPH clauses see.
@@ -245,8 +249,8 @@ class OxigraphStore(Store):
     def load_file(self, path, graph_iri) -> int:
         path = Path(path)
         fmt = LOAD_FORMATS.get(path.suffix.lower())
-        if fmt in (ox.RdfFormat.N_QUADS, ox.RdfFormat.TRIG) or fmt is None:
-            return super().load_file(path, graph_iri)
+        if fmt is None:
+            return super().load_file(path, graph_iri)  # names the problem
         # Native parser, one transaction: the fast path for big vocabularies.
         iri = ox.NamedNode(str(_graph_iri(graph_iri)))
         try:
@@ -414,13 +418,14 @@ def inject_values(text: str, bindings: Mapping[str, object]) -> str:
 
 
 def _where_brace(text: str) -> int | None:
-    """Offset of the `{` opening the query's WHERE group, skipping strings, IRIs and comments
-    (and a CONSTRUCT template)."""
-    i, n, depth, braces = 0, len(text), 0, []
+    """Offset of the `{` opening the query's WHERE group: the first top-level group, or the
+    second after a CONSTRUCT template. Strings, IRIs and comments are skipped."""
+    i, n, depth, braces, form = 0, len(text), 0, [], None
     while i < n:
         c = text[i]
         if c == "#":
-            i = text.find("\n", i) if "\n" in text[i:] else n
+            end = text.find("\n", i)
+            i = n if end < 0 else end
             continue
         if c in "'\"":
             quote = c * 3 if text.startswith(c * 3, i) else c
@@ -430,10 +435,14 @@ def _where_brace(text: str) -> int | None:
             i = j + len(quote)
             continue
         if c == "<":
-            m = re.match(r"<[^<>\"{}|^`\\\x00-\x20]*>", text[i:])
-            if m:
-                i += m.end()
+            iri = _IRI.match(text, i)
+            if iri:
+                i = iri.end()
                 continue
+        if form is None and depth == 0 and c.isalpha() and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] in "_:?$")):
+            keyword = _FORM.match(text, i)
+            if keyword:
+                form = keyword.group(1).upper()
         if c == "{":
             if depth == 0:
                 braces.append(i)
@@ -441,16 +450,9 @@ def _where_brace(text: str) -> int | None:
         elif c == "}":
             depth -= 1
         i += 1
-    if not braces:
-        return None
-    construct = re.match(r"\s*(?:(?:PREFIX|BASE)\b[^{]*?>\s*)*CONSTRUCT\s*\{", _strip_comments(text), re.I)
-    if construct and len(braces) > 1:
+    if form == "CONSTRUCT" and len(braces) > 1 and not re.match(r"(?is)CONSTRUCT\s+WHERE", text[text.upper().find("CONSTRUCT"):]):
         return braces[1]
-    return braces[0]
-
-
-def _strip_comments(text: str) -> str:
-    return re.sub(r"(?m)^\s*#.*$", "", text)
+    return braces[0] if braces else None
 
 
 def _insert_data(iri: URIRef, triples: list) -> str:

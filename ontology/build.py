@@ -55,6 +55,7 @@ REUSED = {
         "skos:prefLabel", "skos:altLabel", "skos:hiddenLabel", "skos:definition", "skos:scopeNote",
         "skos:notation", "dcterms:title", "dcterms:source", "dcterms:issued", "dcterms:language",
         "dcterms:license", "dcterms:description", "dcterms:creator", "dcterms:created",
+        "dcterms:publisher", "dcterms:references", "dcterms:subject",
     ],
 }
 _BASES = {"class": Thing, "object": ObjectProperty, "data": DataProperty, "annotation": AnnotationProperty}
@@ -107,8 +108,8 @@ def build_world(model: Model) -> tuple[World, owlready2.Ontology]:
             for i, first in enumerate(names):
                 for second in names[i + 1:]:
                     owlready2.AllDisjoint([ref(first), ref(second)])
-    # Data ranges are written as plain triples: owlready2 maps Python float to xsd:decimal,
-    # while rdflib (and so ingest) writes xsd:double.
+    # Data ranges are written as plain triples, exactly as the model names them (owlready2
+    # would pick the datatype from a Python type). Ingest writes scores as xsd:decimal.
     for prop in model.properties:
         if prop.kind == "data":
             onto._add_obj_triple_spo(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 MODEL_PATH = Path(__file__).with_name("model.toml")
 XSD = "http://www.w3.org/2001/XMLSchema#"
-DATATYPES = ("xsd:integer", "xsd:string", "xsd:double", "xsd:dateTime", "xsd:boolean")
+DATATYPES = ("xsd:integer", "xsd:string", "xsd:decimal", "xsd:double", "xsd:dateTime", "xsd:boolean")
 _CLASS_KEYS = {"name", "parents", "group", "fr", "en", "comment"}
 _PROPERTY_KEYS = {"name", "kind", "group", "domain", "range", "inverse", "functional", "fr", "en", "comment"}
 
@@ -147,7 +147,10 @@ def load_model(path: Path = MODEL_PATH) -> Model:
         Disjoint(_names(d.get("classes"), path, f"disjoint #{i + 1}", "classes"), d.get("comment", ""))
         for i, d in enumerate(data.get("disjoint", []))
     )
-    model = Model(data.get("ontology", {}), dict(prefixes), tuple(classes), tuple(properties), disjoints)
+    ontology = data.get("ontology", {})
+    for key in ("iri", "title_fr", "title_en", "comment", "version"):
+        _text(ontology, key, path, "[ontology]")
+    model = Model(ontology, dict(prefixes), tuple(classes), tuple(properties), disjoints)
     _check_references(model, path)
     return model
 

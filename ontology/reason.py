@@ -6,7 +6,8 @@
 
 HermiT runs in Java (Debian default-jre-headless, installed by `make sysdeps`). When the
 ontology is inconsistent, HermiT does not say why; `disjoint_clashes` then names the
-individuals typed with two disjoint classes, the usual cause.
+individuals typed with two disjoint classes and `data_value_clashes` the literals outside a
+data property's range or doubling a functional one, the usual causes.
 """
 from __future__ import annotations
 
@@ -20,8 +21,8 @@ from pathlib import Path
 
 import owlready2
 from owlready2 import OwlReadyInconsistentOntologyError, World, sync_reasoner
-from rdflib import Graph, URIRef
-from rdflib.namespace import OWL, RDF, RDFS
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import OWL, RDF, RDFS, XSD
 
 from ontology.namespaces import HPO
 
@@ -100,7 +101,7 @@ def check_consistency(
     seconds = time.perf_counter() - start
     model = Graph().parse(owl_path, format="xml")
     model.bind("hpo", HPO._NS)
-    clashes = [] if consistent else disjoint_clashes(model, data)
+    clashes = [] if consistent else disjoint_clashes(model, data) + data_value_clashes(model, data)
     return ReasonerReport(consistent, seconds, len(model) + len(data), sources, clashes, message)
 
 
@@ -135,10 +136,36 @@ def disjoint_clashes(model: Graph, data: Graph) -> list[str]:
     return clashes
 
 
+# Integer subtypes that rdflib may write for an xsd:integer range.
+_INTEGER_TYPES = {XSD.integer, XSD.int, XSD.long, XSD.short, XSD.nonNegativeInteger, XSD.positiveInteger}
+
+
+def data_value_clashes(model: Graph, data: Graph) -> list[str]:
+    """Literals outside a data property's range (e.g. xsd:double for an xsd:decimal range: disjoint
+    value spaces in OWL 2), and functional data properties with two values."""
+    clashes = []
+    functional = set(model.subjects(RDF.type, OWL.FunctionalProperty))
+    for prop in sorted(set(model.subjects(RDF.type, OWL.DatatypeProperty))):
+        expected = model.value(prop, RDFS.range)
+        values: dict = {}
+        for subject, value in data.subject_objects(prop):
+            values.setdefault(subject, set()).add(value)
+            if not isinstance(value, Literal) or expected is None:
+                continue
+            actual = value.datatype or (RDF.langString if value.language else XSD.string)
+            if actual != expected and not (expected == XSD.integer and actual in _INTEGER_TYPES):
+                clashes.append(f"<{subject}> {model.qname(prop)} {value.n3()}: expected {model.qname(expected)}")
+        if prop in functional:
+            clashes += [f"<{subject}> has {len(found)} values of functional {model.qname(prop)}"
+                        for subject, found in sorted(values.items()) if len(found) > 1]
+    return clashes
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ontology.reason", description=__doc__.split("\n")[0])
     parser.add_argument("files", nargs="*", type=Path, help="more RDF files to load")
     parser.add_argument("--no-communes", action="store_true", help="leave the communes out")
+    parser.add_argument("--vocab-dir", type=Path, default=VOCAB_DIR, help="folder of *.ttl vocabularies")
     args = parser.parse_args(argv)
     extra = None
     if args.files:
@@ -150,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"error: {path}: cannot parse: {exc}", file=sys.stderr)
                 return 2
     try:
-        report = check_consistency(extra, include_communes=not args.no_communes)
+        report = check_consistency(extra, vocab_dir=args.vocab_dir, include_communes=not args.no_communes)
     except (ReasonerUnavailable, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

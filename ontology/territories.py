@@ -74,6 +74,26 @@ TERRITORY_KINDS = [
     ("zone-littorale", "zone littorale", ["zones littorales", "littoral"], None, None),
 ]
 
+# Real homonyms, kept on purpose (docs/ontology.md): PACA communes sharing a name, and overseas
+# régions whose single département bears the same name. A test keeps this list exact.
+HOMONYMS = {
+    "Aiglun": ("commune-04001", "commune-06001"),
+    "Aspremont": ("commune-05008", "commune-06006"),
+    "Le Castellet": ("commune-04041", "commune-83035"),
+    "Châteauvieux": ("commune-05037", "commune-83040"),
+    "La Garde": ("commune-04092", "commune-83062"),
+    "Mirabeau": ("commune-04122", "commune-84076"),
+    "La Rochette": ("commune-04170", "commune-05124"),
+    "Saint-Jeannet": ("commune-04181", "commune-06122"),
+    "Sigoyer": ("commune-04207", "commune-05168"),
+    "Vitrolles": ("commune-05184", "commune-13117"),
+    "Guadeloupe": ("departement-971", "region-01"),
+    "Martinique": ("departement-972", "region-02"),
+    "Guyane": ("departement-973", "region-03"),
+    "La Réunion": ("departement-974", "region-04"),
+    "Mayotte": ("departement-976", "region-06"),
+}
+
 # INSEE TNCC (typeLiaison): how "département" links to the name, e.g. "département des Hautes-Alpes".
 _LIAISON = {0: "de ", 1: "d'", 2: "du ", 3: "de la ", 4: "des ", 5: "de l'", 6: "des ", 7: "de las ", 8: "de los "}
 
@@ -205,8 +225,10 @@ def render(data: dict[str, list[dict]] | None = None) -> str:
     out = [HEADER, "# source: ontology/data/ (@etalab/decoupage-administratif, see data/README.md)\n\n"]
     out += [f"@prefix {prefix}: <{ns}> .\n" for prefix, ns in sorted(prefixes.items())]
     for subject in sorted(set(graph.subjects())):
-        pairs = sorted(graph.predicate_objects(subject))
-        lines = [("a" if p == RDF.type else term(p)) + " " + term(o) for p, o in pairs]
+        objects: dict[URIRef, list[str]] = {}
+        for pred, obj in sorted(graph.predicate_objects(subject)):
+            objects.setdefault(pred, []).append(term(obj))
+        lines = [("a" if p == RDF.type else term(p)) + " " + ", ".join(objs) for p, objs in objects.items()]
         out.append(f"\n{term(subject)}\n    " + " ;\n    ".join(lines) + " .\n")
     return "".join(out)
 

@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from rdflib import Graph, URIRef
+from rdflib import Graph
 from rdflib.namespace import RDF, SKOS
 
 from ontology.namespaces import HPO
@@ -47,9 +47,8 @@ class Concept:
 
 @dataclass(frozen=True)
 class Ambiguity:
-    """A label two concepts share for a real reason; `cues` pick one from the context."""
+    """Concepts that share labels for a real reason; `cues` pick one reading from the context."""
 
-    label: str
     concepts: tuple[str, ...]  # concept IRIs, the first is the default reading
     reason: str
     cues: dict[str, tuple[str, ...]]  # concept IRI -> words that select it when seen before
@@ -107,18 +106,18 @@ def concept_index() -> dict[str, Concept]:
 
 @functools.lru_cache(maxsize=1)
 def ambiguities() -> tuple[Ambiguity, ...]:
-    """The documented label ambiguities of vocab/src/ambiguities.toml."""
+    """The documented ambiguities of vocab/src/ambiguities.toml."""
     if not AMBIGUITIES.exists():
         return ()
     data = tomllib.loads(AMBIGUITIES.read_text(encoding="utf-8"))
     result = []
     for number, entry in enumerate(data.get("ambiguity", []), start=1):
-        missing = {"label", "concepts", "reason"} - set(entry)
+        missing = {"concepts", "reason"} - set(entry)
         if missing:
             raise ValueError(f"{AMBIGUITIES}: ambiguity {number}: missing {sorted(missing)}")
         iris = tuple(_expand(c) for c in entry["concepts"])
         cues = {_expand(c): tuple(words) for c, words in entry.get("cues", {}).items()}
-        result.append(Ambiguity(entry["label"], iris, entry["reason"], cues))
+        result.append(Ambiguity(iris, entry["reason"], cues))
     return tuple(result)
 
 
@@ -146,9 +145,18 @@ def crude_stem(word: str) -> str:
         word = word[:-3] + "al"
     elif len(word) > 3 and word[-1] in "sx":
         word = word[:-1]
-    if len(word) > 4 and word.endswith("e"):
-        word = word[:-1]
+    for feminine, masculine in _FEMININE:
+        if len(word) > len(feminine) + 1 and word.endswith(feminine):
+            return word[: -len(feminine)] + masculine
     return word
+
+
+# feminine endings folded to the masculine (`libérale` -> `libéral`), not a bare final `e`,
+# which would merge `médecine` with `médecin`
+_FEMININE = (
+    ("iere", "ier"), ("ee", "e"), ("ale", "al"), ("elle", "el"), ("enne", "en"), ("ante", "ant"),
+    ("ente", "ent"), ("euse", "eur"), ("trice", "teur"),
+)
 
 
 def label_key(label: str) -> str:
@@ -159,8 +167,13 @@ def label_key(label: str) -> str:
     >>> label_key("préfecture de la région") == label_key("préfecture de région")
     True
     """
-    words = re.findall(r"[a-z0-9]+", fold(label))
-    return " ".join(crude_stem(w) for w in words if w not in ARTICLES)
+    keys = []
+    for word in re.findall(r"[^\W_]+", label.replace("’", "'")):
+        if len(word) >= 2 and word.isupper():
+            keys.append("=" + word)  # acronyms match case-sensitively: `MAS` is not `Le Mas`
+        else:
+            keys.extend(crude_stem(w) for w in re.findall(r"[a-z0-9]+", fold(word)) if w not in ARTICLES)
+    return " ".join(keys)
 
 
 def label_clashes(table: tuple[Concept, ...] | list[Concept] | None = None) -> dict[str, set[str]]:
@@ -172,10 +185,9 @@ def label_clashes(table: tuple[Concept, ...] | list[Concept] | None = None) -> d
     return {key: iris for key, iris in holders.items() if len(iris) > 1 and key}
 
 
-def documented_clashes() -> dict[str, set[str]]:
-    """Label keys documented as real ambiguity in vocab/src/ambiguities.toml."""
-    return {label_key(a.label): set(a.concepts) for a in ambiguities()}
-
-
-def as_uri(iri: str) -> URIRef:
-    return URIRef(iri)
+def undocumented_clashes(table=None) -> dict[str, set[str]]:
+    """Label clashes not covered by an entry of vocab/src/ambiguities.toml."""
+    documented = [set(a.concepts) for a in ambiguities()]
+    return {
+        key: iris for key, iris in label_clashes(table).items() if not any(iris <= group for group in documented)
+    }

@@ -45,9 +45,13 @@ def main() -> None:
 def ingest(paths: tuple[Path, ...], data_dir: Path | None, no_index: bool) -> None:
     """Corpus files or folders -> graph (+ search index). Exits 1 when any file was skipped."""
     from kg.build import ingest_paths
+    from kg.store import StoreError
 
     settings = _settings(data_dir)
-    report = ingest_paths(list(paths) or [Path("corpus")], settings, build_index=not no_index)
+    try:
+        report = ingest_paths(list(paths) or [Path("corpus")], settings, build_index=not no_index)
+    except StoreError as error:  # the store itself failed (locked, unreachable)
+        raise click.ClickException(str(error)) from error
     click.echo(report.summary())
     if report.skipped:
         sys.exit(1)
@@ -124,6 +128,9 @@ def sparql(query, query_file, name, params, fmt, data_dir) -> None:
     from kg.queries import run_cli_query
 
     settings = _settings(data_dir)
+    for p in params:
+        if "=" not in p:
+            raise click.BadParameter(f"{p!r}: expected NAME=VALUE", param_hint="--param")
     bindings = dict(p.split("=", 1) for p in params)
     text = query_file.read_text(encoding="utf-8") if query_file else query
     if not text and not name:
@@ -137,11 +144,14 @@ def sparql(query, query_file, name, params, fmt, data_dir) -> None:
 @data_dir_option
 def load(file: Path, graph_iri: str, data_dir: Path | None) -> None:
     """Add external RDF (INSEE geography, a FINESS extract...) into a named graph."""
-    from kg.store import open_store
+    from kg.store import StoreError, open_store
 
     settings = _settings(data_dir)
-    with open_store(settings["data_dir"], backend=settings["store"]) as store:
-        count = store.load_file(file, graph_iri)
+    try:
+        with open_store(settings["data_dir"], backend=settings["store"]) as store:
+            count = store.load_file(file, graph_iri)
+    except StoreError as error:
+        raise click.ClickException(str(error)) from error
     click.echo(f"loaded {count} triples into <{graph_iri}>")
 
 
@@ -151,11 +161,14 @@ def load(file: Path, graph_iri: str, data_dir: Path | None) -> None:
 @data_dir_option
 def export(fmt: str, output: Path | None, data_dir: Path | None) -> None:
     """Export the whole graph."""
-    from kg.store import open_store
+    from kg.store import StoreError, open_store
 
     settings = _settings(data_dir)
-    with open_store(settings["data_dir"], backend=settings["store"]) as store:
-        data = store.export(fmt)
+    try:
+        with open_store(settings["data_dir"], backend=settings["store"]) as store:
+            data = store.export(fmt)
+    except StoreError as error:
+        raise click.ClickException(str(error)) from error
     if output:
         output.write_bytes(data)
     else:

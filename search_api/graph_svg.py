@@ -14,7 +14,7 @@ from markupsafe import escape
 
 WIDTH, HEIGHT = 960, 640
 CX, CY = WIDTH / 2, HEIGHT / 2
-INNER, OUTER = 165, 280
+INNER, OUTER = 170, 300  # ring radii (x); y radii are squashed to fit the wide frame
 COLOURS = {  # fill, and a darker stroke; text stays dark on light fills (contrast)
     "center": ("#ffd166", "#8a6100"),
     "section": ("#e8eef5", "#41566b"),
@@ -48,7 +48,8 @@ def neighbourhood_svg(graph: dict, link: Callable[[dict], str], title: str = "Vo
     offset = _mean_angle(linked.get(concepts[0]["id"], [0.0])) if concepts else 0.0
     for i, node in enumerate(concepts):
         a = offset + 2 * math.pi * i / len(concepts)
-        pos[node["id"]] = (CX + OUTER * math.cos(a), CY + OUTER * 0.78 * math.sin(a))
+        radius = OUTER * (1.0 if i % 2 == 0 else 0.84)  # stagger neighbours so labels overlap less
+        pos[node["id"]] = (CX + radius * 1.22 * math.cos(a), CY + radius * 0.92 * math.sin(a))
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
              f'class="neighbourhood" role="img" aria-labelledby="svg-title">'
@@ -73,10 +74,10 @@ def _mean_angle(angles: list[float]) -> float:
 def _node(node: dict, x: float, y: float, href: str) -> str:
     group = node["group"]
     fill, stroke = COLOURS.get(group if group != "concept" else node.get("type") or "", COLOURS["section"])
-    label = _short(node["label"], 30 if group == "section" else 26)
-    width = 7.2 * len(label) + 20
+    label = _short(node["label"], {"center": 44, "section": 36}.get(group, 26))
     height = 34 if group == "center" else 26
     size = 15 if group == "center" else 12.5
+    width = len(label) * size * (0.62 if group == "center" else 0.58) + 22  # ~glyph width of sans-serif
     weight = "700" if group == "center" else "400"
     shape = (f'<rect x="{x - width / 2:.1f}" y="{y - height / 2:.1f}" width="{width:.1f}" '
              f'height="{height}" rx="{height / 2 if group != "section" else 4}" fill="{fill}" '

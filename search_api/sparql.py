@@ -123,9 +123,11 @@ def _read_protocol_request() -> tuple[str | None, dict]:
 
 def _service_description_or_page():
     """GET /sparql without a query: the query page for browsers, else the service description."""
-    rdf_types = [f.mime for f in formats.formats_for("graph")]
-    best = request.accept_mimetypes.best_match(["text/html"] + rdf_types)
-    if best == "text/html" and request.accept_mimetypes["text/html"] >= request.accept_mimetypes[best]:
+    # Only a client naming text/html (a browser) gets the page; `*/*` (curl, tools) gets RDF.
+    accept = request.accept_mimetypes
+    html = max((q for mime, q in accept if mime == "text/html"), default=0)
+    rdf = max((accept[f.mime] for f in formats.formats_for("graph")), default=0)
+    if html and html >= rdf:
         return render_template("sparql.html", endpoint=request.base_url)
     fmt = formats.negotiate("graph", request.headers.get("Accept"), request.args.get("format"))
     body = formats.write_graph(fmt, service_description(request.base_url))

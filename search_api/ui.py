@@ -138,6 +138,14 @@ def entity_url(iri: str) -> str:
     return url_for("ui.entity", iri=iri)
 
 
+def project_url(iri: str) -> str | None:
+    """The project's page when the project pages are installed (links blueprint), else None."""
+    prefix = HPID + "project/"
+    if iri.startswith(prefix) and "links.project_page" in current_app.view_functions:
+        return url_for("links.project_page", project_id=iri[len(prefix):])
+    return None
+
+
 def plan_anchor(iri: str) -> str:
     """The id of a node of the plan tree (used as `#anchor`)."""
     return "n-" + "".join(c if c.isalnum() else "-" for c in iri.removeprefix(HPID))
@@ -181,5 +189,6 @@ def _template_helpers():
         exception = default_exceptions.get(status)
         return exception is not None and message == exception.description
 
-    return {"stock_http_message": stock_http_message, "section_url": section_url, "entity_url": entity_url, "node_url": node_url,
+    return {"stock_http_message": stock_http_message, "section_url": section_url, "project_url": project_url,
+            "has_endpoint": lambda name: name in current_app.view_functions, "entity_url": entity_url, "node_url": node_url,
             "plan_anchor": plan_anchor, "kind_labels": KIND_LABELS, "named_queries": named_queries}

@@ -8,6 +8,7 @@ from markupsafe import Markup, escape
 
 from search_api.errors import BadRequest
 
+CHIP_TYPES = ("actor", "tool", "territory", "population")
 FACET_ORDER = ("scheme", "actor", "tool", "territory", "population", "programme")
 _WORD = re.compile(r"[\w’'-]+")
 
@@ -34,6 +35,7 @@ def run_search(store, settings: dict, query: str, filters: dict, *, page: int, p
         explanation = hit.get("explanation") or {}
         terms = [query, *explanation.get("matched_terms", []), *explanation.get("expanded_terms", [])]
         hit["snippet_html"] = highlight(hit["snippet"], terms)
+        hit["chips"], hit["more_entities"] = chips(hit["entities"])
     first = (page - 1) * per_page
     facets = answer.get("facets", {})
     return {
@@ -45,6 +47,18 @@ def run_search(store, settings: dict, query: str, filters: dict, *, page: int, p
         "filters": answer.get("filters", filters),
         "filter_labels": _filter_labels(facets, filters),
     }
+
+
+def chips(entities: list[dict], per_type: int = 3) -> tuple[list[dict], int]:
+    """The entities a hit shows as chips (a few actors, tools, territories, populations, in that
+    order) and how many others its orientation page lists.
+
+    >>> shown, more = chips([{"type": "actor", "label": str(i), "iri": str(i)} for i in range(5)])
+    >>> [e["label"] for e in shown], more
+    (['0', '1', '2'], 2)
+    """
+    shown = [e for kind in CHIP_TYPES for e in [x for x in entities if x["type"] == kind][:per_type]]
+    return shown, len(entities) - len(shown)
 
 
 def highlight(text: str, terms: list[str]) -> Markup:

@@ -1,5 +1,16 @@
 """The golden form of a parsed page (tests/data/golden/<doc>.json), shared by the tests.
 
+Golden files exist for the five corpus pages and for pages written for these tests in
+tests/data/pages (invented text in the style of ARS schemes, one per format and numbering
+style): axes_orientations (Axe/Orientation, bare `Orientation 1` + title line, `1.`/`*` lists,
+footer), objectifs_cp1252 (Windows-1252, Objectif/Action, `Source :` line), objectifs_strategiques
+(qualified objectives, `1°`, `▪`/`o` bullets), roman_letters_bom (UTF-8 BOM + CRLF, roman >
+lettered, repeated letters qualified, `1)` items), cookies_keywords (banner first, `Mots-clés`,
+figure), html_orientations (nav/script/footer/cookie div, entities, labelled levels),
+html_article_cp1252 (cp1252 HTML, h1-h3), html_cms_paragraphs (`<p>` numbered headings, `<br>`
+bullets, `<li><p>`, table, source line), html_legacy_layout (div#header/menu/footer, article
+header, `p.titre2`, bold-line headings). Each was checked by hand.
+
 Regenerate a file only after checking the new tree by hand:
     .venv/bin/python -m tests.ingest_golden corpus/004_d9216070b0b5bf36.txt
 """

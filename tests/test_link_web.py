@@ -1,6 +1,7 @@
 """Blueprint `links` through Flask's in-process client: auth, CSRF, rate limit, flows, 409, XSS."""
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
@@ -24,14 +25,27 @@ def make_data_dir(path):
     return path
 
 
-@pytest.fixture
-def app(tmp_path):
-    app = create_app({"data_dir": str(make_data_dir(tmp_path)), "secret_key": "test-key"})
+@pytest.fixture(scope="module")
+def shared_app(tmp_path_factory):
+    """One app for the module: the search index of the small plan is built once."""
+    app = create_app({"data_dir": str(make_data_dir(tmp_path_factory.mktemp("links"))), "secret_key": "test-key"})
     app.config["TESTING"] = True
     yield app
     store = app.extensions["hpkg"].get("store")
     if store is not None:
         store.close()
+
+
+@pytest.fixture
+def app(shared_app):
+    """The shared app with no project and no failed login yet."""
+    from kg.projects import GRAPH
+    from search_api.resources import get_store
+
+    with shared_app.app_context():
+        get_store().remove_graph(GRAPH)
+    shared_app.extensions["hpkg_links"]["failures"].clear()
+    return shared_app
 
 
 def login(client, name="alice", password=PASSWORD):
@@ -154,7 +168,7 @@ def test_csrf_missing_or_wrong_is_403(app):
     client = app.test_client()
     token = login(client)
     assert client.post("/api/projects", json={"title": "X"}).status_code == 403
-    response = client.post("/api/projects", json={"title": "X"}, headers={"X-CSRF-Token": token[:-1] + "A"})
+    response = client.post("/api/projects", json={"title": "X"}, headers={"X-CSRF-Token": "0" * len(token)})
     assert response.status_code == 403 and "CSRF" in response.get_json()["error"]
     assert client.post("/projets/nouveau", data={"title": "X"}).status_code == 403
     assert client.get("/api/projects").get_json()["projects"] == []
@@ -197,7 +211,7 @@ def test_csv_import_with_errors_imports_nothing(app):
     errors = response.get_json()["errors"]
     assert [e.split(" : ")[0] for e in errors] == ["ligne 3", "ligne 4"]
     assert client.get("/api/projects").get_json()["projects"] == []
-    page = client.post("/projets/import", data={"csrf_token": token, "file": (bad.encode(), "p.csv")},
+    page = client.post("/projets/import", data={"csrf_token": token, "file": (io.BytesIO(bad.encode()), "p.csv")},
                        content_type="multipart/form-data")
     assert page.status_code == 400 and "ligne 3 : territoires" in page.get_data(as_text=True)
     good = client.post("/api/projects/import", data="title,sections\nMSP,900_test § 2.8.2\n".encode(),

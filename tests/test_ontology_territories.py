@@ -156,3 +156,17 @@ def test_extract_keeps_the_subset(tmp_path):
     communes = json.loads((out / "communes-93.json").read_text())
     assert communes == [{"code": "13055", "departement": "13", "nom": "Marseille", "region": "93", "typeLiaison": 0}]
     assert json.loads((out / "source.json").read_text())["version"] == "9.9.9"
+
+
+def test_label_clashes_are_exactly_the_documented_homonyms(graph, repo_root):
+    from ontology.vocab import fold
+
+    holders: dict[str, set[str]] = {}
+    for concept in set(graph.subjects(RDF.type, SKOS.Concept)):
+        for label in (*graph.objects(concept, SKOS.prefLabel), *graph.objects(concept, SKOS.altLabel)):
+            holders.setdefault(fold(str(label)), set()).add(str(concept).rsplit("/", 1)[1])
+    clashes = {key: tuple(sorted(iris)) for key, iris in holders.items() if len(iris) > 1}
+    assert clashes == {fold(name): iris for name, iris in territories.HOMONYMS.items()}
+    docs = (repo_root / "docs" / "ontology.md").read_text(encoding="utf-8")
+    for name in territories.HOMONYMS:
+        assert name.split()[-1] in docs, name

@@ -163,6 +163,13 @@ def projects() -> Graph:
     g.add((alignment, HPO.alignedSection, SEC_315))
     g.add((alignment, HPO.status, Literal("confirmed")))
     g.add((alignment, HPO.score, Literal(0.82, datatype=XSD.double)))
+    rejected, other = HPID["alignment/plateforme-x/1"], HPID["project/plateforme-x"]
+    g.add((other, RDF.type, HPO.Project))
+    g.add((other, DCTERMS.title, Literal("Plateforme écartée", lang="fr")))
+    g.add((rejected, RDF.type, HPO.Alignment))
+    g.add((rejected, HPO.alignedProject, other))
+    g.add((rejected, HPO.alignedSection, SEC_315))
+    g.add((rejected, HPO.status, Literal("rejected")))
     return g
 
 

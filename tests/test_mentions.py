@@ -1,0 +1,177 @@
+"""Entity extraction: offsets, inflection, acronyms, longest match, patterns, NER, candidates."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from ingest.mentions import extract_mentions
+from ingest.model import ENTITY_TYPES, Document, Section
+from ontology.namespaces import HPID
+
+
+def page(text: str, doc: str = "test") -> Document:
+    """A one-section Document over `text`, as the parser would give for a page with no headings."""
+    return Document(doc=doc, path=f"{doc}.txt", title=doc, text=text, sections=[Section(None, doc, 1, None, 0, len(text))])
+
+
+def found(text: str) -> list[tuple[str, str, str, str]]:
+    """(type, surface, concept tail, method) of each mention of `text`."""
+    return [(m.type, m.text, (m.concept or "").rsplit("/id/", 1)[-1], m.method) for m in extract_mentions(page(text))]
+
+
+@pytest.fixture(scope="module")
+def corpus_mentions(corpus_dir):
+    from ingest.pipeline import parse_file
+
+    result = {}
+    for path in sorted(corpus_dir.glob("*.txt")):
+        document = parse_file(path)
+        result[document.doc] = (document, extract_mentions(document))
+    return result
+
+
+def test_offsets_are_exact_sorted_and_never_overlap(corpus_mentions):
+    for document, mentions in corpus_mentions.values():
+        assert mentions, document.doc
+        previous_end = 0
+        for m in mentions:
+            assert document.text[m.start:m.end] == m.text
+            assert m.start >= previous_end, f"{document.doc}: {m.text!r} overlaps the previous mention"
+            previous_end = m.end
+            assert m.type in ENTITY_TYPES and m.method in {"vocabulary", "pattern", "acronym", "ner"}
+            assert m.concept and m.label and 0 < m.confidence <= 1
+
+
+def test_mentions_are_attributed_to_their_section(corpus_mentions):
+    document, mentions = corpus_mentions["004_d9216070b0b5bf36"]
+    cnsa = next(m for m in mentions if m.text == "CNSA")
+    assert cnsa.section == "2.8.1"
+    gcs = next(m for m in mentions if m.text == "GCS")
+    assert gcs.section == "2.8.2"
+    for m in mentions:
+        if m.section is not None:
+            section = document.section(m.section)
+            assert section.from_breadcrumb or section.start <= m.start < section.end
+
+
+def test_breadcrumb_line_is_read(corpus_mentions):
+    _, mentions = corpus_mentions["000_d922552c98e187fc"]
+    texts = {(m.type, m.text) for m in mentions}
+    assert ("programme", "Projet régional de santé 2012-2016") in texts
+    assert ("programme", "Schéma Régional d’Organisation Médico-Sociale") in texts
+
+
+def test_plural_and_gender_variants_reach_one_concept():
+    mentions = found("Les infirmières libérales, les infirmiers libéraux et un infirmier libéral se coordonnent.")
+    assert [c for _, _, c, _ in mentions] == ["actor/infirmier-liberal"] * 3
+
+
+def test_accent_case_and_apostrophe_tolerant():
+    mentions = found("Les ETABLISSEMENTS D'HEBERGEMENT POUR PERSONNES AGEES DEPENDANTES et le schéma régional d’organisation médico-sociale.")
+    assert ("actor", "ETABLISSEMENTS D'HEBERGEMENT POUR PERSONNES AGEES DEPENDANTES", "actor/ehpad", "vocabulary") in mentions
+    assert ("programme", "schéma régional d’organisation médico-sociale", "programme/sroms", "vocabulary") in mentions
+
+
+def test_acronym_with_and_without_its_expansion():
+    mentions = found("L'hospitalisation à domicile (HAD) se développe ; la HAD intervient en EHPAD.")
+    assert mentions[0] == ("tool", "hospitalisation à domicile (HAD)", "tool/had", "vocabulary")
+    assert ("tool", "HAD", "tool/had", "vocabulary") in mentions
+    assert ("actor", "EHPAD", "actor/ehpad", "vocabulary") in mentions
+
+
+def test_short_acronyms_are_case_sensitive():
+    assert [c for _, _, c, _ in found("Le CH et l'ARS signent.")] == ["actor/ch", "actor/ars"]
+    assert found("Les ch de la forêt et les ars anciens.") == []
+
+
+def test_longest_match_wins():
+    mentions = found("Les maisons de santé pluridisciplinaires accueillent.")
+    assert mentions == [("actor", "maisons de santé pluridisciplinaires", "actor/msp", "vocabulary")]
+
+
+def test_named_programme_patterns():
+    mentions = found('La loi « Hôpital, patients, santé et territoires » et le plan national de lutte contre la douleur.')
+    assert mentions[0][:3] == ("programme", "loi « Hôpital, patients, santé et territoires »", "programme/loi-hpst")
+    assert mentions[1][0:2] == ("programme", "plan national de lutte contre la douleur")
+    assert mentions[1][2].startswith("candidate/programme/") and mentions[1][3] == "pattern"
+
+
+def test_generic_plan_words_are_not_programmes():
+    assert not [m for m in found("Voir le plan du site. Les plans nationaux sont en cours.") if m[0] == "programme"]
+
+
+def test_acronym_definition_becomes_a_flagged_candidate_and_its_later_uses_follow():
+    text = "Le dispositif d'appui à la coordination (DAC) réunit les acteurs. Le DAC oriente les situations complexes."
+    mentions = extract_mentions(page(text))
+    definition, use = [m for m in mentions if "DAC" in m.text]
+    assert definition.text == "dispositif d'appui à la coordination (DAC)"
+    assert definition.type == "tool" and definition.candidate and definition.method == "acronym"
+    assert definition.concept == str(HPID["candidate/tool/dispositif-d-appui-a-la-coordination"])
+    assert use.text == "DAC" and use.concept == definition.concept and use.candidate
+
+
+def test_known_concepts_are_not_candidates(corpus_mentions):
+    for _, mentions in corpus_mentions.values():
+        for m in mentions:
+            assert m.candidate == m.concept.startswith(str(HPID["candidate/"]))
+            if m.method == "vocabulary":
+                assert not m.candidate
+
+
+def test_ner_alone_keeps_nothing():
+    # spaCy tags people and places here; no vocabulary, pattern or head noun backs them
+    text = "Jean Dupont a rencontré Marie Curie à Lyon avec d'autres personnes."
+    assert [m for m in extract_mentions(page(text)) if m.method == "ner"] == []
+
+
+def test_body_names_are_typed_by_their_head_not_by_spacy():
+    mentions = found("Elle réunit la Fédération de l'hospitalisation publique et les services à la personne.")
+    assert mentions[0][:2] == ("actor", "Fédération de l'hospitalisation publique")
+    assert not [m for m in mentions if m[0] == "territory"]
+
+
+def test_body_names_stop_at_the_verb():
+    mentions = found("L'Observatoire régional de la santé montre une démographie contrastée.")
+    assert mentions[0] == ("actor", "Observatoire régional de la santé", "actor/ors", "vocabulary")
+
+
+def test_documented_ambiguity_is_resolved_by_context(corpus_mentions):
+    _, mentions_000 = corpus_mentions["000_d922552c98e187fc"]
+    _, mentions_004 = corpus_mentions["004_d9216070b0b5bf36"]
+    gcs_000 = next(m for m in mentions_000 if m.text == "groupements de coopération sanitaire")
+    gcs_004 = next(m for m in mentions_004 if m.text == "GCS")
+    assert (gcs_000.type, gcs_004.type) == ("actor", "tool")
+
+
+def test_territories_from_the_vocabulary():
+    mentions = found("Dans les Bouches-du-Rhône et à Gap, en région PACA, les zones prioritaires ; une orange pressée.")
+    concepts = [c for kind, _, c, _ in mentions if kind == "territory"]
+    assert concepts == ["territory/departement-13", "territory/commune-05061", "territory/region-93", "territory/zone-prioritaire"]
+
+
+def test_actor_takes_in_the_region_name_but_not_after_region():
+    mentions = found("L'ARS Paca et la préfecture de la région Paca.")
+    assert [(t, s, c) for t, s, c, _ in mentions] == [
+        ("actor", "ARS Paca", "actor/ars"),
+        ("actor", "préfecture de la région", "actor/prefecture-region"),
+        ("territory", "Paca", "territory/region-93"),
+    ]
+
+
+def test_spacy_is_not_loaded_at_import():
+    code = "import sys, ingest.mentions, ingest.evaluate; print('spacy' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
+
+
+def test_whole_corpus_in_a_few_seconds_once_loaded(corpus_dir, corpus_mentions):
+    from ingest.pipeline import parse_file
+
+    documents = [parse_file(path) for path in sorted(corpus_dir.glob("*.txt"))]
+    started = time.perf_counter()
+    for document in documents:
+        extract_mentions(document)
+    assert time.perf_counter() - started < 20  # ~3 s on an idle 2-core machine

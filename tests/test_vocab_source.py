@@ -1,0 +1,143 @@
+"""The SKOS vocabularies: size, labels, clashes, generated files up to date, source errors."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from rdflib import Literal
+from rdflib.namespace import RDF, SKOS
+
+from ontology import vocab_build
+from ontology.namespaces import HPO
+from ontology.vocab import (
+    ambiguities,
+    concept_table,
+    label_clashes,
+    label_key,
+    load_vocabulary,
+    undocumented_clashes,
+)
+
+OWN_TYPES = {"actor", "tool", "population", "programme"}
+# acronyms the brief asks for, each must be a label of some concept
+ACRONYMS = (
+    "EHPAD SSIAD SAMSAH SAVS ESAT MDPH CNSA ANAP ANESM HAS HAD SSR USLD GCS GCSMS CPOM PAPS ROR CLIC "
+    "MAIA PASS FIR CESP URPS CRES ORS HPST PRAPS SROS SROMS SRP PSRS PRS CRSA CPAM ARS IME ITEP SESSAD "
+    "CAMSP CMPP FAM MAS CHU CH MSP CPTS"
+).split()
+
+
+@pytest.fixture(scope="module")
+def own_concepts():
+    return [c for c in concept_table() if c.type in OWN_TYPES]
+
+
+def test_at_least_300_concepts_across_the_four_schemes(own_concepts):
+    assert len(own_concepts) >= 300
+    counts = {kind: sum(c.type == kind for c in own_concepts) for kind in OWN_TYPES}
+    assert all(count >= 40 for count in counts.values()), counts
+
+
+def test_each_concept_has_exactly_one_french_preflabel_and_a_kind():
+    graph = load_vocabulary()
+    kinds = {str(HPO[name]) for name in vocab_build.SCHEME_KINDS["actors"][1] | vocab_build.SCHEME_KINDS["tools"][1]
+             | vocab_build.SCHEME_KINDS["populations"][1] | vocab_build.SCHEME_KINDS["programmes"][1]}
+    for scheme in vocab_build.SCHEMES:
+        scheme_node = vocab_build.scheme_iri(scheme)
+        for node in graph.subjects(SKOS.inScheme, scheme_node):
+            labels = list(graph.objects(node, SKOS.prefLabel))
+            assert len(labels) == 1 and isinstance(labels[0], Literal) and labels[0].language == "fr", node
+            assert (node, RDF.type, SKOS.Concept) in graph
+            assert {str(t) for t in graph.objects(node, RDF.type)} & kinds, f"{node} has no hpo kind"
+
+
+def test_every_requested_acronym_is_a_label(own_concepts):
+    labels = {label for c in own_concepts for label in c.labels}
+    missing = [acronym for acronym in ACRONYMS if acronym not in labels]
+    assert not missing
+
+
+def test_ehpad_is_narrower_than_etablissement_medico_social():
+    graph = load_vocabulary()
+    ehpad = vocab_build.concept_iri("actors", "ehpad")
+    assert (ehpad, SKOS.broader, vocab_build.concept_iri("actors", "etablissement-medico-social")) in graph
+    assert Literal("EHPAD", lang="fr") in set(graph.objects(ehpad, SKOS.altLabel))
+
+
+def test_no_undocumented_label_clash_between_our_concepts():
+    ours = {c.iri for c in concept_table() if c.type in OWN_TYPES}
+    clashes = {key: iris for key, iris in undocumented_clashes().items() if iris & ours}
+    assert not clashes
+
+
+def test_documented_ambiguities_name_real_concepts_and_real_clashes():
+    iris = {c.iri for c in concept_table()}
+    clashing = [iris_ for iris_ in label_clashes().values()]
+    assert ambiguities(), "the GCS / GCSMS ambiguity is documented"
+    for ambiguity in ambiguities():
+        assert set(ambiguity.concepts) <= iris
+        assert ambiguity.reason.strip()
+        assert set(ambiguity.cues) <= set(ambiguity.concepts)
+        assert any(set(ambiguity.concepts) <= group for group in clashing), "a documented ambiguity must be real"
+
+
+def test_label_clash_is_detected_on_a_planted_duplicate():
+    table = list(concept_table())
+    ehpad = next(c for c in table if c.iri.endswith("/actor/ehpad"))
+    planted = type(ehpad)(iri="urn:test:x", type="tool", kind="", pref_label="EHPAD", alt_labels=(), scheme="tools")
+    assert "urn:test:x" in undocumented_clashes(table + [planted])[label_key("EHPAD")]
+
+
+def test_label_key_folds_case_accents_articles_and_inflection():
+    assert label_key("Infirmières libérales") == label_key("infirmier libéral")
+    assert label_key("préfecture de la région") == label_key("préfecture de région")
+    assert label_key("médecine") != label_key("médecin")
+    assert label_key("MAS") != label_key("Le Mas")  # acronyms stay case-sensitive
+
+
+def test_generated_files_are_up_to_date():
+    assert vocab_build.main(["--check"]) == 0
+
+
+def test_check_mode_fails_on_a_stale_file(tmp_path, monkeypatch, capsys):
+    for scheme in vocab_build.SCHEMES:
+        shutil.copy(vocab_build.VOCAB_DIR / f"{scheme}.ttl", tmp_path / f"{scheme}.ttl")
+    (tmp_path / "tools.ttl").write_text("# hand edited\n", encoding="utf-8")
+    monkeypatch.setattr(vocab_build, "VOCAB_DIR", tmp_path)
+    assert vocab_build.main(["--check"]) == 1
+    assert "tools.ttl" in capsys.readouterr().err
+    assert (tmp_path / "tools.ttl").read_text(encoding="utf-8") == "# hand edited\n"
+
+
+def test_generated_files_say_so():
+    for scheme in vocab_build.SCHEMES:
+        first = (vocab_build.VOCAB_DIR / f"{scheme}.ttl").read_text(encoding="utf-8").splitlines()[0]
+        assert "generated by ontology/vocab_build.py" in first
+
+
+@pytest.mark.parametrize(
+    "source, message",
+    [
+        ('scheme = "actors"\n[[group]]\nkind = "LegalTool"\nconcepts = [{label = "x"}]\n', "kind 'LegalTool' is not one of"),
+        ('scheme = "people"\n', "'scheme' must be one of"),
+        ('scheme = "tools"\n[[group]]\nkind = "LegalTool"\nconcepts = [{alt = ["x"]}]\n', "has no 'label'"),
+        ('scheme = "tools"\n[[group]]\nkind = "LegalTool"\nconcepts = [{label = "x", lable = "y"}]\n', "unknown field(s) ['lable']"),
+        ('scheme = "tools"\n[[group]\n', "invalid TOML"),
+    ],
+    ids=["wrong-kind", "wrong-scheme", "no-label", "typo-field", "bad-toml"],
+)
+def test_bad_source_is_refused_with_the_file_and_the_problem(tmp_path, source, message):
+    path = tmp_path / "tools.toml"
+    path.write_text(source, encoding="utf-8")
+    with pytest.raises(vocab_build.VocabError) as error:
+        vocab_build.read_source(path)
+    assert str(path) in str(error.value) and message in str(error.value)
+
+
+def test_dangling_broader_is_refused(tmp_path):
+    for scheme in vocab_build.SCHEMES:
+        shutil.copy(vocab_build.SRC_DIR / f"{scheme}.toml", tmp_path / f"{scheme}.toml")
+    path = tmp_path / "tools.toml"
+    path.write_text(path.read_text(encoding="utf-8").replace('broader = "contractualisation"}', 'broader = "nowhere"}', 1), encoding="utf-8")
+    with pytest.raises(vocab_build.VocabError, match="broader 'tools/nowhere' does not exist"):
+        vocab_build.read_all(tmp_path)
