@@ -103,13 +103,40 @@ def _nlp():
         raise RuntimeError(f"spaCy model {SPACY_MODEL} is not installed: pip install {SPACY_MODEL.replace('_', '-')}") from error
 
 
-def _tokens(text: str, doc=None) -> list[_Token]:
+_CHUNK = 100_000  # characters per spaCy call: spaCy refuses texts over nlp.max_length (1M)
+
+
+def _tags_of(doc, offset: int = 0) -> dict[int, tuple[str, str, str]]:
+    """start offset -> (token text, coarse POS, lemma) of a spaCy Doc."""
+    return {offset + token.idx: (token.text, token.pos_, token.lemma_) for token in doc}
+
+
+def _analyse(normalised: str) -> tuple[dict[int, tuple[str, str, str]], list[tuple[int, int, str]]]:
+    """spaCy tags and entities of a page, parsed in chunks cut at line ends."""
+    pieces, start = [], 0
+    while start < len(normalised):
+        end = min(start + _CHUNK, len(normalised))
+        if end < len(normalised):
+            cut = normalised.rfind("\n", start, end)
+            end = cut + 1 if cut > start else end
+        pieces.append((start, normalised[start:end]))
+        start = end
+    tags: dict[int, tuple[str, str, str]] = {}
+    entities: list[tuple[int, int, str]] = []
+    docs = _nlp().pipe((piece for _, piece in pieces), disable=["parser"])  # tags, lemmas, entities
+    for (offset, _), doc in zip(pieces, docs):
+        tags.update(_tags_of(doc, offset))
+        entities.extend((offset + e.start_char, offset + e.end_char, e.label_) for e in doc.ents)
+    return tags, entities
+
+
+def _tokens(text: str, tags: dict[int, tuple[str, str, str]] | None = None) -> list[_Token]:
     """Regex words of `text` (one split for labels and pages), keyed by stem, lemma and acronym.
 
-    `doc` is the spaCy parse of the text (with ’ already turned into '), or None to skip lemmas.
+    `tags` are the spaCy tags of the text by start offset (`_tags_of`), None to skip lemmas.
     """
     normalised = text.translate(_SAME_LENGTH)
-    by_start = {token.idx: token for token in doc} if doc is not None else {}
+    by_start = tags or {}
     tokens = []
     previous_end = 0
     for match in _WORD.finditer(normalised):
@@ -118,10 +145,10 @@ def _tokens(text: str, doc=None) -> list[_Token]:
         stem = crude_stem(folded)
         keys = {stem}
         lemma, pos = stem, ""
-        spacy_token = by_start.get(match.start())
-        if spacy_token is not None and len(spacy_token.text.rstrip("'")) == len(word):
-            pos = spacy_token.pos_
-            folded_lemma = fold(spacy_token.lemma_)
+        tag = by_start.get(match.start())
+        if tag is not None and len(tag[0].rstrip("'")) == len(word):
+            pos = tag[1]
+            folded_lemma = fold(tag[2])
             if _WORD.fullmatch(folded_lemma):
                 lemma = crude_stem(folded_lemma)
                 keys.add(lemma)
@@ -169,7 +196,8 @@ class _Matcher:
         parsed = dict(zip(common, nlp.pipe([l.translate(_SAME_LENGTH) for l in common], batch_size=512, disable=["parser", "ner"])))
         for concept, label in labelled:
             proper = _is_proper(label)
-            words = [t for t in _tokens(label, parsed.get(label)) if proper or t.folded not in ARTICLES]
+            tags = _tags_of(parsed[label]) if label in parsed else None
+            words = [t for t in _tokens(label, tags) if proper or t.folded not in ARTICLES]
             if not words:
                 continue
             stem_path = [["=" + t.text] if _is_acronym_label(t.text) else [t.stem] for t in words]
@@ -471,22 +499,22 @@ def _expansion_start(tokens: list[_Token], n: int, acronym: str) -> int | None:
     return j + 1 if not letters else None
 
 
-def _ner_spans(doc, tokens: list[_Token], matcher: _Matcher, others: list[_Span]) -> list[_Span]:
+def _ner_spans(entities, text: str, tokens: list[_Token], matcher: _Matcher, others: list[_Span]) -> list[_Span]:
     """spaCy entities, never trusted alone: kept only when no other method found anything
     there and their head noun says what they are (`Fédération de ...` -> actor). spaCy tags
     `d'` or `Fédération de l'hospitalisation publique` (as a place): the head test drops the
     first and retypes the second."""
     spans = []
     by_start = {t.start: i for i, t in enumerate(tokens)}
-    for entity in doc.ents:
-        if entity.label_ not in {"ORG", "MISC", "LOC"}:
+    for entity_start, entity_end, entity_label in entities:
+        if entity_label not in {"ORG", "MISC", "LOC"}:
             continue
-        i = by_start.get(entity.start_char)
+        i = by_start.get(entity_start)
         if i is None:
             continue
         while i < len(tokens) and tokens[i].folded in ARTICLES:
             i += 1  # `Le Code de ...` starts at `Code`
-        words = [t for t in tokens[i:] if t.end <= entity.end_char]
+        words = [t for t in tokens[i:i + 30] if t.end <= entity_end]
         if len(words) < 2 or not words[0].text[:1].isupper():
             continue
         start, end = words[0].start, words[-1].end
@@ -495,7 +523,7 @@ def _ner_spans(doc, tokens: list[_Token], matcher: _Matcher, others: list[_Span]
         kind = _head_type(words)
         if kind is None:
             continue
-        spans.append(_resolve(_Span(start, end, kind, "", "", "ner"), doc.text, matcher))
+        spans.append(_resolve(_Span(start, end, kind, "", "", "ner"), text, matcher))
     return spans
 
 
@@ -543,13 +571,13 @@ def extract_mentions(doc: Document) -> list[Mention]:
     """Entities of a document, sorted by start; `text` is always `doc.text[start:end]`."""
     text = doc.text
     normalised = text.translate(_SAME_LENGTH)
-    spacy_doc = _nlp()(normalised, disable=["parser"])  # tags, lemmas and entities suffice
-    tokens = _tokens(text, spacy_doc)
+    tags, entities = _analyse(normalised)
+    tokens = _tokens(text, tags)
     matcher = _matcher()
     spans = _vocabulary_spans(normalised, tokens, matcher)
     spans += _pattern_spans(normalised, tokens, matcher, spans)
     spans += _acronym_spans(normalised, tokens, matcher)
-    spans += _ner_spans(spacy_doc, tokens, matcher, spans)
+    spans += _ner_spans(entities, normalised, tokens, matcher, spans)
     mentions = []
     for span in _select(spans):
         confidence = CONFIDENCE[span.method] if not span.candidate else CONFIDENCE[span.method] - 0.2

@@ -94,8 +94,13 @@ def html_lines(html: str) -> tuple[list[Line], str | None, str | None]:
     lines: list[Line] = []
     if crumbs:
         lines.append(Line(" > ".join(crumbs), hint="breadcrumb"))
-    body = root.find(".//body")
-    _emit(body if body is not None else root, lines)
+    # The page's <main> (or role="main") holds its content: what is outside is furniture.
+    main = root.find(".//main")
+    if main is None:
+        main = next(iter(root.xpath(".//*[@role='main']")), None)
+    if main is None or not main.text_content().strip():
+        main = root.find(".//body")
+    _emit(main if main is not None else root, lines)
     return lines, title, site
 
 
@@ -164,8 +169,12 @@ def _emit(element, lines: list[Line]) -> None:
             _emit_children(element, lines)
         return
     if tag == "tr":
-        cells = [_squash(cell.text_content()) for cell in element if isinstance(cell.tag, str)]
-        _add(lines, " ; ".join(cell for cell in cells if cell), "para")
+        cells = [cell for cell in element if isinstance(cell.tag, str)]
+        if any(_has_block(cell) for cell in cells):  # a layout table: its cells hold the page
+            for cell in cells:
+                _emit_children(cell, lines)
+        else:  # a data table: one line per row
+            _add(lines, " ; ".join(text for text in (_squash(c.text_content()) for c in cells) if text), "para")
         return
     if tag == "li":
         # The item is the li's own text, wherever it sits (`<li><p>...</p></li>`); nested
@@ -175,6 +184,10 @@ def _emit(element, lines: list[Line]) -> None:
             _emit(nested, lines)
         return
     _emit_children(element, lines)
+
+
+def _has_block(element) -> bool:
+    return any(isinstance(d.tag, str) and d.tag.lower() in _BLOCKS for d in element.iterdescendants())
 
 
 def _paragraph_heading_level(element, text: str) -> int | None:

@@ -184,6 +184,13 @@ def _read_header(lines, stripped, kinds, meta) -> tuple[int | None, int | None]:
             meta["breadcrumb"] = [normalize_for_matching(part) for part in parts]
             pos = k + 1
             break
+    # In HTML, lines before the <h1> (menus of layout tables, banners) are furniture.
+    h1 = next((k for k in range(pos, min(len(todo), pos + 8)) if lines[todo[k]].hint == "heading"
+               and lines[todo[k]].level == 1), None)
+    if h1 is not None and all(lines[todo[k]].hint for k in range(pos, h1)):  # HTML lines only
+        for before in todo[pos:h1]:
+            kinds[before] = "drop"
+        pos = h1
     crumbs = meta["breadcrumb"]
     crumb_keys = {match_key(part) for part in crumbs[:-1]}
     while pos < len(todo) and lines[todo[pos]].hint != "heading":
@@ -283,8 +290,12 @@ def _classify(i, lines, stripped, kinds, forced, last_content) -> str:
     indent = len(line.text) - len(line.text.lstrip(" \t"))
     numbered = parse_numbered(s) if len(s) <= 400 else None  # longer lines are never headings
     previous = kinds[i - 1] if i else None
-    if previous in ("item", "cont") and not _BULLET.match(s) and (indent > 0 or not prev_blank):
-        if not numbered:
+    if previous in ("item", "cont") and not _BULLET.match(s) and not numbered:
+        # A wrapped item goes on indented past its bullet, or straight on after an unfinished line.
+        item = next(j for j in range(i - 1, -1, -1) if kinds[j] == "item")
+        item_indent = len(lines[item].text) - len(lines[item].text.lstrip(" \t"))
+        unfinished = not prev_blank and indent >= item_indent and stripped[i - 1][-1] not in ".;:!?…"
+        if (indent > item_indent and (not prev_blank or indent >= item_indent + 2)) or unfinished:
             return "cont"
     strong = numbered is not None and numbered.style == "arabic" and numbered.depth > 1
     if numbered is not None and indent == 0 and (prev_blank or strong):

@@ -146,7 +146,10 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     found: list[Path] = []
     for path in map(Path, paths):
         if path.is_dir():
-            found.extend(sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in PAGE_SUFFIXES))
+            found.extend(sorted(
+                p for p in path.iterdir()
+                if p.is_file() and p.suffix.lower() in PAGE_SUFFIXES and not p.name.startswith(".")
+            ))
         else:
             found.append(path)
     return found

@@ -1,9 +1,11 @@
 """Headings -> section tree: numbering styles, levels, parents, own-text offsets and items.
 
 Numbering styles and their rank (a smaller rank sits higher in the plan):
-  labelled   `Partie 1` < `Axe 2 -` < `Orientation 4` < `Objectif 3 :` < `Action 3.1 :`
-  roman      `II.`  (60)   lettered `A.` (70)   arabic `2.8.1` (80 + depth)
-  unnumbered headings (1000; in HTML 1000 + the h-level).
+  `Partie 1` (10) < roman `II.` (15) < `Axe 2 -` (20) < `Orientation 4` (30) < `Objectif 3 :` (40)
+  < `Action 3.1 :` (50) < lettered `A.` (70) < arabic `2.8.1` (80 + depth)
+  < unnumbered headings (1000; in HTML 1000 + the h-level).
+Roman numerals mark the major parts of French administrative texts, so they sit above the
+labelled levels; letters and arabic numbers subdivide whatever holds them.
 Dotted arabic numbers nest by prefix (`2.8.1` goes under `2.8`, wherever the stack is).
 Breadcrumb ancestors and the page's own heading are a floor: later headings of the page go
 below them, except numbered ones whose number says otherwise (`3` after `2.8`).
@@ -35,7 +37,7 @@ QUALIFIER_SHIFT = {
     "opérationnel": 2, "operationnel": 2, "opérationnelle": 2, "operationnelle": 2,
     "spécifique": 2, "specifique": 2,
 }
-ROMAN_RANK, LETTER_RANK, ARABIC_RANK, PLAIN_RANK = 60, 70, 80, 1000
+ROMAN_RANK, LETTER_RANK, ARABIC_RANK, PLAIN_RANK = 15, 70, 80, 1000
 
 _LABELLED = re.compile(
     r"^(?P<label>(?i:sous-objectif|objectif|orientation|axe|sous-action|action|mesure|priorit[ée]|partie|titre"

@@ -70,18 +70,21 @@ def ingest_paths(paths, settings: dict, build_index: bool = True) -> IngestRepor
     """Ingest files and folders into the store of `settings`, then (re)build the search index."""
     started = time.perf_counter()
     report = IngestReport()
-    documents: list[Document] = []
+    documents: dict[str, Document] = {}
     for result in iter_documents(paths, max_bytes=int(settings["max_file_mb"] * 2**20)):
         if isinstance(result, IngestError):
             report.skipped.append(result)
+        elif result.doc in documents:  # one graph per name: the second would overwrite the first
+            report.skipped.append(IngestError(result.path, f"same name as {documents[result.doc].path} "
+                                                           f"(graph <{iris.graph_iri(result.doc)}>); rename one"))
         else:
-            documents.append(result)
+            documents[result.doc] = result
     with open_store(settings["data_dir"], backend=settings["store"]) as store:
         report.triples += ensure_ontology(store)
         known = stored_sections(store)
-        for doc in documents:  # cross-references may point to any page of this run
+        for doc in documents.values():  # cross-references may point to any page of this run
             known.update(section_table(doc))
-        progress = tqdm(documents, desc="ingest", unit="page", file=sys.stderr, disable=None)
+        progress = tqdm(list(documents.values()), desc="ingest", unit="page", file=sys.stderr, disable=None)
         for doc in progress:
             progress.set_postfix_str(doc.doc)
             try:

@@ -11,7 +11,7 @@ import hashlib
 import json
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -38,12 +38,6 @@ class SearchIndex:
     synonyms: Synonyms
     model: str  # the embedding_model setting the vectors come from
     rebuilt: bool = False  # True when this call embedded the passages
-    passage_sections: np.ndarray = field(init=False)
-
-    def __post_init__(self) -> None:
-        order = {iri: i for i, iri in enumerate(self.sections)}
-        self.section_order = list(self.sections)
-        self.passage_sections = np.array([order[p.section] for p in self.passages], dtype=np.int64)
 
 
 def index_dir(settings: dict) -> Path:
@@ -88,7 +82,10 @@ def ensure_index(store, settings: dict, kind: str = "flat") -> SearchIndex:
             (folder / "sections.json").write_text(meta, encoding="utf-8")
             manifest["meta_hash"] = _sha(meta)
             _write_json(folder / "manifest.json", manifest)
-        return load_index(settings)
+        try:
+            return load_index(settings)
+        except (OSError, ValueError, KeyError, RuntimeError):  # files missing or damaged: rebuild
+            pass
     return build_index(passages, sections, synonyms, settings, kind=kind, wanted=wanted)
 
 

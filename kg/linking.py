@@ -152,9 +152,11 @@ def _meaning(store, settings, text: str, k: int) -> tuple[dict[str, float], dict
     """Section IRI -> search score (best passage), and -> snippet, from kg.search."""
     if settings is None:
         return {}, {}
-    from kg.search import search_store
+    from kg.search import MAX_QUERY_CHARS, search_store
 
-    result = search_store(store, settings, text, k=k)
+    if len(text) > MAX_QUERY_CHARS:  # a long description: its opening says what the project is
+        text = text[:MAX_QUERY_CHARS].rsplit(" ", 1)[0]
+    result = search_store(store, settings, text, k=min(k, 100))
     scores, snippets = {}, {}
     for hit in result["hits"]:
         if hit["iri"] not in scores:

@@ -388,12 +388,17 @@ class Projects:
         return self._write(change)
 
     def save_suggestions(self, project: str, suggestions: list[dict]) -> int:
-        """Store suggestions as `suggested` alignments, leaving human decisions untouched."""
+        """Store suggestions as `suggested` alignments, replacing the previous ones (machine
+        output) and leaving human decisions untouched."""
         iri = self.project_iri(project)
 
         def change(graph: Graph) -> int:
             if (iri, RDF.type, HPO.Project) not in graph:
                 raise NotFoundError(f"Projet introuvable : {project}")
+            wanted = {str(alignment_iri(str(iri), s["iri"])) for s in suggestions}
+            for link in list(graph.subjects(HPO.alignedProject, iri)):
+                if graph.value(link, HPO.status) == Literal("suggested") and str(link) not in wanted:
+                    graph.remove((link, None, None))
             count = 0
             for suggestion in suggestions:
                 link = alignment_iri(str(iri), suggestion["iri"])

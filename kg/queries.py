@@ -97,11 +97,11 @@ def describe(name: str) -> NamedQuery:
         if key == "title":
             title = rest.strip()
         elif key == "param":
-            pname, ptype, *help_ = rest.split(None, 2)
-            if ptype not in PARAM_TYPES:
-                raise ValueError(f"kg/queries/{name}.rq: parameter {pname}: unknown type {ptype!r} "
-                                 f"(known: {', '.join(PARAM_TYPES)})")
-            params.append(Param(pname, ptype, help_[0].strip() if help_ else ""))
+            pname, ptype, *help_ = rest.split(None, 2) + ["", ""]
+            if not pname or ptype not in PARAM_TYPES:
+                raise ValueError(f"kg/queries/{name}.rq: bad header line {line!r}: expected "
+                                 f"'# param: NAME TYPE  help' with TYPE one of {', '.join(PARAM_TYPES)}")
+            params.append(Param(pname, ptype, help_[0].strip()))
         elif key == "example":
             pname, _, value = rest.strip().partition("=")
             examples[pname.strip()] = value.strip()

@@ -148,7 +148,7 @@ def rank_sections(index: SearchIndex, query: str, mode: str = "hybrid",
         if mode != "lexical" and not (c.dense >= floor_alone or (lexical_match and c.dense >= floor_with_lexical)):
             continue
         kept.append(c)
-    fuse(kept, mode)
+    fuse(kept, mode, floor_with_lexical)
     kept.sort(key=lambda c: (-c.score, c.section))
     return kept, matched
 
@@ -161,18 +161,18 @@ def query_vector(index: SearchIndex, query: str, expansion: list[str] | None = N
     return get_embedder(index.model).embed_queries([f"{query} ({', '.join(extra)})" if extra else query])
 
 
-def fuse(candidates: list[Candidate], mode: str = "hybrid") -> None:
+def fuse(candidates: list[Candidate], mode: str = "hybrid", floor: float = 0.0) -> None:
     """Score each section from its dense and lexical evidence (the one place fusion lives).
 
     "linear" (default): a weighted sum of the BM25 score divided by the query's best BM25
-    and of the cosine rescaled between the query's worst and best candidate, so that both
-    lie in [0, 1]; "rrf": reciprocal-rank fusion, which needs no calibration at all.
+    and of the cosine rescaled from the model's `floor` (the cut-off) to the query's best,
+    so that both lie in [0, 1]; "rrf": reciprocal-rank fusion, which needs no calibration.
     The best passage shown is the one of the retriever that contributes most.
     """
     best_lexical = max((c.lexical for c in candidates), default=0.0) or 1.0
     cosines = [c.dense for c in candidates if c.dense_passage >= 0]
-    low, high = (min(cosines), max(cosines)) if cosines else (0.0, 1.0)
-    spread = (high - low) or 1.0
+    low = min([floor, *cosines])
+    spread = (max(cosines, default=1.0) - low) or 1.0
     for c in candidates:
         if FUSION == "rrf":
             dense = DENSE_WEIGHT / (RRF_K + c.dense_rank) if c.dense_rank else 0.0

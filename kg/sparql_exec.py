@@ -83,6 +83,7 @@ class QueryInfo:
     form: str                    # SELECT, ASK, CONSTRUCT or DESCRIBE
     from_graphs: tuple[str, ...]   # FROM IRIs, resolved
     from_named: tuple[str, ...]    # FROM NAMED IRIs, resolved
+    open_ended: bool = False     # no LIMIT, OFFSET nor trailing VALUES: a LIMIT may be appended
 
     @property
     def kind(self) -> str:
@@ -153,10 +154,9 @@ def inspect_query(text: str) -> QueryInfo:
             raise QueryForbidden(
                 "updates (INSERT, DELETE, LOAD, CLEAR, DROP...) are not allowed: this endpoint is read-only"
             ) from None
-        raise QuerySyntaxError(
-            f"syntax error at line {error.lineno}, "
-            f"column {error.col - len(PRELUDE) if error.lineno == 1 else error.col}: {error.msg}"
-        ) from None
+        column = error.col - len(PRELUDE) if error.lineno == 1 else error.col
+        raise QuerySyntaxError(f"syntax error at line {error.lineno}, column {column}, "
+                               f"{_near(text, error.lineno, column)}: {error.msg}") from None
     found = any(isinstance(n, CompValue) and n.name == "ServiceGraphPattern" for n in _walk(parsed))
     if found or mentions_service(text):
         raise QueryForbidden(_NO_SERVICE)
@@ -166,12 +166,21 @@ def inspect_query(text: str) -> QueryInfo:
         raise QuerySyntaxError(f"invalid query: {error}") from None
     form = algebra.name.replace("Query", "").upper()
     clauses = algebra.get("datasetClause") or []
+    query = parsed[1]
     return QueryInfo(
         form=form,
+        open_ended="limitoffset" not in query and ("valuesClause" not in query or query["valuesClause"] is None),
         # CompValue.get() answers the key itself when missing: test membership instead.
         from_graphs=tuple(str(c["default"]) for c in clauses if "default" in c),
         from_named=tuple(str(c["named"]) for c in clauses if "named" in c),
     )
+
+
+def _near(text: str, line: int, column: int) -> str:
+    """A few characters of `text` at (line, column), to show where the parser stopped."""
+    lines = text.split("\n")
+    fragment = lines[line - 1][max(column - 1, 0):][:25].strip() if 0 < line <= len(lines) else ""
+    return f"near '{fragment}'" if fragment else "at the end of the line"
 
 
 def _is_update(text: str) -> bool:
@@ -182,16 +191,28 @@ def _is_update(text: str) -> bool:
     return True
 
 
+# Names no graph: stands for the empty half of a dataset given only by its other half.
+NO_GRAPH = "urn:x-hpkg:no-graph"
+
+
 def dataset_for(info: QueryInfo, default_graph_uris=None, named_graph_uris=None):
     """(default graphs, named graphs) to query: the protocol dataset when given (it overrides
-    FROM / FROM NAMED), else the query's own FROM clauses, else (None, None): the whole store."""
-    default_graph_uris = list(default_graph_uris or [])
-    named_graph_uris = list(named_graph_uris or [])
-    if default_graph_uris or named_graph_uris:
-        return default_graph_uris or None, named_graph_uris or None
-    if info.from_graphs or info.from_named:
-        return list(info.from_graphs) or None, list(info.from_named) or None
-    return None, None
+    FROM / FROM NAMED), else the query's own FROM clauses, else (None, None): the whole store.
+    As in SPARQL, a dataset given by named graphs only has an empty default graph, and one
+    given by default graphs only has no named graph.
+
+    >>> info = inspect_query("SELECT * FROM NAMED <http://ex/g> { GRAPH ?g { ?s ?p ?o } }")
+    >>> dataset_for(info)
+    (['urn:x-hpkg:no-graph'], ['http://ex/g'])
+    >>> dataset_for(info, default_graph_uris=["http://ex/d"])
+    (['http://ex/d'], ['urn:x-hpkg:no-graph'])
+    """
+    default, named = list(default_graph_uris or []), list(named_graph_uris or [])
+    if not (default or named):
+        default, named = list(info.from_graphs), list(info.from_named)
+    if not (default or named):
+        return None, None
+    return default or [NO_GRAPH], named or [NO_GRAPH]
 
 
 def _note(max_rows: int) -> str:
@@ -211,8 +232,13 @@ def answer_query(store, text: str, *, accept: str | None = None, fmt: str | None
     except formats.FormatError as error:
         raise UnsupportedFormat(str(error)) from None
     default, named = dataset_for(info, default_graph_uris, named_graph_uris)
+    run = PRELUDE + text
+    if max_rows and max_rows > 0 and info.form == "SELECT" and info.open_ended:
+        # One row past the cap tells truncation apart; the engine stops there instead of
+        # computing (and the store materializing) every solution.
+        run += f"\nLIMIT {int(max_rows) + 1}"
     try:
-        result = store.query(PRELUDE + text, bindings=dict(bindings or {}),
+        result = store.query(run, bindings=dict(bindings or {}),
                              default_graph_uris=default, named_graph_uris=named)
         answer = _serialize(result, info, chosen, max_rows)
     except SparqlError:

@@ -47,6 +47,7 @@ PREFIXES = {
 RDFLIB_FORMATS = {"ttl": "turtle", "nq": "nquads", "jsonld": "json-ld", "xml": "xml"}
 _IRI = re.compile(r"<[^<>\"{}|^`\\\x00-\x20]*>")
 _FORM = re.compile(r"(SELECT|CONSTRUCT|DESCRIBE|ASK)(?![\w:-])", re.IGNORECASE)
+_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
 _VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Characters an IRI may not hold (RFC 3987 IRIREF production of Turtle/SPARQL).
 _BAD_IRI = re.compile(r'[\x00-\x20<>"{}|^`\\]')
@@ -244,7 +245,9 @@ class OxigraphStore(Store):
         triples = dict.fromkeys(self._ox.query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }",
                                                use_default_graph_as_union=True))
         out = ox.RdfFormat.TURTLE if fmt == "ttl" else ox.RdfFormat.RDF_XML
-        return ox.serialize(list(triples), format=out, prefixes=PREFIXES)
+        # no hpid: prefix here: Oxigraph would escape every `/` of the local names (hpid:doc\/x)
+        prefixes = {k: v for k, v in PREFIXES.items() if k != "hpid"}
+        return ox.serialize(list(triples), format=out, prefixes=prefixes)
 
     def load_file(self, path, graph_iri) -> int:
         path = Path(path)
@@ -401,26 +404,25 @@ def remote_endpoints(url: str) -> tuple[str, str]:
 def inject_values(text: str, bindings: Mapping[str, object]) -> str:
     """Bind variables by a VALUES block opening the query's WHERE group (no text pasting).
 
-    Terms are written by rdflib's `n3()` (escaped); names are checked identifiers. Placing the
+    Terms are written by `sparql_term` (escaped); names are checked identifiers. Placing the
     block inside the WHERE group, not after the query, keeps the binding before GROUP BY.
 
     >>> inject_values('SELECT ?x WHERE { ?x ?p ?o }', {"o": Literal('a" } ; DROP ALL #')})
     'SELECT ?x WHERE { VALUES (?o) { ("a\\\\" } ; DROP ALL #") } ?x ?p ?o }'
     """
     names = list(bindings)
-    block = " VALUES (" + " ".join("?" + n for n in names) + ") { (" + \
-        " ".join(bindings[n].n3() for n in names) + ") }"
+    block = "VALUES (" + " ".join("?" + n for n in names) + ") { (" + \
+        " ".join(sparql_term(bindings[n]) for n in names) + ") }"
     at = _where_brace(text)
-    if at is None:  # no group (DESCRIBE <x>): a trailing VALUES still binds
-        return text + "\nVALUES (" + " ".join("?" + n for n in names) + ") { (" + \
-            " ".join(bindings[n].n3() for n in names) + ") }\n"
-    return text[: at + 1] + block + text[at + 1:]
+    if at is None:  # DESCRIBE <x>, CONSTRUCT WHERE: a trailing VALUES still binds
+        return text + "\n" + block + "\n"
+    return text[: at + 1] + " " + block + text[at + 1:]
 
 
 def _where_brace(text: str) -> int | None:
     """Offset of the `{` opening the query's WHERE group: the first top-level group, or the
     second after a CONSTRUCT template. Strings, IRIs and comments are skipped."""
-    i, n, depth, braces, form = 0, len(text), 0, [], None
+    i, n, depth, braces, form, template = 0, len(text), 0, [], None, False
     while i < n:
         c = text[i]
         if c == "#":
@@ -443,6 +445,7 @@ def _where_brace(text: str) -> int | None:
             keyword = _FORM.match(text, i)
             if keyword:
                 form = keyword.group(1).upper()
+                template = form == "CONSTRUCT" and text[keyword.end():].lstrip().startswith("{")
         if c == "{":
             if depth == 0:
                 braces.append(i)
@@ -450,16 +453,39 @@ def _where_brace(text: str) -> int | None:
         elif c == "}":
             depth -= 1
         i += 1
-    if form == "CONSTRUCT" and len(braces) > 1 and not re.match(r"(?is)CONSTRUCT\s+WHERE", text[text.upper().find("CONSTRUCT"):]):
-        return braces[1]
+    if form == "CONSTRUCT":  # CONSTRUCT WHERE { triples } admits no VALUES inside: trailing one
+        return braces[1] if template and len(braces) > 1 else None
     return braces[0] if braces else None
 
 
 def _insert_data(iri: URIRef, triples: list) -> str:
     if not triples:
         return "INSERT DATA { }"
-    body = "\n".join(f"{s.n3()} {p.n3()} {o.n3()} ." for s, p, o in triples)
+    body = "\n".join(f"{sparql_term(s)} {sparql_term(p)} {sparql_term(o)} ." for s, p, o in triples)
     return f"INSERT DATA {{ GRAPH <{iri}> {{\n{body}\n}} }}"
+
+
+def sparql_term(term) -> str:
+    """A term in SPARQL/N-Triples syntax, always one-line and escaped (rdflib's `n3()` writes
+    long strings that a trailing quote breaks).
+
+    >>> print(sparql_term(Literal('a"\\nb', lang="fr")), sparql_term(Literal(2)))
+    "a\\"\\nb"@fr "2"^^<http://www.w3.org/2001/XMLSchema#integer>
+    """
+    if isinstance(term, URIRef):
+        if _BAD_IRI.search(term):
+            raise StoreError(f"invalid IRI {str(term)!r}")
+        return f"<{term}>"
+    if isinstance(term, BNode):
+        return "_:b" + re.sub(r"[^A-Za-z0-9]", "_", str(term))
+    if isinstance(term, Literal):
+        text = str(term).translate(_ESCAPES)
+        if term.language:
+            return f'"{text}"@{term.language}'
+        if term.datatype and term.datatype != XSD.string:
+            return f'"{text}"^^{sparql_term(term.datatype)}'
+        return f'"{text}"'
+    raise StoreError(f"unsupported RDF term {term!r}")
 
 
 def _graph_iri(iri) -> URIRef:

@@ -51,8 +51,16 @@ for projects, `hpid:graph/ontology` for the model and vocabularies). The prefixe
 {prefixes} are predeclared, and relative IRIs resolve against
 `hpid:`. Queries are stopped after `sparql_timeout_s` seconds (503), answers hold at most
 `sparql_max_rows` rows (header `X-SPARQL-Truncated` when cut), and SERVICE, LOAD and updates
-are refused. Samples below show the first {rows} rows on the bundled corpus; IRIs are shortened
-with the prefixes above.
+are refused. Errors are one line of plain text (JSON `{{ok, status, error}}` when the client asks
+for JSON): 400 syntax error (with line and column) or bad parameter, 403 update or SERVICE,
+405 method other than GET/POST, 406 format unavailable for the query form, 413 body over
+`max_body_kb`, 415 content type other than `application/x-www-form-urlencoded` or
+`application/sparql-query`, or a charset other than UTF-8, 503 time limit. `GET /sparql` without
+a query returns the service description (Turtle, or the format asked), or the query page to a
+browser; CORS is open for GET and POST.
+
+Samples below show the first {rows} rows on the bundled corpus; IRIs are shortened with the
+prefixes above.
 
 | Query | What it answers | Parameters |
 |---|---|---|
@@ -108,7 +116,7 @@ def render(store) -> str:
     for q in queries:
         out.append(f"\n## {q.name}\n\n**{q.title}.** {q.description}\n")
         if q.params:
-            out.append("\nParameters (optional: an unbound parameter matches every value):\n\n")
+            out.append("\nParameters:\n\n")
             out.extend(f"- `{p.name}` ({p.type}): {p.help}\n" for p in q.params)
         args = "".join(f" --param {k}={v}" for k, v in q.examples.items())
         out.append(f"\n```sh\nhpkg sparql --name {q.name}{args}\n```\n\n```sparql\n{q.body}```\n\n")

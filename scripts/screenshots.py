@@ -96,6 +96,7 @@ def _pages(base: str):
 
     def plan(d):
         d.get(base + "/plan")
+        d.execute_script("document.querySelectorAll('ul.tree details').forEach(x => x.open = true)")
 
     def sparql(d):
         d.get(base + "/sparql")
@@ -108,7 +109,9 @@ def _pages(base: str):
 
 def _save(driver, path: Path, width: int = 1280) -> None:
     """A full-page PNG: the window is grown to the page height (capped) before the shot."""
-    height = driver.execute_script("return document.documentElement.scrollHeight")
+    height = driver.execute_script(  # the footer's bottom: hidden editor parts may inflate scrollHeight
+        "const f = document.querySelector('footer'); "
+        "return Math.ceil(f ? f.getBoundingClientRect().bottom + window.scrollY + 90 : document.documentElement.scrollHeight)")
     driver.set_window_size(width, min(max(height, 700), MAX_HEIGHT))
     time.sleep(0.3)  # let the layout settle after the resize
     driver.save_screenshot(str(path))

@@ -101,7 +101,6 @@ def _check_csrf() -> None:
 
 def login_required(view):
     """Editors and admins only; CSRF checked on every state-changing request."""
-
     @wraps(view)
     def wrapped(*args, **kwargs):
         name = session.get("user")
@@ -123,9 +122,11 @@ def _rate_limited(name: str) -> bool:
     state = current_app.extensions["hpkg_links"]
     key = (name.lower(), request.remote_addr or "")
     with state["lock"]:
-        window = state["failures"][key]
+        window = state["failures"].get(key, deque())
         while window and window[0] < time.monotonic() - 60:
             window.popleft()
+        if not window:
+            state["failures"].pop(key, None)  # forget quiet keys: the table stays small
         return len(window) >= _settings()["login_attempts_per_minute"]
 
 
@@ -277,13 +278,9 @@ def api_projects():
 @bp.post("/api/projects")
 @login_required
 def api_project_create():
-
-    try:
-        project = _projects().create(_json_body(), g.user.name)
-        _store_suggestions(project)
-        project = _projects().get(project.id)
-    except ProjectError as error:
-        return _project_error(error)
+    project = _projects().create(_json_body(), g.user.name)
+    _store_suggestions(project)
+    project = _projects().get(project.id)
     response = _with_etag(project.to_json(), project.version)
     response.status_code = 201
     response.headers["Location"] = url_for("links.api_project", project_id=project.id)
@@ -292,36 +289,26 @@ def api_project_create():
 
 @bp.get("/api/projects/<project_id>")
 def api_project(project_id: str):
-
-    try:
-        project = _projects().get(project_id)
-    except ProjectError as error:
-        return _project_error(error)
+    project = _projects().get(project_id)
     return _with_etag(project.to_json(), project.version)
 
 
 @bp.route("/api/projects/<project_id>", methods=["PUT", "PATCH"])
 @login_required
 def api_project_update(project_id: str):
-
     body = _json_body()
     version = body.pop("version", None) or request.headers.get("If-Match", "").strip('W/"') or None
-    try:
-        project = _projects().update(project_id, body, version, g.user.name)
-    except ProjectError as error:
-        return _project_error(error)
+    project = _projects().update(project_id, body, version, g.user.name)
+    _store_suggestions(project)  # the text may have changed: so may the suggestions
+    project = _projects().get(project_id)
     return _with_etag(project.to_json(), project.version)
 
 
 @bp.post("/api/projects/<project_id>/suggestions")
 @login_required
 def api_project_suggest(project_id: str):
-
-    try:
-        count = _store_suggestions(_projects().get(project_id))
-        project = _projects().get(project_id)
-    except ProjectError as error:
-        return _project_error(error)
+    count = _store_suggestions(_projects().get(project_id))
+    project = _projects().get(project_id)
     return jsonify({"stored": count, "alignments": [a.to_json() for a in project.alignments]})
 
 
@@ -329,27 +316,19 @@ def api_project_suggest(project_id: str):
 @login_required
 def api_project_link(project_id: str):
     """{"section": IRI or "doc § key", "status": confirmed|rejected, "version"?: n}."""
-
     body = _json_body()
-    try:
-        alignment = _projects().decide(project_id, str(body.get("section", "")), str(body.get("status", "")),
-                                       g.user.name, version=body.get("version"),
-                                       reasons=body.get("reasons") if isinstance(body.get("reasons"), list) else None)
-    except ProjectError as error:
-        return _project_error(error)
+    alignment = _projects().decide(project_id, str(body.get("section", "")), str(body.get("status", "")),
+                                   g.user.name, version=body.get("version"),
+                                   reasons=body.get("reasons") if isinstance(body.get("reasons"), list) else None)
     return jsonify(alignment.to_json())
 
 
 @bp.post("/api/projects/import")
 @login_required
 def api_import():
-
     upload = request.files.get("file")
     text = upload.read().decode("utf-8-sig", "replace") if upload else request.get_data(as_text=True)
-    try:
-        created = _projects().import_csv(text, g.user.name)
-    except ProjectError as error:
-        return _project_error(error)
+    created = _projects().import_csv(text, g.user.name)
     return jsonify({"ok": True, "imported": len(created), "projects": [p.id for p in created]}), 201
 
 
@@ -360,19 +339,15 @@ _EXPORTS = {"csv": "text/csv; charset=utf-8", "links.csv": "text/csv; charset=ut
 @bp.get("/projets/export.<fmt>")
 @bp.get("/api/projects/export.<fmt>")
 def export(fmt: str):
-
     if fmt not in _EXPORTS:
         raise NotFound(f"format d'export inconnu : {fmt} (csv, links.csv, ttl, jsonld)")
     projects = _projects()
-    try:
-        if fmt == "csv":
-            body = projects.export_csv()
-        elif fmt == "links.csv":
-            body = projects.export_links_csv()
-        else:
-            body = projects.export_rdf(fmt)
-    except ProjectError as error:
-        return _project_error(error)
+    if fmt == "csv":
+        body = projects.export_csv()
+    elif fmt == "links.csv":
+        body = projects.export_links_csv()
+    else:
+        body = projects.export_rdf(fmt)
     name = "projets-liens.csv" if fmt == "links.csv" else f"projets.{fmt}"
     return Response(body, mimetype=_EXPORTS[fmt].split(";")[0], headers={
         "Content-Type": _EXPORTS[fmt], "Content-Disposition": f'attachment; filename="{name}"'})
@@ -421,7 +396,6 @@ def project_list():
 @bp.route("/projets/nouveau", methods=["GET", "POST"])
 @login_required
 def project_new():
-
     form, errors = {}, []
     if request.method == "POST":
         form = request.form.to_dict()
@@ -437,11 +411,7 @@ def project_new():
 
 @bp.get("/projets/<project_id>")
 def project_page(project_id: str):
-
-    try:
-        project = _projects().get(project_id)
-    except ProjectError as error:
-        return _project_error(error)
+    project = _projects().get(project_id)
     query = request.args.get("q", "").strip()
     found = None
     if query:
@@ -449,7 +419,10 @@ def project_page(project_id: str):
 
         from search_api.resources import get_store
 
-        found = search_store(get_store(), _settings(), query, k=8)["hits"]
+        try:
+            found = search_store(get_store(), _settings(), query, k=8)["hits"]
+        except ValueError as error:  # an over-long query: say so on the page
+            raise BadRequest(f"Recherche : {error}") from error
     return render_template("projects_detail.html", project=project, sections=_sections(), query=query,
                            found=found, link_statuses=LINK_STATUSES, project_statuses=PROJECT_STATUSES)
 
@@ -457,11 +430,7 @@ def project_page(project_id: str):
 @bp.route("/projets/<project_id>/modifier", methods=["GET", "POST"])
 @login_required
 def project_edit(project_id: str):
-
-    try:
-        project = _projects().get(project_id)
-    except ProjectError as error:
-        return _project_error(error)
+    project = _projects().get(project_id)
     form = {"title": project.title, "description": project.description, "promoter": project.promoter,
             "territories": "; ".join(t.rsplit("/", 1)[-1] for t in project.territories),
             "populations": "; ".join(p.rsplit("/", 1)[-1] for p in project.populations),
@@ -470,8 +439,8 @@ def project_edit(project_id: str):
     if request.method == "POST":
         form = request.form.to_dict()
         try:
-            _projects().update(project_id, form, form.get("version"), g.user.name)
-            flash("Modifications enregistrées.")
+            _store_suggestions(_projects().update(project_id, form, form.get("version"), g.user.name))
+            flash("Modifications enregistrées ; suggestions mises à jour.")
             return redirect(url_for("links.project_page", project_id=project_id))
         except ProjectError as error:
             errors, status = error.errors, error.status
@@ -484,16 +453,12 @@ def project_edit(project_id: str):
 @login_required
 def project_link(project_id: str):
     """A decision from the project page: confirm / reject a suggestion, or add a section."""
-
     status = request.form.get("status", "")
     reasons = None
     if request.form.get("manual"):
         reasons = [f"ajouté à la main par {g.user.name}"]
-    try:
-        _projects().decide(project_id, request.form.get("section", ""), status, g.user.name,
-                           version=request.form.get("version"), reasons=reasons)
-    except ProjectError as error:
-        return _project_error(error)
+    _projects().decide(project_id, request.form.get("section", ""), status, g.user.name,
+                       version=request.form.get("version"), reasons=reasons)
     flash("Lien confirmé." if status == "confirmed" else "Lien rejeté." if status == "rejected" else "Lien enregistré.")
     return redirect(url_for("links.project_page", project_id=project_id))
 
@@ -501,11 +466,7 @@ def project_link(project_id: str):
 @bp.post("/projets/<project_id>/suggestions")
 @login_required
 def project_suggest(project_id: str):
-
-    try:
-        count = _store_suggestions(_projects().get(project_id))
-    except ProjectError as error:
-        return _project_error(error)
+    count = _store_suggestions(_projects().get(project_id))
     flash(f"{count} suggestion(s) mise(s) à jour.")
     return redirect(url_for("links.project_page", project_id=project_id))
 
@@ -513,7 +474,6 @@ def project_suggest(project_id: str):
 @bp.route("/projets/import", methods=["GET", "POST"])
 @login_required
 def project_import():
-
     errors, created, status = [], None, 200
     if request.method == "POST":
         upload = request.files.get("file")

@@ -129,7 +129,10 @@ def _service_description_or_page():
     rdf = max((accept[f.mime] for f in formats.formats_for("graph")), default=0)
     if html and html >= rdf:
         return render_template("sparql.html", endpoint=request.base_url)
-    fmt = formats.negotiate("graph", request.headers.get("Accept"), request.args.get("format"))
+    try:
+        fmt = formats.negotiate("graph", request.headers.get("Accept"), request.args.get("format"))
+    except formats.FormatError as error:
+        raise ProtocolError(str(error), 406) from None
     body = formats.write_graph(fmt, service_description(request.base_url))
     response = Response(body, content_type=fmt.content_type)
     response.headers["Vary"] = "Accept"

@@ -11,6 +11,7 @@ from flask import Blueprint, current_app, jsonify, render_template, request, url
 from markupsafe import Markup
 from werkzeug.exceptions import default_exceptions
 
+from kg.browse import entity_page, orientation_page, overview, plan_tree
 from search_api import ui_search as results
 from search_api.errors import BadRequest, NotFound
 from search_api.graph_svg import neighbourhood_svg
@@ -51,8 +52,6 @@ def _strip_json(path: str) -> str:
 @bp.get("/index.json")
 @bp.get("/")
 def home():
-    from kg.browse import overview
-
     return _page("home.html", {"overview": overview(get_store()),
                                "search": url_for("ui.search_page"), "plan": url_for("ui.plan")})
 
@@ -73,8 +72,6 @@ def search_page():
 @bp.get("/plan.json")
 @bp.get("/plan")
 def plan():
-    from kg.browse import plan_tree
-
     return _page("plan.html", {"tree": plan_tree(get_store())})
 
 
@@ -82,8 +79,6 @@ def plan():
 @bp.get("/orientation")
 @bp.get("/orientation/<path:path>")
 def orientation(path: str | None = None):
-    from kg.browse import orientation_page
-
     iri = _iri_from(path, "section/")
     data = orientation_page(get_store(), iri)
     if data is None:
@@ -96,8 +91,6 @@ def orientation(path: str | None = None):
 @bp.get("/entite")
 @bp.get("/entite/<path:path>")
 def entity(path: str | None = None):
-    from kg.browse import entity_page
-
     iri = _iri_from(path, "")
     data = entity_page(get_store(), iri)
     if data is None:
@@ -180,9 +173,12 @@ def _page_url(page: int) -> str:
 @bp.app_context_processor
 def _template_helpers():
     def named_queries():
-        from kg.queries import load_query, query_names
+        """Every named query; those documented for analysts (a `title:` header) first."""
+        from kg.queries import describe, query_names
 
-        return [{"name": n, "query": load_query(n)} for n in query_names()]
+        queries = [{"name": q.name, "title": q.title, "query": q.text, "analyst": bool(q.title)}
+                   for q in map(describe, query_names())]
+        return sorted(queries, key=lambda q: (not q["analyst"], q["name"]))
 
     def stock_http_message(status: int, message: str) -> bool:
         """True when `message` is werkzeug's English default text, which the French page hides."""

@@ -18,6 +18,7 @@ QUESTION = "coordination entre SSIAD et infirmiers libéraux"
 @pytest.fixture(scope="module")
 def base_url(ingested, tmp_path_factory):
     from search_api import create_app
+    from search_api.resources import get_store
 
     problem = missing_browser()
     if problem:
@@ -25,6 +26,8 @@ def base_url(ingested, tmp_path_factory):
     app = create_app({"data_dir": copy_data_dir(ingested, tmp_path_factory.mktemp("e2e"))})
     with serve(app) as url:
         yield url
+    with app.app_context():
+        get_store().close()  # now, while its temporary folder still exists
 
 
 @pytest.fixture(scope="module")

@@ -131,3 +131,12 @@ def test_cp1252_page_keeps_its_accents():
     assert doc.encoding == "cp1252"
     assert "l’Éducation nationale" in doc.text and "œuvre" in doc.text and "« bien manger »" in doc.text
     assert doc.section("Action 1.1").parent == "Objectif 1"
+
+
+def test_roman_parts_hold_labelled_objectives_which_hold_letters(tmp_path):
+    path = tmp_path / "mix.txt"
+    path.write_text("Titre du schéma\n\nI. Les priorités\n\nObjectif 1 : Prévenir\n\nA. Dépister\n\nTexte.\n\n"
+                    "Objectif 2 : Soigner\n\nII. Le suivi\n\nTexte.\n", encoding="utf-8")
+    doc = parse_file(path)
+    assert [(s.key, s.parent) for s in doc.sections] == [
+        ("I", None), ("Objectif 1", "I"), ("A", "Objectif 1"), ("Objectif 2", "I"), ("II", None)]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -10,6 +11,8 @@ from click.testing import CliRunner
 from ingest.clean import normalize_for_matching
 from ingest.pipeline import iter_documents, load_manifest, parse_file
 from tests.test_ingest_properties import assert_tree_invariants
+
+PAGES = Path(__file__).parent / "data" / "pages"
 
 
 def test_normalize_for_matching_handles_apostrophes_and_spaces():
@@ -45,13 +48,13 @@ def test_section_offsets_index_the_original_text(corpus_dir):
 
 
 def test_all_pages_keep_the_tree_invariants(corpus_dir):
-    for doc in iter_documents([corpus_dir, "tests/data/pages"]):
+    for doc in iter_documents([corpus_dir, PAGES]):
         assert not isinstance(doc, Exception), str(doc)
         assert_tree_invariants(doc)
 
 
 def test_html_cleaning_drops_scripts_navigation_banners_and_decodes_entities():
-    doc = parse_file("tests/data/pages/html_orientations.html")
+    doc = parse_file(PAGES / "html_orientations.html")
     for gone in ("tracker", "injecté", "cookies", "Menu", "Nos missions", "Mentions légales", "Sur le même sujet"):
         assert gone not in doc.text
     assert "perte d’autonomie" in doc.text and "\u00a0:" in doc.text
@@ -94,10 +97,10 @@ def test_page_without_headings_gets_one_section_named_by_its_title(tmp_path):
 
 
 @pytest.mark.slow  # the first call loads the vocabularies of ingest.mentions
-def test_hpkg_extract_json_follows_the_design_contract():
+def test_hpkg_extract_json_follows_the_design_contract(corpus_dir):
     from search_api.cli import main
 
-    result = CliRunner().invoke(main, ["extract", "corpus/004_d9216070b0b5bf36.txt", "--json"])
+    result = CliRunner().invoke(main, ["extract", str(corpus_dir / "004_d9216070b0b5bf36.txt"), "--json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
     assert set(payload) == {"doc", "title", "sections", "entities"}
@@ -160,3 +163,34 @@ def test_date_lines_are_dropped(tmp_path):
     path.write_text("Vaccination\n\nPublié le 12 mars 2013\n\nLa campagne commence.\n", encoding="utf-8")
     doc = parse_file(path)
     assert "Publié" not in doc.text and doc.sections[0].text == "La campagne commence."
+
+
+def test_html_layout_table_and_furniture_before_h1(tmp_path):
+    path = tmp_path / "layout.html"
+    path.write_text(
+        '<html><body><table><tr><td width="20%"><p>Menu gauche</p></td><td>'
+        "<h1>Le schéma régional</h1><p>Présentation.</p><h2>1. Objectifs</h2><ul><li>un ;</li><li>deux.</li></ul>"
+        "<table><tr><th>Département</th><th>Places</th></tr><tr><td>Var</td><td>120</td></tr></table>"
+        "</td></tr></table></body></html>",
+        encoding="utf-8",
+    )
+    doc = parse_file(path)
+    assert "Menu gauche" not in doc.text and "Département ; Places\n\nVar ; 120" in doc.text
+    assert [(s.key, s.level, len(s.items)) for s in doc.sections] == [("Le schéma régional", 1, 0), ("1", 2, 2)]
+
+
+def test_html_main_element_bounds_the_content(tmp_path):
+    path = tmp_path / "main.html"
+    path.write_text("<body><div>Bandeau du site</div><main><h1>Titre</h1><p>Texte.</p></main>"
+                    "<div>Autres liens</div></body>", encoding="utf-8")
+    assert parse_file(path).text == "Titre\n\nTexte."
+
+
+def test_wrapped_items_continue_but_a_dedented_line_does_not(tmp_path):
+    path = tmp_path / "list.txt"
+    path.write_text("Titre\n\nIntro :\n  • item one\n  • item two qui continue\n    sur la ligne suivante ;\n"
+                    "  • item trois\nLa suite du texte.\n", encoding="utf-8")
+    doc = parse_file(path)
+    assert [i.text for i in doc.sections[0].items] == [
+        "item one", "item two qui continue\n    sur la ligne suivante ;", "item trois"]
+    assert doc.sections[0].text.endswith("La suite du texte.")

@@ -67,6 +67,8 @@ LINE_TEMPLATES = st.sampled_from([
     "Consulter l'histogramme RI00000182", "Schéma régional. ARS PACA, 2011, pp. 15-17",
     "© ICARS - Plan du site", "(c) actimeo 2011", "Nous utilisons des cookies.", "medico social, parcours, usagers",
     "Mots-clés : a, b", "Imprimer", "Liste des pratiques", "3 niveaux sont identifiés :", "Contexte",
+    "# Titre", "## 1. Partie", "Publié le 12 mars 2013", "ICARS", "Vous êtes ici : Accueil >> A >> 1.2 B",
+    "1° premier", "    o sous-item", "Objectif stratégique 1 : Prévenir", "Fiche action 2 : Agir",
 ])
 
 
@@ -99,7 +101,10 @@ def test_arbitrary_bytes_give_a_document_or_an_ingest_error(data):
         assert_tree_invariants(doc)
 
 
-HTML_TAGS = st.sampled_from(["h1", "h2", "h3", "p", "li", "div", "nav", "script", "footer", "span", "td"])
+HTML_TAGS = st.sampled_from([
+    "h1", "h2", "h3", "p", "li", "div", "nav", "script", "footer", "span", "td", "main", "header",
+    "article", "layout", "titre2", "bold", "br",
+])
 HTML_TEXT = st.one_of(LINE_TEMPLATES, st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30))
 
 
@@ -112,6 +117,14 @@ def html_pages(draw):
             parts.append(f"<ul><li>{text}</li></ul>")
         elif tag == "td":
             parts.append(f"<table><tr><td>{text}</td><td>x</td></tr></table>")
+        elif tag == "layout":
+            parts.append(f"<table><tr><td><p>{text}</p></td><td><h2>{text}</h2></td></tr></table>")
+        elif tag == "titre2":
+            parts.append(f'<p class="titre2">{text}</p>')
+        elif tag == "bold":
+            parts.append(f"<p><strong>{text}</strong></p>")
+        elif tag == "br":
+            parts.append(f"<p>{text}<br>• {text}<br>suite</p>")
         else:
             parts.append(f"<{tag}>{text}</{tag}>")
     if draw(st.booleans()):

@@ -146,6 +146,18 @@ def test_bad_page_is_skipped_and_its_old_graph_kept(built, tmp_path, copied_corp
         assert isomorphic(graphs[iri], reference[iri]), iri
 
 
+def test_two_pages_with_one_name_do_not_overwrite_each_other(tmp_path, copied_corpus):
+    name = f"{CORPUS_DOCS[3]}.txt"
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        shutil.copy(copied_corpus / name, tmp_path / folder / name)
+    report = ingest_paths([tmp_path / "a", tmp_path / "b"], settings_for(tmp_path / "data"), build_index=False)
+    assert report.documents == 1
+    assert [str(e) for e in report.skipped] == [
+        f"{tmp_path / 'b' / name}: same name as {tmp_path / 'a' / name} "
+        f"(graph <{iris.graph_iri(CORPUS_DOCS[3])}>); rename one"]
+
+
 def test_graph_failing_shapes_is_refused_naming_the_node(built, tmp_path):
     data_dir = tmp_path / "data"
     good = Document(doc="x", path="pages/x.txt", title="Page", text="Un titre\nDu texte.",

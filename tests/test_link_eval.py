@@ -60,6 +60,11 @@ def test_cli_link_json_contract(ingested, tmp_path):
         assert set(s) == {"rank", "score", "iri", "doc", "section", "title", "reasons"}
         assert isinstance(s["score"], float) and s["reasons"]
     assert payload["suggestions"][0]["section"] == "2.8.2"
+    text = CliRunner().invoke(main, ["link", "Coopération entre EHPAD au sein d'un GCSMS", "--data-dir", str(data_dir)])
+    assert text.exit_code == 0 and "004_d9216070b0b5bf36 § 2.8.2" in text.output and "    - " in text.output
+    report = CliRunner().invoke(main, ["eval", "link", str(EXTRA.parent / "link_extra.jsonl"), "--json", "--data-dir", str(data_dir)])
+    assert report.exit_code == 0, report.output
+    assert json.loads(report.output)["cases"] >= 8
 
 
 def test_gold_reader_names_the_bad_line(tmp_path):

@@ -201,3 +201,45 @@ def test_users(tmp_path):
         users.add("bob", "court")
     users.add("alice", "nouveau mot de passe", role="editor", replace=True)
     assert users.authenticate("alice", "nouveau mot de passe").role == "editor"
+
+
+def test_concurrent_writes_lose_nothing(tmp_path):
+    """Threads of one server writing at once: every acknowledged write is in the graph."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with open_store(tmp_path, backend="oxigraph") as store:
+        store.replace_graph(HPID[f"graph/{DOC}"], plan_graph())
+        projects = Projects(store)
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            created = list(pool.map(lambda n: projects.create({"title": f"Projet {n}"}, "alice"), range(12)))
+        project = created[0]
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            list(pool.map(lambda key: projects.decide(project.id, str(section_iri(key)), "confirmed", "bob"), SECTIONS))
+        assert sorted(p.title for p in projects.list()) == sorted(f"Projet {n}" for n in range(12))
+        assert len(projects.get(project.id).alignments) == 3
+
+
+def test_cli_user_add(tmp_path):
+    from click.testing import CliRunner
+
+    from search_api.cli import main
+
+    runner = CliRunner()
+    args = ["user", "add", "carol", "--role", "admin", "--password-stdin", "--data-dir", str(tmp_path)]
+    result = runner.invoke(main, args, input="un long mot de passe\n")
+    assert result.exit_code == 0, result.output
+    assert UserStore(tmp_path).authenticate("carol", "un long mot de passe").role == "admin"
+    again = runner.invoke(main, args, input="un long mot de passe\n")
+    assert again.exit_code == 1 and "already exists" in again.output
+    short = runner.invoke(main, ["user", "add", "dan", "--password-stdin", "--data-dir", str(tmp_path)], input="court\n")
+    assert short.exit_code == 1 and "password: must have at least 8 characters" in short.output
+    assert runner.invoke(main, ["user", "add", "dan", "--role", "root", "--data-dir", str(tmp_path)]).exit_code == 2
+
+
+def test_new_suggestions_replace_old_ones_only(projects):
+    project = projects.create({"title": "X"}, "alice")
+    a, b, c = (str(section_iri(k)) for k in SECTIONS)
+    projects.save_suggestions(project.id, [{"iri": a, "score": 0.5}, {"iri": b, "score": 0.4}])
+    projects.decide(project.id, b, "rejected", "alice")
+    projects.save_suggestions(project.id, [{"iri": c, "score": 0.7}, {"iri": b, "score": 0.9}])
+    assert {(x.section, x.status) for x in projects.get(project.id).alignments} == {(b, "rejected"), (c, "suggested")}

@@ -251,3 +251,21 @@ def test_pages_are_french_and_public(app):
         response = client.get(path)
         assert response.status_code == 200 and text in response.get_data(as_text=True)
     assert client.get("/projets/inconnu").status_code == 404
+
+
+def test_long_description_and_manual_link(app):
+    client = app.test_client()
+    long_text = "Coordination des infirmières libérales et du SSIAD au domicile. " * 20  # > 500 characters
+    response = client.post("/api/link", json={"text": long_text, "k": 1})
+    assert response.status_code == 200
+    assert response.get_json()["suggestions"][0]["section"] == "Optimiser l’offre médico-sociale"
+    token = login(client)
+    project = create(client, token, description=long_text)
+    page = client.get(f"/projets/{project['id']}", query_string={"q": "évaluation externe"}).get_data(as_text=True)
+    assert "Lier ce projet" in page and str(section_iri("2.8.3")) in page
+    added = client.post(f"/projets/{project['id']}/liens", data={"section": str(section_iri("2.8.3")), "status": "confirmed",
+                        "manual": "1", "csrf_token": token})
+    assert added.status_code == 302
+    link = next(a for a in client.get(f"/api/projects/{project['id']}").get_json()["alignments"]
+                if a["section"] == str(section_iri("2.8.3")))
+    assert (link["status"], link["who"], link["reasons"]) == ("confirmed", "alice", ["ajouté à la main par alice"])

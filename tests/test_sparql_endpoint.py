@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from urllib.parse import quote
 
 import pytest
@@ -134,6 +135,17 @@ def test_named_graph_uri_limits_graph_clauses(client):
     assert [b["g"]["value"] for b in json.loads(only.data)["results"]["bindings"]] == [PLAN_GRAPH]
 
 
+def test_a_dataset_given_by_one_half_leaves_the_other_empty(client):
+    ask = "ASK { ?s ?p ?o }"
+    named_only = client.get("/sparql?query=" + quote(ask) + "&named-graph-uri=" + quote(PLAN_GRAPH))
+    assert json.loads(named_only.data)["boolean"] is False  # empty default graph
+    graphs = "ASK { GRAPH ?g { ?s ?p ?o } }"
+    default_only = client.get("/sparql?query=" + quote(graphs) + "&default-graph-uri=" + quote(PLAN_GRAPH))
+    assert json.loads(default_only.data)["boolean"] is False  # no named graph
+    from_named = _get(client, f"ASK FROM NAMED <{PLAN_GRAPH}> {{ ?s ?p ?o }}")
+    assert json.loads(from_named.data)["boolean"] is False
+
+
 def test_predeclared_prefixes_and_relative_iris(client):
     query = "SELECT ?label WHERE { <actor/ssiad> skos:prefLabel ?label }"
     payload = json.loads(_get(client, query).data)
@@ -145,14 +157,14 @@ def test_syntax_error_names_line_and_column(client):
     response = _get(client, "SELECT * WHERE {\n  ?s ?p ?o .\n  FILTER(?o = ) }")
     assert response.status_code == 400
     assert response.mimetype == "text/plain"
-    assert response.data.decode().startswith("syntax error at line 3, column ")
+    assert response.data.decode() == "syntax error at line 3, column 3, near 'FILTER(?o = ) }': Expected SelectQuery\n"
 
 
 def test_error_shape_is_json_for_json_clients(client):
     response = _get(client, "ASK {", headers={"Accept": "application/json"})
     assert response.status_code == 400
     assert response.get_json() == {"ok": False, "status": 400,
-                                   "error": "syntax error at line 1, column 6: Expected AskQuery"}
+                                   "error": "syntax error at line 1, column 6, at the end of the line: Expected AskQuery"}
 
 
 @pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
@@ -234,6 +246,15 @@ def test_row_cap_states_the_truncation(tmp_path):
         graph = _get(client, "CONSTRUCT WHERE { ?s ?p ?o }")
         assert graph.headers["X-SPARQL-Truncated"] == "true; max-rows=3"
         assert len(Graph().parse(data=graph.data, format="turtle")) == 3
+        # 10^8 solutions: the cap stops the engine after 4 rows instead of running to the time limit
+        started = time.monotonic()
+        huge = _get(client, "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }")
+        assert huge.status_code == 200 and len(json.loads(huge.data)["results"]["bindings"]) == 3
+        assert huge.headers["X-SPARQL-Truncated"] == "true; max-rows=3"
+        assert time.monotonic() - started < 5
+        # a LIMIT of the query's own is kept, and still capped
+        limited = _get(client, "SELECT ?s WHERE { ?s ?p ?o } LIMIT 5")
+        assert len(json.loads(limited.data)["results"]["bindings"]) == 3
         small = _get(client, "SELECT ?s WHERE { ?s a hpo:Plan }")
         assert "X-SPARQL-Truncated" not in small.headers and "comment" not in json.loads(small.data)
     finally:
@@ -284,6 +305,12 @@ def test_service_description(client, accept, parser):
             "Turtle", "N-Triples", "RDF_XML", "JSON-LD"} <= formats
     names = {str(n) for n in graph.objects(None, SD.name)}
     assert names == {PLAN_GRAPH, PROJECTS_GRAPH}
+
+
+def test_service_description_in_a_named_format(client):
+    assert client.get("/sparql?format=nt").mimetype == "application/n-triples"
+    response = client.get("/sparql?format=csv")
+    assert response.status_code == 406 and "not available for GRAPH answers" in response.data.decode()
 
 
 @pytest.mark.parametrize("accept", [None, "*/*"])

@@ -2,7 +2,6 @@
 content negotiation by name, media type and Accept header."""
 from __future__ import annotations
 
-import io
 import json
 
 import pytest
@@ -28,11 +27,6 @@ GRAPH_FORMATS = formats.formats_for("graph")
 
 def _parse(fmt, data: bytes) -> Result:
     return formats.parse_results(data, fmt)
-
-
-def _rows(result: Result, names) -> list[tuple]:
-    return [tuple(row.get(name) if hasattr(row, "get") else row[name] for name in names)
-            for row in (r.asdict() for r in result)]
 
 
 @pytest.mark.parametrize("fmt", [f for f in RESULT_FORMATS if f.name != "csv"], ids=lambda f: f.name)

@@ -258,3 +258,27 @@ def test_docs_queries_md_is_up_to_date(ingested, repo_root):
     text = (repo_root / "docs" / "queries.md").read_text(encoding="utf-8")
     for query in QUERIES:
         assert f"\n## {query.name}\n" in text
+
+
+def test_every_query_file_has_a_readable_header():
+    # The web UI lists every named query through describe(); internal ones have no title.
+    from kg.queries import query_names
+
+    described = [describe(name) for name in query_names()]
+    assert {q.name for q in described if q.title} == {q.name for q in QUERIES}
+
+
+@pytest.mark.parametrize("line", ["# param: actor", "# param:", "# param: actor uri  help"])
+def test_a_malformed_param_line_names_the_file(tmp_path, monkeypatch, line):
+    import kg.queries as queries
+
+    (tmp_path / "bad.rq").write_text(f"# title: Bad\n{line}\nSELECT * {{ }}\n", encoding="utf-8")
+    monkeypatch.setattr(queries, "QUERY_DIR", tmp_path)
+    queries.load_query.cache_clear()
+    queries.describe.cache_clear()
+    try:
+        with pytest.raises(ValueError, match=r"kg/queries/bad.rq: bad header line"):
+            queries.describe("bad")
+    finally:
+        queries.load_query.cache_clear()
+        queries.describe.cache_clear()

@@ -25,7 +25,9 @@ def app(tmp_path_factory):
 
     with app.app_context():
         s.load_sample(get_store())
-    return app
+    yield app
+    with app.app_context():
+        get_store().close()  # now, while its temporary folder still exists
 
 
 @pytest.fixture()
@@ -207,8 +209,13 @@ def test_sparql_page_embeds_vendored_yasgui_and_named_queries(client):
     from kg.queries import query_names
 
     payload = json.loads(doc.xpath("//script[@id='named-queries']")[0].text)
-    assert [q["name"] for q in payload["queries"]] == query_names()
-    assert "ui_plan_nodes" in [q["name"] for q in payload["queries"]]
+    names = [q["name"] for q in payload["queries"]]
+    assert sorted(names) == query_names() and "ui_plan_nodes" in names
+    analyst = [q for q in payload["queries"] if q["analyst"]]
+    assert analyst and payload["queries"][:len(analyst)] == analyst  # documented ones first
+    options = doc.xpath("//select[@id='named-query']/optgroup[1]/option")
+    assert [o.get("value") for o in options] == [q["name"] for q in analyst]
+    assert all(q["title"] in o.text for q, o in zip(analyst, options))
     csv_link = doc.xpath("//a[@id='csv-link']/@href")[0]
     assert "/sparql?format=csv&query=" in csv_link
     assert client.get("/static/vendor/yasgui/yasgui.min.js").status_code == 200

@@ -1,12 +1,14 @@
 """The W3C SPARQL 1.1 Protocol test suite, read from ../shared/w3c/sparql11-protocol/manifest.ttl.
 
-Every test of the manifest becomes one parametrized case (id = the manifest's local name).
+Every test of the manifest becomes one parametrized case (id = the manifest's local name), run
+twice: through the app's test client, and over real HTTP with the manifest's exact bytes.
 Query and bad_* tests must pass as written; the endpoint is read-only, so update_* tests must be
-answered 403 (the README of the suite allows it). Requests go through the app's test client to a
-store used only by this module, holding the dataN.nt files in their named graphs.
+answered 403 (the README of the suite allows it). The app's store is used only by this module and
+holds the dataN.nt files in their named graphs.
 """
 from __future__ import annotations
 
+import http.client
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,7 +124,42 @@ def _load_graphs(app, case: Case) -> None:
                 store.load_file(path, iri)
 
 
-def _check_format(request: Request, response) -> None:
+@dataclass
+class Reply:
+    status_code: int
+    mimetype: str
+    data: bytes
+
+
+@pytest.fixture(scope="module")
+def w3c_server(w3c_app):
+    from tests.sparql_support import LiveServer
+
+    with LiveServer(w3c_app) as live:
+        yield live
+
+
+def _send_test_client(app, request: Request) -> Reply:
+    response = app.test_client().open(request.path, method=request.method, headers=request.headers,
+                                      data=request.body)
+    return Reply(response.status_code, response.mimetype, response.data)
+
+
+def _send_http(server, request: Request) -> Reply:
+    """The request as the manifest writes it, over a real socket (no header added but Host and
+    Content-Length)."""
+    host, port = server.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        connection.request(request.method, request.path, body=request.body, headers=request.headers)
+        response = connection.getresponse()
+        mime = (response.getheader("Content-Type") or "").split(";")[0].strip()
+        return Reply(response.status, mime, response.read())
+    finally:
+        connection.close()
+
+
+def _check_format(request: Request, response: Reply) -> None:
     mime = response.mimetype
     if request.format in ("boolean", "tabular"):
         assert mime in RESULT_TYPES, f"result format {mime!r}"
@@ -138,20 +175,24 @@ def _check_format(request: Request, response) -> None:
         Graph().parse(data=response.data, format=RDF_TYPES[mime])
 
 
+@pytest.mark.parametrize("transport", ["client", "http"])
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_w3c_protocol(w3c_app, case: Case):
+def test_w3c_protocol(request, w3c_app, case: Case, transport: str):
     _load_graphs(w3c_app, case)
-    client = w3c_app.test_client()
-    for request in case.requests:
-        response = client.open(request.path, method=request.method, headers=request.headers,
-                               data=request.body)
+    if transport == "http":
+        server = request.getfixturevalue("w3c_server")
+        send = lambda req: _send_http(server, req)  # noqa: E731
+    else:
+        send = lambda req: _send_test_client(w3c_app, req)  # noqa: E731
+    for step in case.requests:
+        response = send(step)
         if case.name.startswith("update_"):
             # Read-only endpoint: the first request (the update) is refused, nothing else runs.
             assert response.status_code == 403, response.data
             assert b"read-only" in response.data
             return
-        assert response.status_code // 100 in request.statuses, (
+        assert response.status_code // 100 in step.statuses, (
             f"{case.label}: got {response.status_code}: {response.data[:300]!r}")
         if response.status_code >= 400:
             assert response.data.strip(), "an error must say what is wrong"
-        _check_format(request, response)
+        _check_format(step, response)
