@@ -32,7 +32,7 @@ lui m ma mais me même mêmes mes moi mon n ne ni nos notre nous on ou où par p
 que qui s sa sans se ses si son sont sous sur ta te tes toi ton tous tout toute toutes très tu
 un une vers vos votre vous y ont été peut peuvent doit doivent fait faire ceux dont leurs
 notamment également afin non etc cas lors après avant depuis pendant selon via auprès
-projet projets mise place mettre nouveau nouvelle nouvelles nouveaux trois deux quatre
+projet projets mise place mettre nouveau nouvelle nouvelles nouveaux trois deux quatre chez
 """.split())
 _WORD = re.compile(r"[a-zà-öø-ÿœæ]+", re.I)
 _SENTENCES = re.compile(r"(?<=[.!?;:])\s+|\n+|\s*•\s*")

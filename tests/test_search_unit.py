@@ -203,6 +203,8 @@ def test_index_rebuilt_when_corpus_changes(tmp_path):
         assert second.rebuilt
         assert second.manifest["corpus_hash"] != first.manifest["corpus_hash"]
         assert not ensure_index(store, settings).rebuilt
+        (second.folder / "vectors.faiss").unlink()  # a damaged index is rebuilt, not trusted
+        assert ensure_index(store, settings).rebuilt
 
 
 @pytest.mark.slow
