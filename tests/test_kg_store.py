@@ -35,9 +35,10 @@ def oxigraph_server(tmp_path_factory):
     binary = shutil.which("oxigraph") or str(Path(sys.executable).parent / "oxigraph")
     port = _free_port()
     location = tmp_path_factory.mktemp("oxigraph-server")
+    log = location / "server.log"  # a file, not a pipe: a full pipe would block the server
     process = subprocess.Popen(
-        [binary, "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}", "--union-default-graph"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        [binary, "serve", "--location", str(location / "db"), "--bind", f"127.0.0.1:{port}", "--union-default-graph"],
+        stdout=subprocess.DEVNULL, stderr=log.open("wb"))
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20
     while True:
@@ -47,7 +48,7 @@ def oxigraph_server(tmp_path_factory):
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                pytest.fail(f"oxigraph serve did not start: {process.stderr.read().decode()[:500]}")
+                pytest.fail(f"oxigraph serve did not start: {log.read_text(errors='replace')[:500]}")
             time.sleep(0.1)
     yield url
     process.terminate()
