@@ -11,6 +11,7 @@ spaCy (`fr_core_news_sm`) is loaded once, lazily, on the first call.
 """
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from dataclasses import dataclass
@@ -208,6 +209,10 @@ class _Matcher:
             for path in (stem_path, lemma_path):
                 self._insert(path, concept.iri, label, proper)
         self.ambiguous = ambiguities()
+        regions = {label for c in concepts if c.kind == "Region" for label in c.labels if not fold(label).startswith("region")}
+        regions = sorted(regions | {label.title() for label in regions if label.isupper()}, key=len, reverse=True)  # `Paca`
+        names = "|".join(re.escape(name.replace("'", "’")).replace("’", "['’]") for name in regions)
+        self.region_after = re.compile(r"[ \t]+(?:" + names + r")\b") if names else None
         self.acronyms = {label for concept in concepts for label in concept.alt_labels if _is_acronym_label(label)}
         # (type, label key) -> concept IRI, to name what a pattern or NER found
         self.by_key: dict[tuple[str, str], str] = {}
@@ -274,7 +279,7 @@ def _vocabulary_spans(text: str, tokens: list[_Token], matcher: _Matcher) -> lis
         start, end = tokens[i].start, tokens[j].end
         iri = _choose(entries, text, start, end, matcher)
         concept = matcher.concepts[iri]
-        end = _extend(text, end, concept)
+        end = _extend(text, end, concept, matcher)
         spans.append(_Span(start, end, concept.type, iri, concept.pref_label, "vocabulary"))
     return spans
 
@@ -302,20 +307,24 @@ def _choose(entries, text: str, start: int, end: int, matcher: _Matcher) -> str:
 _YEARS = re.compile(r"[ \t]*(?:\d{4}(?:[ \t]*[-–/][ \t]*\d{4})?)\b")
 
 
-def _extend(text: str, end: int, concept: Concept) -> int:
-    """Take in what belongs to the name: `(HAD)` after its expansion, `2012-2016`, `PACA`."""
-    acronym = re.match(r"[ \t]*\(([^()\n]{2,12})\)", text[end:])
+_ACRONYM_AFTER = re.compile(r"[ \t]*\(([^()\n]{2,12})\)")
+
+
+def _extend(text: str, end: int, concept: Concept, matcher: _Matcher) -> int:
+    """Take in what belongs to the name: `(HAD)` after its expansion, `2012-2016`, a region
+    after an actor (`ARS Paca`, `ARS Occitanie`)."""
+    acronym = _ACRONYM_AFTER.match(text, end)
     if acronym and acronym.group(1).strip().upper() in {label.upper() for label in concept.alt_labels}:
-        return end + acronym.end()
+        return acronym.end()
     if concept.type == "programme":
         years = _YEARS.match(text, end)
         if years:
             return years.end()
-    if concept.type == "actor" and not fold(text[:end]).endswith("region"):
-        # `ARS Paca`; but in `préfecture de la région Paca`, `Paca` stays a territory
-        region = re.match(r"[ \t]+(?:PACA|Paca|Provence-Alpes-Côte d['’]Azur)\b", text[end:])
+    if concept.type == "actor" and matcher.region_after and not fold(text[max(0, end - 8):end]).endswith("region"):
+        # but in `préfecture de la région Paca`, `Paca` stays a territory
+        region = matcher.region_after.match(text, end)
         if region:
-            return end + region.end()
+            return region.end()
     return end
 
 
@@ -506,6 +515,9 @@ def _ner_spans(entities, text: str, tokens: list[_Token], matcher: _Matcher, oth
     first and retypes the second."""
     spans = []
     by_start = {t.start: i for i, t in enumerate(tokens)}
+    covered = bytearray(len(text))
+    for other in others:
+        covered[other.start:other.end] = b"\x01" * (other.end - other.start)
     for entity_start, entity_end, entity_label in entities:
         if entity_label not in {"ORG", "MISC", "LOC"}:
             continue
@@ -518,7 +530,7 @@ def _ner_spans(entities, text: str, tokens: list[_Token], matcher: _Matcher, oth
         if len(words) < 2 or not words[0].text[:1].isupper():
             continue
         start, end = words[0].start, words[-1].end
-        if any(start < other.end and other.start < end for other in others):
+        if any(covered[start:end]):
             continue
         kind = _head_type(words)
         if kind is None:
@@ -533,13 +545,18 @@ def _ner_spans(entities, text: str, tokens: list[_Token], matcher: _Matcher, oth
 def _select(spans: list[_Span]) -> list[_Span]:
     """Longest first, then by method rank; never two overlapping spans."""
     ordered = sorted(spans, key=lambda s: (-(s.end - s.start), METHOD_RANK[s.method], s.start))
+    starts: list[int] = []  # starts and ends of the kept spans, sorted (they never overlap)
+    ends: list[int] = []
     taken: list[_Span] = []
-    occupied: list[tuple[int, int]] = []
     for span in ordered:
-        if any(span.start < end and start < span.end for start, end in occupied):
+        at = bisect.bisect_left(starts, span.start)
+        if at > 0 and ends[at - 1] > span.start:
             continue
+        if at < len(starts) and starts[at] < span.end:
+            continue
+        starts.insert(at, span.start)
+        ends.insert(at, span.end)
         taken.append(span)
-        occupied.append((span.start, span.end))
     return sorted(taken, key=lambda s: (s.start, s.end))
 
 

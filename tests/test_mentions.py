@@ -175,3 +175,21 @@ def test_whole_corpus_in_a_few_seconds_once_loaded(corpus_dir, corpus_mentions):
     for document in documents:
         extract_mentions(document)
     assert time.perf_counter() - started < 20  # ~3 s on an idle 2-core machine
+
+
+def test_long_pages_are_parsed_in_chunks_with_the_same_result(corpus_mentions, monkeypatch):
+    import ingest.mentions as mentions_module
+
+    document, whole = corpus_mentions["004_d9216070b0b5bf36"]
+    monkeypatch.setattr(mentions_module, "_CHUNK", 700)  # spaCy refuses texts over 1M characters
+    chunked = extract_mentions(document)
+    assert [(m.start, m.end, m.concept) for m in chunked] == [(m.start, m.end, m.concept) for m in whole]
+
+
+def test_region_names_of_any_region_follow_an_actor():
+    mentions = found("L'ARS Occitanie et l'ARS la réunion des acteurs.")
+    assert [(t, s) for t, s, _, _ in mentions] == [("actor", "ARS Occitanie"), ("actor", "ARS")]
+
+
+def test_empty_page_has_no_mentions():
+    assert extract_mentions(page("")) == []

@@ -203,6 +203,12 @@ def test_index_rebuilt_when_corpus_changes(tmp_path):
         assert second.rebuilt
         assert second.manifest["corpus_hash"] != first.manifest["corpus_hash"]
         assert not ensure_index(store, settings).rebuilt
+        graph = tiny_graphs("Un texte nouveau sur la tarification.")[HPID["graph/900_sroms"]]
+        graph.add((URIRef(SEC + "2.2"), HPO.involvesActor, ARS))  # concepts change, passages do not
+        store.replace_graph(HPID["graph/900_sroms"], graph)
+        third = ensure_index(store, settings)
+        assert not third.rebuilt and third.manifest["corpus_hash"] == second.manifest["corpus_hash"]
+        assert str(ARS) in {e["iri"] for e in third.sections[SEC + "2.2"].entities}
         (second.folder / "vectors.faiss").unlink()  # a damaged index is rebuilt, not trusted
         assert ensure_index(store, settings).rebuilt
 
