@@ -213,7 +213,10 @@ class _Matcher:
         regions = sorted(regions | {label.title() for label in regions if label.isupper()}, key=len, reverse=True)  # `Paca`
         names = "|".join(re.escape(name.replace("'", "’")).replace("’", "['’]") for name in regions)
         self.region_after = re.compile(r"[ \t]+(?:" + names + r")\b") if names else None
-        self.acronyms = {label for concept in concepts for label in concept.alt_labels if _is_acronym_label(label)}
+        self.acronyms = {
+            label.upper() for c in concepts for label in c.alt_labels
+            if " " not in label and sum(ch.isupper() for ch in label) >= 2
+        }
         # (type, label key) -> concept IRI, to name what a pattern or NER found
         self.by_key: dict[tuple[str, str], str] = {}
         for concept in concepts:
@@ -280,8 +283,28 @@ def _vocabulary_spans(text: str, tokens: list[_Token], matcher: _Matcher) -> lis
         iri = _choose(entries, text, start, end, matcher)
         concept = matcher.concepts[iri]
         end = _extend(text, end, concept, matcher)
+        if i == j and tokens[i].before.endswith("(") and text[end:end + 1] == ")":
+            expansion_start = _shortened_expansion(text, tokens, i, concept)
+            if expansion_start < start:
+                start, end = expansion_start, end + 1
         spans.append(_Span(start, end, concept.type, iri, concept.pref_label, "vocabulary"))
     return spans
+
+
+def _shortened_expansion(text: str, tokens: list[_Token], i: int, concept: Concept) -> int:
+    """Start of `comités départementaux (CoDES)`: the words before a known acronym that begin
+    one of its concept's labels (two words at least), else the `(` itself."""
+    keys = [label_key(label) for label in concept.labels if not _is_acronym_label(label)]
+    best = i
+    for k in range(i - 1, max(-1, i - 8), -1):
+        if k < i - 1 and _BREAK.search(tokens[k + 1].before):
+            break
+        prefix = label_key(text[tokens[k].start:tokens[i - 1].end])
+        if any(key == prefix or key.startswith(prefix + " ") for key in keys):
+            best = k
+    while best < i and tokens[best].folded in ARTICLES:
+        best += 1  # `les comités ...` starts at `comités`
+    return tokens[best].start if best <= i - 2 else tokens[i].start
 
 
 def _choose(entries, text: str, start: int, end: int, matcher: _Matcher) -> str:
@@ -460,7 +483,7 @@ def _head_type(words: list[_Token]) -> str | None:
     return None
 
 
-_ACRONYM_DEF = re.compile(r"\(([A-Z][A-Za-z0-9]{1,9})\)")
+_ACRONYM_DEF = re.compile(r"\(([A-ZÀ-Ö][0-9A-Za-zÀ-ÖØ-öø-ÿ]{1,11})\)")
 _SKIP_INITIAL = {"de", "des", "du", "d", "la", "le", "les", "l", "et", "a", "au", "aux", "en", "pour", "sur"}
 
 
@@ -471,13 +494,16 @@ def _acronym_spans(text: str, tokens: list[_Token], matcher: _Matcher) -> list[_
     for match in _ACRONYM_DEF.finditer(text):
         acronym = match.group(1)
         if sum(ch.isupper() for ch in acronym) < 2 and not _is_acronym_form(acronym):
-            continue
+            continue  # `(Paps)`, `(RéPPOP)`, `(CESP)`; not `(Marseille)`
         if acronym.upper() in matcher.acronyms:
             continue  # known: the vocabulary matcher takes `expansion (ACR)` in
         n = starts.get(match.start() + 1)
         if n is None:
             continue
-        first = _expansion_start(tokens, n, acronym.upper())
+        first = _expansion_start(tokens, n, fold(acronym).upper())
+        confidence = CONFIDENCE["acronym"]
+        if first is None:  # not spelled by initials: the noun phrase that ends at `(`
+            first, confidence = _head_expansion(tokens, n), CONFIDENCE["acronym"] - 0.2
         if first is None:
             continue
         kind = _head_type(tokens[first:n])
@@ -485,11 +511,20 @@ def _acronym_spans(text: str, tokens: list[_Token], matcher: _Matcher) -> list[_
             continue
         expansion = text[tokens[first].start:tokens[n - 1].end]
         span = _candidate(_Span(tokens[first].start, match.end(), kind, "", "", "acronym"), expansion)
+        span.confidence = confidence
         spans.append(span)
-        for later in re.finditer(r"\b" + re.escape(acronym) + r"\b", text[match.end():]):
-            at = match.end() + later.start()
-            spans.append(_Span(at, at + len(acronym), kind, span.concept, span.label, "acronym", True))
+        for later in re.compile(r"\b" + re.escape(acronym) + r"\b").finditer(text, match.end()):
+            spans.append(_Span(later.start(), later.end(), kind, span.concept, span.label, "acronym", True, confidence))
     return spans
+
+
+def _head_expansion(tokens: list[_Token], n: int, window: int = 10) -> int | None:
+    """Farthest head noun (`réseaux`, `centre`, `plan`...) before `(` whose name runs up to it."""
+    heads = set().union(*HEAD_TYPES.values())
+    for k in range(max(0, n - window), n - 1):
+        if crude_stem(tokens[k].folded) in heads and _name_end(tokens, k) == n - 1:
+            return k
+    return None
 
 
 def _expansion_start(tokens: list[_Token], n: int, acronym: str) -> int | None:
@@ -597,7 +632,7 @@ def extract_mentions(doc: Document) -> list[Mention]:
     spans += _ner_spans(entities, normalised, tokens, matcher, spans)
     mentions = []
     for span in _select(spans):
-        confidence = CONFIDENCE[span.method] if not span.candidate else CONFIDENCE[span.method] - 0.2
+        confidence = (span.confidence or CONFIDENCE[span.method]) - (0.2 if span.candidate else 0.0)
         mentions.append(
             Mention(
                 type=span.type,

@@ -129,8 +129,8 @@ def build_index(passages, sections, synonyms, settings, kind="flat", wanted=None
 def load_index(settings: dict) -> SearchIndex:
     """The saved index (FileNotFoundError when there is none), cached while its files stay."""
     folder = index_dir(settings)
-    stamp = (folder / "manifest.json").stat()
-    return _load(str(folder), stamp.st_mtime_ns, stamp.st_size, (folder / "sections.json").stat().st_mtime_ns)
+    stamps = [(folder / name).stat() for name in ("manifest.json", "sections.json", "vectors.faiss")]
+    return _load(str(folder), *((s.st_mtime_ns, s.st_size) for s in stamps))
 
 
 @lru_cache(maxsize=4)  # keyed by folder and file stamps: a rebuilt index is loaded afresh

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -94,7 +95,8 @@ def search_store(store, settings: dict, query: str, k: int = 10, filters: dict |
     index = index or open_index(store, settings)
     ranked, matched = rank_sections(index, query, mode, vector)
     kept = [c for c in ranked if _matches(index.sections[c.section], filters)]
-    hits = [_hit(index, c, rank, matched, query) for rank, c in enumerate(kept[:k], start=1)]
+    terms = QueryTerms(analyze(query), [(label, set(tokenize(label))) for label in index.synonyms.expansion(matched)], matched)
+    hits = [_hit(index, c, rank, terms) for rank, c in enumerate(kept[:k], start=1)]
     return {
         "query": query,
         "took_ms": round((time.perf_counter() - started) * 1000, 1),
@@ -158,7 +160,14 @@ def query_vector(index: SearchIndex, query: str, expansion: list[str] | None = N
     if expansion is None:
         expansion = index.synonyms.expansion(index.synonyms.match(query))
     extra = expansion[:DENSE_EXPANSION]
-    return get_embedder(index.model).embed_queries([f"{query} ({', '.join(extra)})" if extra else query])
+    return _embed_query(index.model, f"{query} ({', '.join(extra)})" if extra else query)
+
+
+@lru_cache(maxsize=1024)  # keyed by model: the UI re-runs a query for each page and facet click
+def _embed_query(model: str, text: str) -> np.ndarray:
+    vector = get_embedder(model).embed_queries([text])
+    vector.flags.writeable = False  # shared by every caller of the cache
+    return vector
 
 
 def fuse(candidates: list[Candidate], mode: str = "hybrid", floor: float = 0.0) -> None:
@@ -236,7 +245,16 @@ def facets(infos) -> dict[str, list[dict]]:
     }
 
 
-def _hit(index: SearchIndex, c: Candidate, rank: int, matched: dict, query: str) -> dict:
+@dataclass
+class QueryTerms:
+    """What a query says, analysed once for all its hits' explanations."""
+
+    words: list[tuple[str, str]]  # (surface, stem) of the query's content words
+    expansion: list[tuple[str, set[str]]]  # (label, stems) added by expansion
+    concepts: dict[str, str]  # concept IRI -> label named in the query
+
+
+def _hit(index: SearchIndex, c: Candidate, rank: int, terms: QueryTerms) -> dict:
     info = index.sections[c.section]
     passage = index.passages[c.passage]
     return {
@@ -249,29 +267,22 @@ def _hit(index: SearchIndex, c: Candidate, rank: int, matched: dict, query: str)
         "breadcrumb": list(info.breadcrumb),
         "snippet": snippet(passage.text),
         "entities": [dict(e) for e in info.entities],
-        "explanation": _explain(index, c, matched, query),
+        "explanation": _explain(index, c, terms),
     }
 
 
-def _explain(index: SearchIndex, c: Candidate, matched: dict, query: str) -> dict:
+def _explain(index: SearchIndex, c: Candidate, terms: QueryTerms) -> dict:
     """Which words and concepts matched, and what each retriever contributed."""
     info = index.sections[c.section]
-    passage = index.passages[c.passage]
-    words = {stem for _, stem in analyze(passage.context)}
-    terms = sorted({word.lower() for word, stem in analyze(query) if stem in words})
-    expansion_terms = sorted({
-        label for label in index.synonyms.expansion(matched)
-        if tokenize(label) and set(tokenize(label)) <= words
-    })
+    words = {stem for _, stem in analyze(index.passages[c.passage].context)}
     entity_iris = {e["iri"]: e for e in info.entities}
-    concepts = [
-        {"iri": iri, "label": entity_iris[iri]["label"], "type": entity_iris[iri]["type"], "matched": label}
-        for iri, label in matched.items() if iri in entity_iris
-    ]
     return {
-        "matched_terms": terms,
-        "expanded_terms": expansion_terms,
-        "matched_concepts": concepts,
+        "matched_terms": sorted({word.lower() for word, stem in terms.words if stem in words}),
+        "expanded_terms": sorted({label for label, stems in terms.expansion if stems and stems <= words}),
+        "matched_concepts": [
+            {"iri": iri, "label": entity_iris[iri]["label"], "type": entity_iris[iri]["type"], "matched": label}
+            for iri, label in terms.concepts.items() if iri in entity_iris
+        ],
         "dense": {"cosine": round(c.dense, 4), "rank": c.dense_rank, "contribution": round(c.contributions["dense"], 6)},
         "lexical": {"bm25": round(c.lexical, 4), "rank": c.lexical_rank, "contribution": round(c.contributions["lexical"], 6)},
     }

@@ -17,10 +17,13 @@ def dev_report(shared_dir, corpus_dir):
     return eval_entities(shared_dir / "eval" / "dev" / "entities.jsonl", corpus_dir)
 
 
-@pytest.fixture(scope="module")
-def own_report(repo_root):
+OWN_GOLD = ("entities_vocab_pages.jsonl", "entities_vocab_blind.jsonl")
+
+
+@pytest.fixture(scope="module", params=OWN_GOLD)
+def own_report(repo_root, request):
     data = repo_root / "tests" / "data"
-    return eval_entities(data / "eval" / "entities_vocab_pages.jsonl", data / "pages")
+    return eval_entities(data / "eval" / request.param, data / "pages")
 
 
 def test_dev_gold_recall_meets_the_targets(dev_report):
@@ -37,7 +40,7 @@ def test_dev_extras_stay_few(dev_report):
 
 
 def test_own_pages_recall(own_report):
-    assert own_report["documents"] == 2
+    assert own_report["documents"] >= 1
     assert own_report["overall"]["recall"] >= 0.90, format_entity_report(own_report)
     for kind in ENTITY_TYPES:
         assert own_report["by_type"][kind]["recall"] >= 0.80, kind
