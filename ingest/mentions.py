@@ -38,7 +38,7 @@ HEAD_TYPES = {
     },
     "tool": {
         "appel", "contrat", "convention", "dispositif", "fonds", "outil", "plateforme", "protocole",
-        "repertoire", "systeme", "charte", "guichet", "label", "programme-d-actions",
+        "repertoire", "systeme", "charte", "guichet", "label",
     },
     "programme": {"plan", "programme", "schema", "loi", "strategie", "pacte", "projet", "code", "decret", "ordonnance"},
     "population": {"personne", "enfant", "adulte", "jeune", "patient", "femme", "population", "malade"},
@@ -155,6 +155,8 @@ def _tokens(text: str, tags: dict[int, tuple[str, str, str]] | None = None) -> l
                 keys.add(lemma)
         if _is_acronym_form(word):
             keys.add("=" + word.upper())
+        if word[:1].isupper():
+            keys.add("^" + stem)  # a capitalised word of a proper name needs a capital here too
         before = normalised[previous_end:match.start()]
         tokens.append(_Token(word, match.start(), match.end(), frozenset(keys), folded, pos, before, stem, lemma))
         previous_end = match.end()
@@ -201,12 +203,15 @@ class _Matcher:
             words = [t for t in _tokens(label, tags) if proper or t.folded not in ARTICLES]
             if not words:
                 continue
-            stem_path = [["=" + t.text] if _is_acronym_label(t.text) else [t.stem] for t in words]
+            stem_path = [
+                ["=" + t.text] if _is_acronym_label(t.text) else ["^" + t.stem] if proper and t.text[:1].isupper() else [t.stem]
+                for t in words
+            ]
             lemma_path = [
                 ["=" + t.text] if _is_acronym_label(t.text) else [t.lemma if t.pos in _LEMMA_POS else t.stem]
                 for t in words
             ]
-            for path in (stem_path, lemma_path):
+            for path in (stem_path,) if proper else (stem_path, lemma_path):
                 self._insert(path, concept.iri, label, proper)
         self.ambiguous = ambiguities()
         regions = {label for c in concepts if c.kind == "Region" for label in c.labels if not fold(label).startswith("region")}
@@ -235,9 +240,7 @@ class _Matcher:
     def find(self, tokens: list[_Token]) -> list[tuple[int, int, list[tuple[str, str, bool]]]]:
         """(first token, last token, entries) of the longest label match at each start."""
         found = []
-        for i, first in enumerate(tokens):
-            if first.folded in ARTICLES:
-                continue
+        for i in range(len(tokens)):
             frontier = [self.root]
             best = None
             j = i
@@ -395,7 +398,6 @@ def _pattern_spans(text: str, tokens: list[_Token], matcher: _Matcher, known: li
     known_at = {}
     for span in known:
         known_at.setdefault((span.start, span.type), span.end)
-    starts = {t.start: n for n, t in enumerate(tokens)}
     for i, token in enumerate(tokens):
         stem = crude_stem(token.folded)
         if stem in PROGRAMME_HEADS and i + 1 < len(tokens):
@@ -409,7 +411,7 @@ def _pattern_spans(text: str, tokens: list[_Token], matcher: _Matcher, known: li
         known_end = known_at.get((span.start, span.type))
         if known_end is not None and _WORD.search(text, known_end, span.end):  # more words, not just `»`
             following = next((tokens[n] for n in range(i, len(tokens)) if tokens[n].start >= known_end), None)
-            if following is None or following.folded not in _COMPLEMENT or starts.get(following.start) is None:
+            if following is None or following.folded not in _COMPLEMENT:
                 continue
         spans.append(_resolve(span, text, matcher))
     return spans
@@ -619,6 +621,16 @@ def _section_of(doc: Document, offset: int) -> str | None:
     return None
 
 
+def _doubtful_place(span: _Span, text: str, matcher: _Matcher, places: list[tuple[int, int]]) -> bool:
+    """A one-word commune opening a sentence or a bullet (`Signes d'alerte`, `Orange`) is kept
+    only when spaCy also sees a place there: the capital may just start the sentence."""
+    if matcher.concepts[span.concept].kind != "Commune" or not _WORD.fullmatch(text[span.start:span.end]):
+        return False
+    if text[:span.start].rstrip(" \t")[-1:] not in {"", ".", "!", "?", ":", ";", "•", "\n", ">", "-"}:
+        return False
+    return not any(start <= span.start and span.end <= end for start, end in places)
+
+
 def extract_mentions(doc: Document) -> list[Mention]:
     """Entities of a document, sorted by start; `text` is always `doc.text[start:end]`."""
     text = doc.text
@@ -627,6 +639,8 @@ def extract_mentions(doc: Document) -> list[Mention]:
     tokens = _tokens(text, tags)
     matcher = _matcher()
     spans = _vocabulary_spans(normalised, tokens, matcher)
+    places = [(start, end) for start, end, label in entities if label == "LOC"]
+    spans = [span for span in spans if not _doubtful_place(span, normalised, matcher, places)]
     spans += _pattern_spans(normalised, tokens, matcher, spans)
     spans += _acronym_spans(normalised, tokens, matcher)
     spans += _ner_spans(entities, normalised, tokens, matcher, spans)

@@ -134,9 +134,11 @@ def read_passages(store) -> tuple[list[Passage], dict[str, SectionInfo]]:
     for row in run_named(store, "search_tree"):
         nodes.setdefault(str(row.node), (str(row.title), _opt(row.parent)))
     sections: dict[str, dict] = {}
+    # the row whose document is the page holding the text first, then a stable order
+    rows.sort(key=lambda r: (str(r.section), not _text_in_doc(r), str(r.doc), str(r.title)))
     for row in rows:
         iri = str(row.section)
-        if iri in sections:  # a second title or parent: keep the first, deterministic below
+        if iri in sections:  # a second document, title or parent: the first row wins
             continue
         number = _opt(row.number)
         title = " ".join(str(row.title).split())
@@ -162,6 +164,11 @@ def read_passages(store) -> tuple[list[Passage], dict[str, SectionInfo]]:
         )
     _add_concepts(store, infos)
     return passages, infos
+
+
+def _text_in_doc(row) -> bool:
+    """True when the row's text comes from its document's own graph (hpid:graph/{doc})."""
+    return row.text is not None and row.g is not None and doc_name(row.g) == doc_name(row.doc)
 
 
 def _opt(term) -> str | None:

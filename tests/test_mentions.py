@@ -193,3 +193,9 @@ def test_region_names_of_any_region_follow_an_actor():
 
 def test_empty_page_has_no_mentions():
     assert extract_mentions(page("")) == []
+
+
+def test_one_word_commune_opening_a_sentence_needs_spacy_to_see_a_place():
+    text = "Signes d'alerte : la fatigue.\n  • Signes cliniques à repérer.\nLes Mées et Signes accueillent une maison de santé. La réunion a lieu."
+    places = [m.text for m in extract_mentions(page(text)) if m.type == "territory"]
+    assert places == ["Les Mées", "Signes"]

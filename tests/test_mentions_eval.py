@@ -17,7 +17,7 @@ def dev_report(shared_dir, corpus_dir):
     return eval_entities(shared_dir / "eval" / "dev" / "entities.jsonl", corpus_dir)
 
 
-OWN_GOLD = ("entities_vocab_pages.jsonl", "entities_vocab_blind.jsonl")
+OWN_GOLD = ("entities_vocab_pages.jsonl", "entities_vocab_blind.jsonl", "entities_vocab_blind2.jsonl")
 
 
 @pytest.fixture(scope="module", params=OWN_GOLD)

@@ -78,6 +78,8 @@ def tiny_graphs(convergence_text: str = LONG) -> dict[URIRef, Graph]:
              concepts=[(HPO.involvesActor, SSIAD), (HPO.targetsPopulation, AGED)])
     other = Graph()
     other.add((HPID["doc/901_proximite"], RDF.type, HPO.Document))
+    # this page also names section 2.1 (as a breadcrumb ancestor would be): no text here
+    _section(other, "901_proximite", "2.1", "Optimiser l'allocation des ressources", top, number="2.1")
     _section(other, "901_proximite", "commission", "Commission de coordination pour l'offre de soins de proximité",
              PLAN, "La commission propose un guichet unique pour l'installation des professionnels de santé "
              "et soutient les maisons de santé pluridisciplinaires.", concepts=[(HPO.involvesActor, ARS)])
