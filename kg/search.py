@@ -26,7 +26,7 @@ SNIPPET_CHARS = 300
 # Fusion and cut-off, tuned on ../shared/eval/dev/search.jsonl (see docs/benchmarks.md).
 FUSION = "linear"  # or "rrf"
 RRF_K = 60  # the usual reciprocal-rank constant: damps the head of each ranking
-DENSE_WEIGHT = 0.7  # relative to LEXICAL_WEIGHT; dev nDCG@10 is flat from 0.3 to 1.0
+DENSE_WEIGHT = 0.7  # relative to LEXICAL_WEIGHT; dev nDCG@10 is flat from 0.3 to 1.5
 LEXICAL_WEIGHT = 1.0
 DENSE_EXPANSION = 0  # expansion labels appended to the embedded query (dev: they blur it)
 DENSE_POOL = 200  # passages taken from FAISS before grouping by section

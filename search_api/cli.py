@@ -105,7 +105,10 @@ def search(query: str, k: int, as_json: bool, data_dir: Path | None) -> None:
 
     settings = _settings(data_dir)
     with open_store(settings["data_dir"], backend=settings["store"]) as store:
-        result = search_store(store, settings, query, k=k)
+        try:
+            result = search_store(store, settings, query, k=k)
+        except ValueError as error:  # an empty or over-long query, a bad -k: one line naming it
+            raise click.ClickException(str(error)) from error
     if as_json:
         _print_json(result)
         return

@@ -44,6 +44,14 @@ def test_cli_search_json(ingested):
     assert payload["hits"][0]["section"] == "1"
 
 
+@pytest.mark.parametrize("args, message", [(["  "], "q: the query is empty"),
+                                           (["EHPAD", "-k", "0"], "k: 0 is out of range (1 to 100)")])
+def test_cli_search_bad_input_is_one_line(ingested, args, message):
+    result = CliRunner().invoke(cli, ["search", *args, "--data-dir", ingested["data_dir"]])
+    assert result.exit_code == 1
+    assert result.output.strip() == f"Error: {message}"
+
+
 def test_cli_eval_search_prints_three_methods(ingested, shared_dir):
     gold = shared_dir / "eval" / "dev" / "search.jsonl"
     result = CliRunner().invoke(cli, ["eval", "search", str(gold), "--data-dir", ingested["data_dir"]])

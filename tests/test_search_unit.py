@@ -78,8 +78,9 @@ def tiny_graphs(convergence_text: str = LONG) -> dict[URIRef, Graph]:
              concepts=[(HPO.involvesActor, SSIAD), (HPO.targetsPopulation, AGED)])
     other = Graph()
     other.add((HPID["doc/901_proximite"], RDF.type, HPO.Document))
-    # this page also names section 2.1 (as a breadcrumb ancestor would be): no text here
-    _section(other, "901_proximite", "2.1", "Optimiser l'allocation des ressources", top, number="2.1")
+    # another page names section 2.1 (as a breadcrumb ancestor): the hit's doc must stay 900_sroms
+    naming = Graph()
+    _section(naming, "899_index", "2.1", "Optimiser l'allocation des ressources", top, number="2.1")
     _section(other, "901_proximite", "commission", "Commission de coordination pour l'offre de soins de proximité",
              PLAN, "La commission propose un guichet unique pour l'installation des professionnels de santé "
              "et soutient les maisons de santé pluridisciplinaires.", concepts=[(HPO.involvesActor, ARS)])
@@ -95,7 +96,8 @@ def tiny_graphs(convergence_text: str = LONG) -> dict[URIRef, Graph]:
         vocab.add((concept, SKOS.prefLabel, Literal(pref, lang="fr")))
         for alt in alts:
             vocab.add((concept, SKOS.altLabel, Literal(alt, lang="fr")))
-    return {HPID["graph/900_sroms"]: sroms, HPID["graph/901_proximite"]: other, HPID["graph/ontology"]: vocab}
+    return {HPID["graph/900_sroms"]: sroms, HPID["graph/901_proximite"]: other, HPID["graph/899_index"]: naming,
+            HPID["graph/ontology"]: vocab}
 
 
 @pytest.fixture(scope="module")
