@@ -31,18 +31,34 @@ def texts_match(a: str, b: str) -> bool:
     return len(shorter) >= 3 and (a == b or a in b or b in a)
 
 
-def read_gold(path: Path) -> list[dict]:
-    """Gold lines, checked; a bad line raises ValueError naming the file and line."""
+def read_jsonl(path, fields: tuple[str, ...]) -> list[tuple[int, dict]]:
+    """(line number, object) of each non-blank line of a gold JSONL file.
+
+    ValueError naming the file and line when a line is not a JSON object with `fields`.
+    """
     path = Path(path)
-    documents = []
+    rows = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            entry = json.loads(line)
+            row = json.loads(line)
         except json.JSONDecodeError as error:
-            raise ValueError(f"{path}:{number}: invalid JSON: {error.msg}") from error
-        if not isinstance(entry, dict) or not isinstance(entry.get("doc"), str):
+            raise ValueError(f"{path}:{number}: invalid JSON: {error.msg}") from None
+        if not isinstance(row, dict):
+            raise ValueError(f"{path}:{number}: a line must be a JSON object")
+        for name in fields:
+            if name not in row:
+                raise ValueError(f"{path}:{number}: missing field {name!r}")
+        rows.append((number, row))
+    return rows
+
+
+def read_gold(path: Path) -> list[dict]:
+    """Gold lines, checked; a bad line raises ValueError naming the file and line."""
+    documents = []
+    for number, entry in read_jsonl(path, ("doc",)):
+        if not isinstance(entry["doc"], str):
             raise ValueError(f"{path}:{number}: a line needs a string 'doc'")
         for mention in entry.get("mentions", []):
             if mention.get("type") not in ENTITY_TYPES or not isinstance(mention.get("text"), str):

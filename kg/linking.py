@@ -263,20 +263,10 @@ def _surface(stem: str, c: Candidate) -> str:
 
 def read_gold(path) -> list[dict]:
     """Gold projects of a JSONL file; ValueError naming the file, line and field when malformed."""
-    import json
-    from pathlib import Path
+    from ingest.evaluate import read_jsonl
 
     cases = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            case = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{path}:{number}: not JSON ({error.msg})") from None
-        for name in ("id", "project", "expect"):
-            if name not in case:
-                raise ValueError(f"{path}:{number}: missing field {name!r}")
+    for number, case in read_jsonl(path, ("id", "project", "expect")):
         if not case["expect"] or not all("doc" in e and "section" in e for e in case["expect"]):
             raise ValueError(f"{path}:{number}: 'expect' must list objects with 'doc' and 'section'")
         cases.append(case)
@@ -284,10 +274,9 @@ def read_gold(path) -> list[dict]:
 
 
 def _same_section(suggestion: dict, expected: dict) -> bool:
-    from kg.projects import normalise_key
+    from ingest.clean import match_key
 
-    return (suggestion["doc"] == expected["doc"]
-            and normalise_key(suggestion["section"]).lower() == normalise_key(expected["section"]).lower())
+    return suggestion["doc"] == expected["doc"] and match_key(suggestion["section"]) == match_key(expected["section"])
 
 
 def eval_link(gold_path, store, settings, k: int = 10) -> dict:

@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, XSD
 
+from ingest.clean import normalize_for_matching
 from kg.queries import run_named
 from ontology.namespaces import HPID, HPO
 
@@ -553,8 +554,7 @@ def normalise_key(text: str) -> str:
     >>> normalise_key("2.8.2.")
     '2.8.2'
     """
-    text = text.replace("\u2019", "'").replace("\u02bc", "'").replace("\u00a0", " ")
-    return " ".join(text.split()).strip().rstrip(".")
+    return normalize_for_matching(text).rstrip(".")
 
 
 def normalise_ref(ref: str) -> str:

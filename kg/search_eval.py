@@ -6,10 +6,10 @@ its document and key (printed number, else title) with apostrophes and spaces no
 """
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 
+from ingest.clean import match_key
+from ingest.evaluate import read_jsonl
 from kg.index import open_index
 from kg.search import query_vector, search_store
 
@@ -17,28 +17,10 @@ MODES = ("dense", "lexical", "hybrid")
 MEASURES = ("ndcg@10", "mrr", "recall@5")
 
 
-def normalise_key(text: str) -> str:
-    """Section key as compared with gold: plain apostrophes, single spaces, case-folded.
-
-    >>> normalise_key("Optimiser l’offre  médico-sociale ") == normalise_key("optimiser l'offre médico-sociale")
-    True
-    """
-    return " ".join(text.replace("’", "'").replace("‘", "'").split()).casefold()
-
-
 def read_gold(path) -> list[dict]:
     """The gold queries; ValueError naming the file, line and field when one is malformed."""
     queries = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{path}:{number}: not JSON ({error.msg})") from None
-        for key in ("id", "query", "relevant"):
-            if key not in row:
-                raise ValueError(f"{path}:{number}: missing field {key!r}")
+    for number, row in read_jsonl(path, ("id", "query", "relevant")):
         for rel in row["relevant"]:
             if not {"doc", "section"} <= set(rel):
                 raise ValueError(f"{path}:{number}: relevant entries need doc and section")
@@ -52,8 +34,8 @@ def measure(ranked: list[tuple[str, str]], relevant: list[dict]) -> dict[str, fl
     >>> measure([("d", "2"), ("d", "1")], [{"doc": "d", "section": "1", "grade": 2}])
     {'ndcg@10': 0.6309, 'mrr': 0.5, 'recall@5': 1.0}
     """
-    grades = {(r["doc"], normalise_key(str(r["section"]))): int(r.get("grade", 1)) for r in relevant}
-    keys = [(doc, normalise_key(section)) for doc, section in ranked]
+    grades = {(r["doc"], match_key(str(r["section"]))): int(r.get("grade", 1)) for r in relevant}
+    keys = [(doc, match_key(section)) for doc, section in ranked]
     seen: set = set()
     unique = [key for key in keys if not (key in seen or seen.add(key))]  # a section counts once
     dcg = sum((2 ** grades.get(key, 0) - 1) / math.log2(i + 2) for i, key in enumerate(unique[:10]))
