@@ -30,7 +30,19 @@ def _print_json(payload) -> None:
     click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
 
 
-@click.group()
+class _HpkgGroup(click.Group):
+    """Every command: a store that cannot be opened or written is a one-line error (exit 1)."""
+
+    def invoke(self, ctx: click.Context):
+        from kg.store import StoreError
+
+        try:
+            return super().invoke(ctx)
+        except StoreError as error:  # locked by `hpkg serve`, unreachable server, refused update
+            raise click.ClickException(str(error)) from error
+
+
+@click.group(cls=_HpkgGroup)
 @click.version_option(package_name="healthpolicy-kg")
 def main() -> None:
     """healthpolicy-kg: read a regional health plan by meaning."""
@@ -45,13 +57,9 @@ def main() -> None:
 def ingest(paths: tuple[Path, ...], data_dir: Path | None, no_index: bool) -> None:
     """Corpus files or folders -> graph (+ search index). Exits 1 when any file was skipped."""
     from kg.build import ingest_paths
-    from kg.store import StoreError
 
     settings = _settings(data_dir)
-    try:
-        report = ingest_paths(list(paths) or [Path("corpus")], settings, build_index=not no_index)
-    except StoreError as error:  # the store itself failed (locked, unreachable)
-        raise click.ClickException(str(error)) from error
+    report = ingest_paths(list(paths) or [Path("corpus")], settings, build_index=not no_index)
     click.echo(report.summary())
     if report.skipped:
         sys.exit(1)
@@ -147,14 +155,11 @@ def sparql(query, query_file, name, params, fmt, data_dir) -> None:
 @data_dir_option
 def load(file: Path, graph_iri: str, data_dir: Path | None) -> None:
     """Add external RDF (INSEE geography, a FINESS extract...) into a named graph."""
-    from kg.store import StoreError, open_store
+    from kg.store import open_store
 
     settings = _settings(data_dir)
-    try:
-        with open_store(settings["data_dir"], backend=settings["store"]) as store:
-            count = store.load_file(file, graph_iri)
-    except StoreError as error:
-        raise click.ClickException(str(error)) from error
+    with open_store(settings["data_dir"], backend=settings["store"]) as store:
+        count = store.load_file(file, graph_iri)
     click.echo(f"loaded {count} triples into <{graph_iri}>")
 
 
@@ -164,14 +169,11 @@ def load(file: Path, graph_iri: str, data_dir: Path | None) -> None:
 @data_dir_option
 def export(fmt: str, output: Path | None, data_dir: Path | None) -> None:
     """Export the whole graph."""
-    from kg.store import StoreError, open_store
+    from kg.store import open_store
 
     settings = _settings(data_dir)
-    try:
-        with open_store(settings["data_dir"], backend=settings["store"]) as store:
-            data = store.export(fmt)
-    except StoreError as error:
-        raise click.ClickException(str(error)) from error
+    with open_store(settings["data_dir"], backend=settings["store"]) as store:
+        data = store.export(fmt)
     if output:
         output.write_bytes(data)
     else:

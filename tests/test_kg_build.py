@@ -225,3 +225,15 @@ def test_cli_load_and_export(built, tmp_path):
     assert result.exit_code == 1 and "broken.nt: cannot read as" in result.output
     result = runner.invoke(main, ["load", str(source), "--graph", "not an iri", "--data-dir", str(data_dir)])
     assert result.exit_code == 1 and "invalid graph IRI 'not an iri'" in result.output
+
+
+@pytest.mark.parametrize("args", [["export"], ["search", "EHPAD"], ["sparql", "ASK {}"], ["link", "un SSIAD"]])
+def test_cli_on_a_locked_store_is_a_one_line_error(tmp_path, args):
+    """While `hpkg serve` holds the embedded store, other commands say so instead of a traceback."""
+    import pyoxigraph
+
+    holder = pyoxigraph.Store(str(tmp_path / "store"))  # noqa: F841 - holds the lock
+    result = CliRunner().invoke(main, [*args, "--data-dir", str(tmp_path)])
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("Error: ")
+    assert "cannot open the store" in result.output and "Traceback" not in result.output
