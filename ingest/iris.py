@@ -3,8 +3,11 @@
 Nothing here depends on run order, time or randomness: the same page always gives the same
 IRIs, so re-ingesting it replaces its graph instead of adding a second copy.
 
->>> str(section_iri("Projet régional de santé 2012-2016", "Schéma Régional d'Organisation Médico-Sociale", "004_x", "2.8.1"))
-'https://w3id.org/healthpolicy-kg/id/section/projet-regional-de-sante-2012-2016/sroms/2.8.1'
+>>> str(section_iri("Projet régional de santé 2012-2016", "Schéma Régional d'Organisation Médico-Sociale", "004_x", "2.8.1", region_code="93"))
+'https://w3id.org/healthpolicy-kg/id/section/93/projet-regional-de-sante-2012-2016/sroms/2.8.1'
+
+Every region has its « Projet régional de santé 2012-2016 »: the region's INSEE code, when
+known, leads the plan's path so that two regions' plans never share an IRI.
 """
 from __future__ import annotations
 
@@ -53,8 +56,14 @@ def scheme_slug(name: str) -> str:
     return slug(name)
 
 
-def plan_slug(plan: str | None) -> str:
-    return slug(plan) if plan else NO_PLAN
+def plan_slug(plan: str | None, region_code: str | None = None) -> str:
+    """`{region INSEE code}/{plan slug}`, or the plan slug alone when the region is unknown.
+
+    >>> plan_slug("Projet régional de santé 2012-2016", "93"), plan_slug(None)
+    ('93/projet-regional-de-sante-2012-2016', 'sans-plan')
+    """
+    name = slug(plan) if plan else NO_PLAN
+    return f"{number_slug(region_code)}/{name}" if region_code else name
 
 
 def number_slug(number: str) -> str:
@@ -76,19 +85,20 @@ def doc_iri(doc: str) -> URIRef:
     return HPID[f"doc/{doc}"]
 
 
-def plan_iri(plan: str) -> URIRef:
-    return HPID[f"plan/{plan_slug(plan)}"]
+def plan_iri(plan: str, *, region_code: str | None = None) -> URIRef:
+    return HPID[f"plan/{plan_slug(plan, region_code)}"]
 
 
-def scheme_iri(plan: str | None, scheme: str) -> URIRef:
-    return HPID[f"scheme/{plan_slug(plan)}/{scheme_slug(scheme)}"]
+def scheme_iri(plan: str | None, scheme: str, *, region_code: str | None = None) -> URIRef:
+    return HPID[f"scheme/{plan_slug(plan, region_code)}/{scheme_slug(scheme)}"]
 
 
-def section_iri(plan: str | None, scheme: str | None, doc: str, key: str, numbered: bool = True) -> URIRef:
-    """`hpid:section/{plan}/{scheme or doc}/{number or title slug}`."""
+def section_iri(plan: str | None, scheme: str | None, doc: str, key: str, numbered: bool = True,
+                *, region_code: str | None = None) -> URIRef:
+    """`hpid:section/{region}/{plan}/{scheme or doc}/{number or title slug}`."""
     container = scheme_slug(scheme) if scheme else doc
     tail = number_slug(key) if numbered else slug(key)
-    return HPID[f"section/{plan_slug(plan)}/{container}/{tail}"]
+    return HPID[f"section/{plan_slug(plan, region_code)}/{container}/{tail}"]
 
 
 def item_iri(section: URIRef, position: int) -> URIRef:

@@ -82,7 +82,8 @@ def section_nodes(doc: Document) -> list[URIRef]:
 
 
 def section_node(doc: Document, section: Section) -> URIRef:
-    return iris.section_iri(doc.plan, _scheme(doc), doc.doc, section.key, numbered=bool(section.number))
+    return iris.section_iri(doc.plan, _scheme(doc), doc.doc, section.key, numbered=bool(section.number),
+                           region_code=doc.region_code)
 
 
 def section_table(doc: Document) -> dict[tuple[str, str], URIRef]:
@@ -134,17 +135,17 @@ def _add_document(graph: Graph, doc: Document, node: URIRef) -> URIRef | None:
             add((node, HPO.pages, Literal(doc.source.pages)))
     top = None
     if doc.plan:
-        top = plan = iris.plan_iri(doc.plan)
+        top = plan = iris.plan_iri(doc.plan, region_code=doc.region_code)
         add((plan, RDF.type, HPO.Plan))
         add((plan, DCTERMS.title, Literal(doc.plan)))
         add((node, HPO.inPlan, plan))
     scheme_name = _scheme(doc)
     if scheme_name:
-        top = scheme = iris.scheme_iri(doc.plan, scheme_name)
+        top = scheme = iris.scheme_iri(doc.plan, scheme_name, region_code=doc.region_code)
         add((scheme, RDF.type, HPO.Scheme))
         add((scheme, DCTERMS.title, Literal(scheme_name)))
         if doc.plan:
-            add((scheme, HPO.partOf, iris.plan_iri(doc.plan)))
+            add((scheme, HPO.partOf, iris.plan_iri(doc.plan, region_code=doc.region_code)))
         add((node, HPO.inScheme, scheme))
     return top
 

@@ -17,7 +17,7 @@ from ontology.shapes import validate
 
 PLAN = "Projet régional de santé 2012-2016"
 SCHEME = "Schéma Régional d’Organisation Médico-Sociale"
-SECTION = HPID["section/projet-regional-de-sante-2012-2016/sroms/"]
+SECTION = HPID["section/93/projet-regional-de-sante-2012-2016/sroms/"]
 TEXT = (
     "2.8 S’engager en faveur de l’efficience\n"
     "2.8.1 Optimiser l’allocation des ressources\n"
@@ -84,8 +84,8 @@ def test_document_metadata(graph):
     assert graph.value(doc, HPO.pages) == Literal("15-17")
     assert graph.value(doc, DCTERMS.source).startswith("Schéma Régional")
     assert graph.value(doc, HPO.figure) == Literal("RI00000182")
-    plan = HPID["plan/projet-regional-de-sante-2012-2016"]
-    scheme = HPID["scheme/projet-regional-de-sante-2012-2016/sroms"]
+    plan = HPID["plan/93/projet-regional-de-sante-2012-2016"]
+    scheme = HPID["scheme/93/projet-regional-de-sante-2012-2016/sroms"]
     assert graph.value(doc, HPO.inPlan) == plan and graph.value(doc, HPO.inScheme) == scheme
     assert (plan, RDF.type, HPO.Plan) in graph and graph.value(plan, DCTERMS.title) == Literal(PLAN)
     assert (scheme, RDF.type, HPO.Scheme) in graph and graph.value(scheme, HPO.partOf) == plan
@@ -93,7 +93,7 @@ def test_document_metadata(graph):
 
 def test_section_tree(graph):
     top, s28, s281 = SECTION + "2", SECTION + "2.8", SECTION + "2.8.1"
-    assert graph.value(top, HPO.partOf) == HPID["scheme/projet-regional-de-sante-2012-2016/sroms"]
+    assert graph.value(top, HPO.partOf) == HPID["scheme/93/projet-regional-de-sante-2012-2016/sroms"]
     assert graph.value(s28, HPO.partOf) == top and graph.value(s281, HPO.partOf) == s28
     assert [graph.value(s, HPO.level).toPython() for s in (top, s28, s281)] == [1, 2, 3]
     assert graph.value(s281, HPO.position) == Literal(1) and graph.value(SECTION + "2.8.2", HPO.position) == Literal(2)
@@ -230,3 +230,15 @@ def test_ingest_does_not_import_kg():
     code = "import sys, ingest.to_rdf, ingest.iris; print([m for m in sys.modules if m.split('.')[0] in ('kg', 'search_api')])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_two_regions_same_plan_and_number_never_share_an_iri():
+    """Every ARS published a « PRS 2012-2016 » with a SROMS § 2.8: the region keeps them apart."""
+    from ingest import iris
+
+    paca = iris.section_iri(PLAN, SCHEME, "a", "2.8", region_code="93")
+    bretagne = iris.section_iri(PLAN, SCHEME, "b", "2.8", region_code="53")
+    assert paca != bretagne
+    assert iris.plan_iri(PLAN, region_code="93") != iris.plan_iri(PLAN, region_code="53")
+    # The same page ingested twice gives the same IRI (no run order, no randomness).
+    assert paca == iris.section_iri(PLAN, SCHEME, "other-file", "2.8", region_code="93")

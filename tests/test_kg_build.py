@@ -83,10 +83,10 @@ def test_orientation_tree_linked_and_cited(built):
         titles = {(str(r.title).replace("’", "'"), str(r.parentTitle).replace("’", "'")) for r in rows}
         assert titles == {("Optimiser l'allocation des ressources", "S'engager en faveur de l'efficience")}
         assert str(rows[0].source).endswith("pp. 15-17")
-        section = HPID["section/projet-regional-de-sante-2012-2016/sroms/2.8.4"]
+        section = HPID["section/93/projet-regional-de-sante-2012-2016/sroms/2.8.4"]
         # « cf. orientation spécifique personnes âgées » points to 3.1, known from another page
         assert list(store.query("SELECT ?t WHERE { ?s <https://w3id.org/healthpolicy-kg/ontology#crossReference> ?t }",
-                                bindings={"s": section}))[0].t == HPID["section/projet-regional-de-sante-2012-2016/sroms/3.1"]
+                                bindings={"s": section}))[0].t == HPID["section/93/projet-regional-de-sante-2012-2016/sroms/3.1"]
         linked = store.query("""
             PREFIX hpo: <https://w3id.org/healthpolicy-kg/ontology#>
             SELECT ?p (COUNT(DISTINCT ?c) AS ?n) WHERE { ?s a hpo:Section ; ?p ?c .
