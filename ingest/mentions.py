@@ -631,6 +631,29 @@ def _doubtful_place(span: _Span, text: str, matcher: _Matcher, places: list[tupl
     return not any(start <= span.start and span.end <= end for start, end in places)
 
 
+_CRUMB_SEPARATOR = re.compile(r"\s[>›»]\s")
+
+
+def _navigation_span(doc: Document) -> tuple[int, int] | None:
+    """The crumbs of the breadcrumb line before the plan (`Accueil > Région > ARS > `): site
+    navigation, not words of the plan, so nothing is extracted there. None when the plan is
+    not a crumb (nothing is dropped then)."""
+    if not doc.plan:
+        return None
+    plan = fold(doc.plan)
+    for start, end in doc.meta_spans:
+        line = doc.text[start:end]
+        crumb_start = 0
+        for separator in [*_CRUMB_SEPARATOR.finditer(line), None]:
+            crumb_end = separator.start() if separator else len(line)
+            if fold(line[crumb_start:crumb_end].strip()) == plan:
+                return (start, start + crumb_start) if crumb_start else None
+            if separator is None:
+                break
+            crumb_start = separator.end()
+    return None
+
+
 def extract_mentions(doc: Document) -> list[Mention]:
     """Entities of a document, sorted by start; `text` is always `doc.text[start:end]`."""
     text = doc.text
@@ -644,6 +667,9 @@ def extract_mentions(doc: Document) -> list[Mention]:
     spans += _pattern_spans(normalised, tokens, matcher, spans)
     spans += _acronym_spans(normalised, tokens, matcher)
     spans += _ner_spans(entities, normalised, tokens, matcher, spans)
+    navigation = _navigation_span(doc)
+    if navigation:
+        spans = [span for span in spans if not navigation[0] <= span.start < navigation[1]]
     mentions = []
     for span in _select(spans):
         confidence = (span.confidence or CONFIDENCE[span.method]) - (0.2 if span.candidate else 0.0)

@@ -64,6 +64,17 @@ def test_breadcrumb_line_is_read(corpus_mentions):
     assert ("programme", "Schéma Régional d’Organisation Médico-Sociale") in texts
 
 
+def test_site_navigation_crumbs_before_the_plan_are_not_entities(corpus_mentions):
+    """`Accueil > Région > ARS > Projet régional…`: « Région » and « ARS » there are menu entries."""
+    document, mentions = corpus_mentions["000_d922552c98e187fc"]
+    plan_at = document.text.index("Projet régional de santé 2012-2016")
+    assert document.text[:plan_at] == "Accueil > Région > ARS > "
+    assert [m.text for m in mentions if m.start < plan_at] == []
+    # The same words in the body are still found.
+    body = extract_mentions(page("L’ARS et la région financent les SSIAD."))
+    assert {(m.type, m.text) for m in body} >= {("actor", "ARS"), ("territory", "région")}
+
+
 def test_plural_and_gender_variants_reach_one_concept():
     mentions = found("Les infirmières libérales, les infirmiers libéraux et un infirmier libéral se coordonnent.")
     assert [c for _, _, c, _ in mentions] == ["actor/infirmier-liberal"] * 3
