@@ -190,7 +190,24 @@ class Store(ABC):
         """Release the store (the on-disk lock, the HTTP connection)."""
 
 
-class OxigraphStore(Store):
+class _UpdateStore(Store):
+    """Backends written through SPARQL Update: a page's replacement is one update request,
+    which Oxigraph (embedded or served) runs as one transaction, so a failure keeps the old graph."""
+
+    @abstractmethod
+    def _update(self, text: str) -> None: ...
+
+    def _replace(self, iri, triples) -> None:
+        self._update(f"DROP SILENT GRAPH <{iri}> ;\n" + _insert_data(iri, triples))
+
+    def _add(self, iri, triples) -> None:
+        self._update(_insert_data(iri, triples))
+
+    def remove_graph(self, iri) -> None:
+        self._update(f"DROP SILENT GRAPH <{_graph_iri(iri)}>")
+
+
+class OxigraphStore(_UpdateStore):
     """Embedded, transactional, on-disk Oxigraph (pyoxigraph) at `path`."""
 
     def __init__(self, path: Path):
@@ -202,21 +219,11 @@ class OxigraphStore(Store):
                              "is another hpkg process (serve?) using it?") from error
         self.path = path
 
-    def _replace(self, iri, triples) -> None:
-        # One update = one transaction: the old graph stays if anything fails.
-        self._update(f"DROP SILENT GRAPH <{iri}> ;\n" + _insert_data(iri, triples))
-
-    def _add(self, iri, triples) -> None:
-        self._update(_insert_data(iri, triples))
-
     def _update(self, text: str) -> None:
         try:
             self._ox.update(text)
         except (SyntaxError, ValueError, OSError) as error:
             raise StoreError(f"{self.path}: update refused: {_one_line(error)}") from error
-
-    def remove_graph(self, iri) -> None:
-        self._update(f"DROP SILENT GRAPH <{_graph_iri(iri)}>")
 
     def graphs(self) -> list[URIRef]:
         rows = self._ox.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
@@ -325,7 +332,7 @@ class MemoryStore(Store):
         return sum(1 for _ in self._quads())
 
 
-class RemoteStore(Store):
+class RemoteStore(_UpdateStore):
     """A SPARQL 1.1 server: updates through rdflib's SPARQLUpdateStore, queries by the Protocol."""
 
     def __init__(self, url: str):
@@ -334,13 +341,6 @@ class RemoteStore(Store):
         self.query_url, self.update_url = remote_endpoints(url)
         self._sparql = SPARQLUpdateStore(self.query_url, self.update_url, autocommit=True)
 
-    def _replace(self, iri, triples) -> None:
-        # One update request: the server runs it as one transaction (Oxigraph does).
-        self._update(f"DROP SILENT GRAPH <{iri}> ;\n" + _insert_data(iri, triples))
-
-    def _add(self, iri, triples) -> None:
-        self._update(_insert_data(iri, triples))
-
     def _update(self, text: str) -> None:
         try:
             self._sparql.update(text)
@@ -348,9 +348,6 @@ class RemoteStore(Store):
             raise StoreError(f"{self.update_url}: update refused ({error.code}): {_http_body(error)}") from error
         except urllib.error.URLError as error:
             raise StoreError(f"{self.update_url}: server unreachable: {error.reason}") from error
-
-    def remove_graph(self, iri) -> None:
-        self._update(f"DROP SILENT GRAPH <{_graph_iri(iri)}>")
 
     def graphs(self) -> list[URIRef]:
         rows = self._query("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }", {}, None, None)

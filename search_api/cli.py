@@ -26,6 +26,13 @@ def _settings(data_dir: Path | None) -> dict:
     return load_settings(overrides)
 
 
+def _open_store(settings: dict):
+    """The store the settings name (embedded on-disk by default), as a context manager."""
+    from kg.store import open_store
+
+    return open_store(settings["data_dir"], backend=settings["store"])
+
+
 def _print_json(payload) -> None:
     click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
 
@@ -109,10 +116,9 @@ def serve(host: str, port: int, data_dir: Path | None) -> None:
 def search(query: str, k: int, as_json: bool, data_dir: Path | None) -> None:
     """Orientations that answer a French question."""
     from kg.search import search_store
-    from kg.store import open_store
 
     settings = _settings(data_dir)
-    with open_store(settings["data_dir"], backend=settings["store"]) as store:
+    with _open_store(settings) as store:
         try:
             result = search_store(store, settings, query, k=k)
         except ValueError as error:  # an empty or over-long query, a bad -k: one line naming it
@@ -155,10 +161,9 @@ def sparql(query, query_file, name, params, fmt, data_dir) -> None:
 @data_dir_option
 def load(file: Path, graph_iri: str, data_dir: Path | None) -> None:
     """Add external RDF (INSEE geography, a FINESS extract...) into a named graph."""
-    from kg.store import open_store
 
     settings = _settings(data_dir)
-    with open_store(settings["data_dir"], backend=settings["store"]) as store:
+    with _open_store(settings) as store:
         count = store.load_file(file, graph_iri)
     click.echo(f"loaded {count} triples into <{graph_iri}>")
 
@@ -169,10 +174,9 @@ def load(file: Path, graph_iri: str, data_dir: Path | None) -> None:
 @data_dir_option
 def export(fmt: str, output: Path | None, data_dir: Path | None) -> None:
     """Export the whole graph."""
-    from kg.store import open_store
 
     settings = _settings(data_dir)
-    with open_store(settings["data_dir"], backend=settings["store"]) as store:
+    with _open_store(settings) as store:
         data = store.export(fmt)
     if output:
         output.write_bytes(data)
@@ -188,10 +192,9 @@ def export(fmt: str, output: Path | None, data_dir: Path | None) -> None:
 def link(description: str, k: int, as_json: bool, data_dir: Path | None) -> None:
     """Policy axes a project fits, with reasons."""
     from kg.linking import suggest
-    from kg.store import open_store
 
     settings = _settings(data_dir)
-    with open_store(settings["data_dir"], backend=settings["store"]) as store:
+    with _open_store(settings) as store:
         result = suggest(store, settings, description, k=k)
     if as_json:
         _print_json(result)
@@ -266,11 +269,10 @@ def eval_search_cmd(gold: Path, as_json: bool, data_dir: Path | None) -> None:
 def eval_link_cmd(gold: Path, as_json: bool, data_dir: Path | None) -> None:
     """hit@3 and MRR of project -> section suggestions."""
     from kg.linking import eval_link, format_link_report
-    from kg.store import open_store
 
     settings = _settings(data_dir)
     try:
-        with open_store(settings["data_dir"], backend=settings["store"]) as store:
+        with _open_store(settings) as store:
             report = eval_link(gold, store, settings)
     except ValueError as error:
         raise click.ClickException(str(error)) from error
