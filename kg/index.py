@@ -66,10 +66,12 @@ def make_faiss(vectors: np.ndarray, kind: str = "flat"):
     return index
 
 
-def ensure_index(store, settings: dict, kind: str = "flat") -> SearchIndex:
-    """Build the index of the store's passages, or reuse the saved one when the corpus hash
-    and the model id are unchanged. Called by kg.build after an ingest.
+def ensure_index(store, settings: dict, kind: str | None = None) -> SearchIndex:
+    """Build the index of the store's passages, or reuse the saved one when the corpus hash,
+    the model id and the FAISS kind (`kind`, else the `faiss_index` setting) are unchanged.
+    Called by kg.build after an ingest.
     """
+    kind = kind or settings.get("faiss_index", "flat")
     passages, sections = read_passages(store)
     synonyms = Synonyms(vocabulary_labels(store))
     folder = index_dir(settings)
@@ -156,7 +158,8 @@ def open_index(store, settings: dict) -> SearchIndex:
         index = load_index(settings)
     except FileNotFoundError:
         return ensure_index(store, settings)
-    if index.manifest.get("model") != model_id(settings["embedding_model"]):
+    if (index.manifest.get("model") != model_id(settings["embedding_model"])
+            or index.manifest.get("faiss") != settings.get("faiss_index", "flat")):
         return ensure_index(store, settings)
     return index
 

@@ -298,3 +298,17 @@ def test_bad_arguments_name_the_field(tiny, kwargs, field):
     store, settings, index = tiny
     with pytest.raises(ValueError, match=f"^{field}: "):
         search_store(store, settings, index=index, **kwargs)
+
+
+def test_faiss_kind_is_a_setting_and_switching_it_rebuilds(tmp_path):
+    import faiss
+
+    settings = load_settings({"data_dir": str(tmp_path), "store": "memory", "faiss_index": "hnsw"})
+    with open_store(None, backend="memory") as store:
+        for iri, graph in tiny_graphs().items():
+            store.replace_graph(iri, graph)
+        hnsw = ensure_index(store, settings)
+        assert hnsw.manifest["faiss"] == "hnsw" and isinstance(hnsw.vectors, faiss.IndexHNSWFlat)
+        assert not ensure_index(store, settings).rebuilt
+        flat = ensure_index(store, {**settings, "faiss_index": "flat"})
+        assert flat.rebuilt and isinstance(flat.vectors, faiss.IndexFlatIP)
