@@ -34,7 +34,7 @@ sysdeps:
 	fi
 
 run: install
-	$(BIN)/hpkg ingest corpus/
+	$(BIN)/hpkg ingest corpus/ --prune
 	$(BIN)/hpkg serve --host $(HOST) --port $(PORT)
 
 test: install sysdeps

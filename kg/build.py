@@ -25,6 +25,7 @@ from ingest.mentions import extract_mentions
 from ingest.model import Document
 from ingest.pipeline import iter_documents
 from ingest.to_rdf import document_graph, fold_title, section_table
+from kg.queries import run_named
 from kg.store import Store, open_store, to_rdflib
 from ontology.namespaces import HPID, HPO
 from ontology.shapes import validate
@@ -45,6 +46,7 @@ class IngestReport:
     triples: int = 0  # written by this run (pages + ontology)
     seconds: float = 0.0
     skipped: list[IngestError] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)  # pages removed: no longer among the inputs
 
     def summary(self) -> str:
         """Several lines: the counts, then each skipped file and why.
@@ -60,14 +62,20 @@ class IngestReport:
             f"{sum(self.mentions.values())} mentions ({by_type or 'none'}), "
             f"{self.triples} triples in {self.seconds:.1f} s"
         ]
+        if self.pruned:
+            lines.append(f"removed {len(self.pruned)} page graph(s) no longer in the input: {', '.join(self.pruned)}")
         if self.skipped:
             lines.append(f"skipped {len(self.skipped)} file{'s' if len(self.skipped) > 1 else ''}:")
             lines.extend(f"  {error}" for error in self.skipped)
         return "\n".join(lines)
 
 
-def ingest_paths(paths, settings: dict, build_index: bool = True) -> IngestReport:
-    """Ingest files and folders into the store of `settings`, then (re)build the search index."""
+def ingest_paths(paths, settings: dict, build_index: bool = True, prune: bool = False) -> IngestReport:
+    """Ingest files and folders into the store of `settings`, then (re)build the search index.
+
+    With `prune`, the pages stored earlier but absent from these inputs are removed (a skipped
+    page is not absent: its old graph stays), so the graph mirrors the corpus folder.
+    """
     started = time.perf_counter()
     report = IngestReport()
     documents: dict[str, Document] = {}
@@ -96,12 +104,30 @@ def ingest_paths(paths, settings: dict, build_index: bool = True) -> IngestRepor
             report.sections += written["sections"]
             report.mentions.update(written["mentions"])
             report.triples += written["triples"]
+        if prune:
+            present = set(documents) | {Path(error.path).stem for error in report.skipped}
+            report.pruned = prune_pages(store, present)
         if build_index:
             from kg.index import ensure_index  # heavy (model, FAISS): only when asked
 
             ensure_index(store, settings)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def prune_pages(store: Store, present: set[str]) -> list[str]:
+    """Remove the graphs of stored pages whose name is not in `present`; their names, sorted.
+    Only graphs holding an hpo:Document are pages: RDF added by `hpkg load` is never touched."""
+    rows = run_named(store, "build_page_graphs")
+    prefix = str(iris.graph_iri(""))
+    removed = []
+    for row in rows:
+        graph = str(row.g)
+        name = graph[len(prefix):] if graph.startswith(prefix) else None
+        if name and name not in present:
+            store.remove_graph(graph)
+            removed.append(name)
+    return sorted(removed)
 
 
 def ingest_document(store: Store, doc: Document, known: dict | None = None) -> dict:

@@ -61,12 +61,13 @@ def main() -> None:
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @data_dir_option
 @click.option("--no-index", is_flag=True, help="Build the graph only, not the search index.")
-def ingest(paths: tuple[Path, ...], data_dir: Path | None, no_index: bool) -> None:
+@click.option("--prune", is_flag=True, help="Remove stored pages that are not among PATHS (the graph mirrors the corpus).")
+def ingest(paths: tuple[Path, ...], data_dir: Path | None, no_index: bool, prune: bool) -> None:
     """Corpus files or folders -> graph (+ search index). Exits 1 when any file was skipped."""
     from kg.build import ingest_paths
 
     settings = _settings(data_dir)
-    report = ingest_paths(list(paths) or [Path("corpus")], settings, build_index=not no_index)
+    report = ingest_paths(list(paths) or [Path("corpus")], settings, build_index=not no_index, prune=prune)
     click.echo(report.summary())
     if report.skipped:
         sys.exit(1)

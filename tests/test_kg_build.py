@@ -237,3 +237,25 @@ def test_cli_on_a_locked_store_is_a_one_line_error(tmp_path, args):
     assert result.exit_code == 1, result.output
     assert result.output.startswith("Error: ")
     assert "cannot open the store" in result.output and "Traceback" not in result.output
+
+
+def test_prune_removes_pages_gone_from_the_corpus_and_nothing_else(built, tmp_path, copied_corpus):
+    built_dir, _, reference = built
+    data_dir = tmp_path / "data"
+    shutil.copytree(built_dir, data_dir)
+    external = HPID["graph/finess-extract"]
+    with open_store(data_dir) as store:  # RDF added by `hpkg load`: not a page, never pruned
+        extra = Graph()
+        extra.add((HPID["finess/1"], SKOS.prefLabel, Literal("EHPAD Les Oliviers")))
+        store.replace_graph(external, extra)
+    pages = tmp_path / "pages"
+    shutil.copytree(copied_corpus, pages)
+    (pages / f"{CORPUS_DOCS[2]}.txt").unlink()  # deleted from the corpus
+    (pages / f"{CORPUS_DOCS[3]}.txt").write_bytes(BINARY)  # now unreadable: skipped, kept
+    result = CliRunner().invoke(main, ["ingest", str(pages), "--data-dir", str(data_dir), "--no-index", "--prune"])
+    assert result.exit_code == 1  # one file skipped
+    assert f"removed 1 page graph(s) no longer in the input: {CORPUS_DOCS[2]}" in result.output
+    graphs = graphs_of(data_dir)
+    assert iris.graph_iri(CORPUS_DOCS[2]) not in graphs
+    assert isomorphic(graphs[iris.graph_iri(CORPUS_DOCS[3])], reference[iris.graph_iri(CORPUS_DOCS[3])])
+    assert external in graphs and ONTOLOGY_GRAPH in graphs
