@@ -72,3 +72,32 @@ def copy_data_dir(settings: dict, dest: Path) -> str:
     target = Path(dest) / "data"
     shutil.copytree(settings["data_dir"], target)
     return str(target)
+
+
+@contextmanager
+def serve_app(config: dict):
+    """`create_app(config)` on a real HTTP server; yields its base URL. The app's store is
+    closed at the end, while the (temporary) data directory still exists."""
+    from search_api import create_app
+    from search_api.resources import get_store
+
+    problem = missing_browser()
+    if problem:
+        raise RuntimeError(problem)
+    app = create_app(config)
+    try:
+        with serve(app) as url:
+            yield url
+    finally:
+        with app.app_context():
+            if "store" in app.extensions["hpkg"]:
+                get_store().close()
+
+
+def wait_for(driver, css: str, timeout: float = 60):
+    """The first element matching `css`, once it is present (TimeoutException after `timeout`)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout).until(EC.presence_of_element_located((By.CSS_SELECTOR, css)))

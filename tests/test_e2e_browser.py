@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from tests.browser_support import chromium, copy_data_dir, missing_browser, serve
+from tests.browser_support import chromium, copy_data_dir, serve_app, wait_for
 
 pytestmark = pytest.mark.browser
 QUESTION = "coordination entre SSIAD et infirmiers libéraux"
@@ -17,31 +17,14 @@ QUESTION = "coordination entre SSIAD et infirmiers libéraux"
 
 @pytest.fixture(scope="module")
 def base_url(ingested, tmp_path_factory):
-    from search_api import create_app
-    from search_api.resources import get_store
-
-    problem = missing_browser()
-    if problem:
-        pytest.fail(problem)
-    app = create_app({"data_dir": copy_data_dir(ingested, tmp_path_factory.mktemp("e2e"))})
-    with serve(app) as url:
+    with serve_app({"data_dir": copy_data_dir(ingested, tmp_path_factory.mktemp("e2e"))}) as url:
         yield url
-    with app.app_context():
-        get_store().close()  # now, while its temporary folder still exists
 
 
 @pytest.fixture(scope="module")
 def browser(base_url):
     with chromium() as driver:
         yield driver
-
-
-def wait_for(driver, css, timeout=60):
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as EC
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(driver, timeout).until(EC.presence_of_element_located((By.CSS_SELECTOR, css)))
 
 
 def resources_outside(driver, base_url) -> list[str]:

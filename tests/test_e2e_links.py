@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser_support import chromium, copy_data_dir, missing_browser, serve
+from tests.browser_support import chromium, copy_data_dir, serve_app, wait_for
 
 pytestmark = pytest.mark.browser
 PASSWORD = "mot de passe solide"
@@ -15,24 +15,11 @@ XSS = '<img src=x onerror="document.title=\'pwned\'"><script>document.title="pwn
 @pytest.fixture(scope="module")
 def base_url(ingested, tmp_path_factory):
     from kg.users import UserStore
-    from search_api import create_app
 
-    problem = missing_browser()
-    if problem:
-        pytest.fail(problem)
     data_dir = copy_data_dir(ingested, tmp_path_factory.mktemp("e2e-links"))
     UserStore(data_dir).add("alice", PASSWORD, role="editor")
-    app = create_app({"data_dir": data_dir, "secret_key": "e2e-links"})
-    with serve(app) as url:
+    with serve_app({"data_dir": data_dir, "secret_key": "e2e-links"}) as url:
         yield url
-
-
-def wait_for(driver, css, timeout=60):
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as EC
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(driver, timeout).until(EC.presence_of_element_located((By.CSS_SELECTOR, css)))
 
 
 def decide(driver, status: str) -> str:
