@@ -21,13 +21,14 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 # Debian packages the tests need (Java for the OWL reasoner, Chromium for browser tests;
-# Graphviz to redraw the ontology diagram).
+# Graphviz to redraw the ontology diagram; Virtuoso for the shared-SPARQL-server tests).
 sysdeps:
 	@missing=""; \
 	command -v java >/dev/null || missing="$$missing default-jre-headless"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
 	command -v dot >/dev/null || missing="$$missing graphviz"; \
+	command -v virtuoso-t >/dev/null || missing="$$missing virtuoso-opensource"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq $$missing; \
@@ -35,7 +36,7 @@ sysdeps:
 
 run: install
 	$(BIN)/hpkg ingest corpus/ --prune
-	$(BIN)/hpkg serve --host $(HOST) --port $(PORT)
+	$(BIN)/hpkg serve --production --host $(HOST) --port $(PORT)
 
 test: install sysdeps
 	$(BIN)/python -m ontology.build --check

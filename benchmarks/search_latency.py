@@ -1,6 +1,9 @@
-"""Search latency, index build throughput, HNSW recall and memory, at corpus scale and on a
+"""End-to-end search latency (all of `search_store`) and memory, at corpus scale and on a
 synthetic corpus of --passages passages (clustered random unit vectors in FAISS + a BM25
 corpus of random corpus words), with the query embedding timed apart.
+
+FAISS alone (exact vs HNSW vs IVF: build time, latency, recall@10 at 10k-1M) is measured by
+benchmarks/ann.py; ingest and passage-embedding throughput by benchmarks/ingest_throughput.py.
 
     .venv/bin/python benchmarks/search_latency.py [--data-dir DIR] [--passages 100000] [--rounds 5]
 
@@ -153,18 +156,6 @@ def synthetic(index: SearchIndex, settings: dict, queries: list[str], vectors, n
     print(f"- FAISS HNSW build (M=32, efConstruction=80): {hnsw_s:.1f} s, CPU {hnsw_cpu:.1f} s "
           f"({n / hnsw_s:,.0f} vectors/s); "
           f"memory {rss_mb():.0f} MB")
-    # recall@10 of HNSW against exact search, for queries drawn like the passages (topical
-    # clusters, as real embeddings are) and for unstructured random queries (worst case)
-    for name, probe in (("clustered", clustered_vectors(np.random.default_rng(7), 200, dim)),
-                        ("random", unit(rng.normal(size=(200, dim)).astype(np.float32)))):
-        _, exact = flat.search(probe, 10)
-        for ef in (128, 512):
-            hnsw.hnsw.efSearch = ef
-            _, approx = hnsw.search(probe, 10)
-            recall = np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approx, exact)])
-            missed = sum(10 - len(set(a) & set(e)) for a, e in zip(approx, exact))
-            print(f"- HNSW recall@10 vs exact, {name} queries, efSearch {ef}: {recall:.3f} "
-                  f"({missed} of 2000 neighbours missed)")
     hnsw.hnsw.efSearch = 128
     # synthetic vectors are far from real queries: lift the cut-off so that hits are built
     # (the worst case: every query yields full pages of hits)

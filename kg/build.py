@@ -3,10 +3,16 @@
 Each page is written with one atomic `replace_graph`, only after its graph passes the SHACL
 shapes: a page that fails (unreadable, extraction error, shape violation) is skipped with the
 reason and leaves the store as it was for that page; the other pages go through. An
-interrupted run leaves every page either fully written or as it was before.
+interrupted run (even kill -9) leaves every page either fully written or as it was before.
+
+Acknowledgement: once a page's transaction is committed, `stored <file> (<n> triples)` is
+written to stderr (stdout keeps the summary); a page so acknowledged survives a kill of the
+process. A full disk stops the run with one StoreError line naming the data dir: the pages
+acknowledged so far stay, the others are as they were.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import sys
 import time
@@ -26,7 +32,7 @@ from ingest.model import Document
 from ingest.pipeline import iter_documents
 from ingest.to_rdf import document_graph, fold_title, section_table
 from kg.queries import run_named
-from kg.store import Store, open_store, to_rdflib
+from kg.store import Store, StoreError, open_store, to_rdflib
 from ontology.namespaces import HPID, HPO
 from ontology.shapes import validate
 from ontology.vocab import VOCAB_DIR
@@ -70,14 +76,18 @@ class IngestReport:
         return "\n".join(lines)
 
 
-def ingest_paths(paths, settings: dict, build_index: bool = True, prune: bool = False) -> IngestReport:
+def ingest_paths(paths, settings: dict, build_index: bool = True, prune: bool = False,
+                 on_stored=None) -> IngestReport:
     """Ingest files and folders into the store of `settings`, then (re)build the search index.
 
     With `prune`, the pages stored earlier but absent from these inputs are removed (a skipped
     page is not absent: its old graph stays), so the graph mirrors the corpus folder.
+    `on_stored(doc, triples)` is called after each page is committed (default: a `stored`
+    line on stderr). StoreError (one line, naming the data dir) when the disk is full.
     """
     started = time.perf_counter()
     report = IngestReport()
+    on_stored = on_stored or _acknowledge
     documents: dict[str, Document] = {}
     for result in iter_documents(paths, max_bytes=int(settings["max_file_mb"] * 2**20)):
         if isinstance(result, IngestError):
@@ -88,6 +98,7 @@ def ingest_paths(paths, settings: dict, build_index: bool = True, prune: bool = 
         else:
             documents[result.doc] = result
     with open_store(settings["data_dir"], backend=settings["store"]) as store:
+        _mark_index_stale(settings)  # before the first write: a kill from here on leaves it stale
         report.triples += ensure_ontology(store)
         known = stored_sections(store)
         for doc in documents.values():  # cross-references may point to any page of this run
@@ -98,21 +109,57 @@ def ingest_paths(paths, settings: dict, build_index: bool = True, prune: bool = 
             try:
                 written = ingest_document(store, doc, known)
             except IngestError as error:
+                if _disk_full(error):
+                    raise StoreError(f"{settings['data_dir']}: no space left on device; stopped at {doc.path} "
+                                     f"after storing {report.documents} page(s) (every page is either fully "
+                                     "stored or as it was)") from error
                 report.skipped.append(error)
                 continue
             report.documents += 1
             report.sections += written["sections"]
             report.mentions.update(written["mentions"])
             report.triples += written["triples"]
+            on_stored(doc, written["triples"])
         if prune:
             present = set(documents) | {Path(error.path).stem for error in report.skipped}
             report.pruned = prune_pages(store, present)
         if build_index:
             from kg.index import ensure_index  # heavy (model, FAISS): only when asked
 
-            ensure_index(store, settings)
+            try:
+                ensure_index(store, settings)
+            except OSError as error:  # a full disk while writing it: the old index is kept
+                raise StoreError(f"{settings['data_dir']}: cannot write the search index: "
+                                 f"{error.strerror or error} (the graph is stored; the previous "
+                                 "index, if any, is kept and marked stale)") from error
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _acknowledge(doc: Document, triples: int) -> None:
+    """One stderr line per committed page: what an interrupted run did store."""
+    tqdm.write(f"stored {doc.path} ({triples} triples)", file=sys.stderr)
+    sys.stderr.flush()
+
+
+def _mark_index_stale(settings: dict) -> None:
+    """Tell the search index the store is changing (cheap; no FAISS import)."""
+    from kg.index import mark_stale
+
+    try:
+        mark_stale(settings)
+    except OSError as error:
+        raise StoreError(f"{settings['data_dir']}: cannot write {error.filename or 'the stale marker'}: "
+                         f"{error.strerror or error}") from error
+
+
+def _disk_full(error: BaseException) -> bool:
+    """True when `error` (or what caused it) is a full disk: ENOSPC, or RocksDB saying so."""
+    while error is not None:
+        if getattr(error, "errno", None) == errno.ENOSPC or "No space left on device" in str(error):
+            return True
+        error = error.__cause__
+    return False
 
 
 def prune_pages(store: Store, present: set[str]) -> list[str]:
@@ -190,10 +237,10 @@ def ensure_ontology(store: Store) -> int:
 def stored_sections(store: Store) -> dict[tuple[str, str], URIRef]:
     """Cross-reference targets already in the store (pages not re-ingested in this run)."""
     table: dict[tuple[str, str], URIRef] = {}
+    # constant IRIs, not bindings: Virtuoso 7.2 fails on a VALUES-bound predicate in OPTIONAL
     rows = store.query(
-        "SELECT ?section ?number ?title WHERE { ?section a ?type ; <http://purl.org/dc/terms/title> ?title "
-        "OPTIONAL { ?section ?numberProperty ?number } }",
-        bindings={"type": HPO.Section, "numberProperty": HPO.number},
+        f"SELECT ?section ?number ?title WHERE {{ ?section a <{HPO.Section}> ; <http://purl.org/dc/terms/title> ?title "
+        f"OPTIONAL {{ ?section <{HPO.number}> ?number }} }}"
     )
     for row in rows:
         container = str(row.section).split("/section/", 1)[-1].split("/")[1:2]

@@ -4,13 +4,26 @@
 BM25 are rebuilt when, and only when, either changes. Section info (entities, scheme, used by
 facets) and the expansion labels are cheap: they are rewritten whenever they change, without
 re-embedding anything.
+
+Integrity: the manifest lists every index file with its size and sha256, and is written last
+(a new index is written in a temporary folder, fsynced, then swapped in by renames; a lone
+rewritten file goes through a temporary file and os.replace). Loading checks every size on
+each call and every hash when the files are (re)loaded; a missing, truncated or altered file,
+an unreadable manifest or one of an older FORMAT is logged as a warning naming the file, and
+the index is rebuilt from the store. `{data_dir}/index.stale`, written by an ingest before
+its first page, says the store changed after the index was built: the next `ensure_index` or
+`open_index` compares the corpus hash (rebuilding when it changed) and removes it.
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import logging
+import os
 import shutil
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -21,8 +34,17 @@ from kg.embeddings import get_embedder, model_id
 from kg.lexical import LexicalIndex, Synonyms, vocabulary_labels
 from kg.passages import Passage, SectionInfo, corpus_hash, read_passages
 
-FORMAT = 1  # bump when the files' layout changes: old indexes are then rebuilt
+FORMAT = 2  # bump when the files' layout changes: old indexes are then rebuilt (2: file checksums)
 FAISS_KINDS = ("flat", "hnsw")
+STALE_MARKER = "index.stale"  # in the data dir: the store changed after the index was built
+BUILD_LOCK = "index.lock"  # in the data dir: one process builds at a time
+log = logging.getLogger(__name__)
+
+
+class IndexUnusable(FileNotFoundError):
+    """The saved index cannot be trusted (a file missing, truncated or altered, a manifest
+    unreadable or of another FORMAT); the message names the file. A FileNotFoundError, so
+    callers that rebuild a missing index rebuild a damaged one too."""
 
 
 @dataclass
@@ -66,29 +88,37 @@ def make_faiss(vectors: np.ndarray, kind: str = "flat"):
     return index
 
 
-def ensure_index(store, settings: dict, kind: str | None = None) -> SearchIndex:
+def ensure_index(store, settings: dict, kind: str | None = None, rebuild: bool = False) -> SearchIndex:
     """Build the index of the store's passages, or reuse the saved one when the corpus hash,
-    the model id and the FAISS kind (`kind`, else the `faiss_index` setting) are unchanged.
-    Called by kg.build after an ingest.
+    the model id and the FAISS kind (`kind`, else the `faiss_index` setting) are unchanged and
+    its files pass their checksums (never with `rebuild`: the caller found them damaged).
+    Called by kg.build after an ingest; clears the stale marker.
     """
     kind = kind or settings.get("faiss_index", "flat")
-    passages, sections = read_passages(store)
-    synonyms = Synonyms(vocabulary_labels(store))
     folder = index_dir(settings)
-    name = settings["embedding_model"]
-    wanted = {"format": FORMAT, "corpus_hash": corpus_hash(passages), "model": model_id(name), "faiss": kind}
-    manifest = _read_manifest(folder)
-    meta = _meta_json(sections, synonyms)
-    if manifest and all(manifest.get(key) == value for key, value in wanted.items()):
-        if manifest.get("meta_hash") != _sha(meta):
-            (folder / "sections.json").write_text(meta, encoding="utf-8")
-            manifest["meta_hash"] = _sha(meta)
-            _write_json(folder / "manifest.json", manifest)
-        try:
-            return load_index(settings)
-        except (OSError, ValueError, KeyError, RuntimeError):  # files missing or damaged: rebuild
-            pass
-    return build_index(passages, sections, synonyms, settings, kind=kind, wanted=wanted)
+    with _build_lock(settings):
+        stale = _stale_stamp(settings)  # taken before reading: a later ingest keeps its marker
+        passages, sections = read_passages(store)
+        synonyms = Synonyms(vocabulary_labels(store))
+        name = settings["embedding_model"]
+        wanted = {"format": FORMAT, "corpus_hash": corpus_hash(passages), "model": model_id(name), "faiss": kind}
+        manifest = None if rebuild else _read_manifest(folder)
+        index = None
+        if manifest and all(manifest.get(key) == value for key, value in wanted.items()):
+            meta = _meta_json(sections, synonyms)
+            try:
+                if manifest.get("meta_hash") != _sha(meta):
+                    _rewrite_meta(folder, manifest, meta)
+                index = load_index(settings)
+            except FileNotFoundError as error:  # IndexUnusable included: damaged files are rebuilt
+                log.warning("search index %s; rebuilding it", error)
+        elif manifest:
+            changed = [key for key, value in wanted.items() if manifest.get(key) != value]
+            log.info("search index: %s changed; rebuilding it", ", ".join(changed))
+        if index is None:
+            index = build_index(passages, sections, synonyms, settings, kind=kind, wanted=wanted)
+        _clear_stale(settings, stale)
+        return index
 
 
 def build_index(passages, sections, synonyms, settings, kind="flat", wanted=None) -> SearchIndex:
@@ -111,57 +141,146 @@ def build_index(passages, sections, synonyms, settings, kind="flat", wanted=None
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "embed_seconds": round(embed_seconds, 3),
     })
+    _remove_leftovers(folder)
     tmp = folder.with_name(f"index.tmp{time.time_ns()}")
     tmp.mkdir(parents=True)
-    with open(tmp / "passages.jsonl", "w", encoding="utf-8") as out:
-        for passage in passages:
-            out.write(json.dumps(asdict(passage), ensure_ascii=False) + "\n")
-    (tmp / "sections.json").write_text(meta, encoding="utf-8")
-    faiss.write_index(faiss_index, str(tmp / "vectors.faiss"))
-    lexical.save(tmp / "bm25")
-    _write_json(tmp / "manifest.json", manifest)  # last: a folder without it is incomplete
+    try:
+        with open(tmp / "passages.jsonl", "w", encoding="utf-8") as out:
+            for passage in passages:
+                out.write(json.dumps(asdict(passage), ensure_ascii=False) + "\n")
+        (tmp / "sections.json").write_text(meta, encoding="utf-8")
+        faiss.write_index(faiss_index, str(tmp / "vectors.faiss"))
+        lexical.save(tmp / "bm25")
+        manifest["files"] = {rel: _file_entry(tmp / rel, sync=True) for rel in _index_files(tmp)}
+        _write_json(tmp / "manifest.json", manifest)  # last: a folder without it is incomplete
+        _fsync_dir(tmp)
+    except BaseException:  # a full disk, a kill signal turned exception: no half-written folder stays
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     old = folder.with_name(f"index.old{time.time_ns()}")
     if folder.exists():
         folder.rename(old)
-    tmp.rename(folder)
+    tmp.rename(folder)  # killed between the two renames: no index, rebuilt on next use
+    _fsync_dir(folder.parent)
     shutil.rmtree(old, ignore_errors=True)
     return SearchIndex(folder, manifest, passages, sections, faiss_index, lexical, synonyms, name, rebuilt=True)
 
 
 def load_index(settings: dict) -> SearchIndex:
-    """The saved index (FileNotFoundError when there is none), cached while its files stay."""
+    """The saved index, cached while its files stay. FileNotFoundError when there is none;
+    IndexUnusable (a FileNotFoundError) naming the file when it is damaged or of another FORMAT.
+
+    Each call reads the manifest and checks every file's size (cheap); the sha256 of every
+    file is checked when the files are (re)loaded, i.e. on first use in a process and after
+    any file changed.
+    """
     folder = index_dir(settings)
-    stamps = [(folder / name).stat() for name in ("manifest.json", "sections.json", "vectors.faiss")]
-    return _load(str(folder), *((s.st_mtime_ns, s.st_size) for s in stamps))
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no search index")
+    text = _manifest_text(folder)
+    manifest = _parse_manifest(folder, text)
+    stamps = []
+    for rel, entry in sorted(manifest["files"].items()):
+        path = folder / rel
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            raise IndexUnusable(f"{path}: missing (listed in manifest.json)") from None
+        if stat.st_size != entry["size"]:
+            raise IndexUnusable(f"{path}: {stat.st_size} bytes, manifest.json says {entry['size']} "
+                                "(truncated or rewritten)")
+        stamps.append((rel, stat.st_mtime_ns, stat.st_size))
+    return _load(str(folder), text, tuple(stamps))
 
 
-@lru_cache(maxsize=4)  # keyed by folder and file stamps: a rebuilt index is loaded afresh
-def _load(folder: str, *_stamps) -> SearchIndex:
+@lru_cache(maxsize=4)  # keyed by folder, manifest and file stamps: a rebuilt index is loaded afresh
+def _load(folder: str, manifest_text: str, _stamps) -> SearchIndex:
     import faiss
 
     path = Path(folder)
-    manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-    with open(path / "passages.jsonl", encoding="utf-8") as lines:
-        passages = [Passage(**{**row, "breadcrumb": tuple(row["breadcrumb"])}) for row in map(json.loads, lines)]
-    meta = json.loads((path / "sections.json").read_text(encoding="utf-8"))
-    sections = {row["iri"]: SectionInfo(**row) for row in meta["sections"]}
-    return SearchIndex(
-        path, manifest, passages, sections, faiss.read_index(str(path / "vectors.faiss")),
-        LexicalIndex.load(path / "bm25"), Synonyms(meta["synonyms"]), manifest["embedding_model"],
-    )
+    manifest = json.loads(manifest_text)
+    for rel, entry in sorted(manifest["files"].items()):
+        if _file_entry(path / rel)["sha256"] != entry["sha256"]:
+            raise IndexUnusable(f"{path / rel}: sha256 differs from manifest.json (file altered or corrupted)")
+    try:
+        with open(path / "passages.jsonl", encoding="utf-8") as lines:
+            passages = [Passage(**{**row, "breadcrumb": tuple(row["breadcrumb"])}) for row in map(json.loads, lines)]
+        meta = json.loads((path / "sections.json").read_text(encoding="utf-8"))
+        sections = {row["iri"]: SectionInfo(**row) for row in meta["sections"]}
+        vectors = faiss.read_index(str(path / "vectors.faiss"))
+        lexical = LexicalIndex.load(path / "bm25")
+    except (ValueError, KeyError, TypeError, RuntimeError, OSError) as error:  # checksums match, content does not
+        raise IndexUnusable(f"{path}: cannot load the index ({type(error).__name__}: {error})") from error
+    return SearchIndex(path, manifest, passages, sections, vectors, lexical, Synonyms(meta["synonyms"]),
+                       manifest["embedding_model"])
 
 
 def open_index(store, settings: dict) -> SearchIndex:
-    """The index to query: the saved one when it was built with the configured model, else
-    (none yet, or another model) built now from the store."""
+    """The index to query: the saved one when it was built with the configured model and the
+    store has not changed since (no stale marker), else (none yet, damaged, stale, another
+    model) the one `ensure_index` builds or validates now from the store."""
+    if _stale_stamp(settings) is not None:
+        log.info("search index: the store changed since it was built (%s); checking it",
+                 Path(settings["data_dir"]) / STALE_MARKER)
+        return ensure_index(store, settings)
     try:
         index = load_index(settings)
+    except IndexUnusable as error:
+        log.warning("search index %s; rebuilding it", error)
+        return ensure_index(store, settings, rebuild=True)
     except FileNotFoundError:
         return ensure_index(store, settings)
     if (index.manifest.get("model") != model_id(settings["embedding_model"])
             or index.manifest.get("faiss") != settings.get("faiss_index", "flat")):
         return ensure_index(store, settings)
     return index
+
+
+def mark_stale(settings: dict) -> None:
+    """Record that the store is about to change: the index must be checked before it is
+    trusted again (kg.build calls this before writing the first page)."""
+    data_dir = Path(settings["data_dir"])
+    data_dir.mkdir(parents=True, exist_ok=True)
+    _atomic_write(data_dir / STALE_MARKER, time.strftime("%Y-%m-%dT%H:%M:%SZ\n", time.gmtime()).encode())
+
+
+def _stale_stamp(settings: dict) -> int | None:
+    try:
+        return (Path(settings["data_dir"]) / STALE_MARKER).stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
+
+
+def _clear_stale(settings: dict, stamp: int | None) -> None:
+    """Remove the marker seen before the index was checked, not one written since."""
+    if stamp is not None and _stale_stamp(settings) == stamp:
+        (Path(settings["data_dir"]) / STALE_MARKER).unlink(missing_ok=True)
+
+
+@contextmanager
+def _build_lock(settings: dict):
+    """One builder at a time across processes (workers of one server, an ingest beside it)."""
+    data_dir = Path(settings["data_dir"])
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(data_dir / BUILD_LOCK, "a")
+    except OSError:  # a read-only data dir: nobody can build there, reusing needs no lock
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _remove_leftovers(folder: Path) -> None:
+    """Folders of builds killed half-way (index.tmp*, index.old*); called under the build lock."""
+    for path in folder.parent.glob("index.tmp*"):
+        shutil.rmtree(path, ignore_errors=True)
+    for path in folder.parent.glob("index.old*"):
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _meta_json(sections: dict[str, SectionInfo], synonyms: Synonyms) -> str:
@@ -171,15 +290,95 @@ def _meta_json(sections: dict[str, SectionInfo], synonyms: Synonyms) -> str:
     )
 
 
-def _read_manifest(folder: Path) -> dict | None:
+def _manifest_text(folder: Path) -> str:
     try:
-        return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
+        return (folder / "manifest.json").read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise IndexUnusable(f"{folder / 'manifest.json'}: missing") from None
+    except (UnicodeDecodeError, OSError) as error:
+        raise IndexUnusable(f"{folder / 'manifest.json'}: unreadable ({error})") from error
+
+
+def _parse_manifest(folder: Path, text: str) -> dict:
+    """The manifest when it is valid JSON of this FORMAT listing its files, else IndexUnusable."""
+    path = folder / "manifest.json"
+    try:
+        manifest = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise IndexUnusable(f"{path}: not valid JSON ({error})") from error
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else None
+        raise IndexUnusable(f"{path}: index format {found!r}, this version reads {FORMAT}")
+    files = manifest.get("files")
+    if (not isinstance(files, dict) or not files
+            or not all(isinstance(e, dict) and {"size", "sha256"} <= set(e) for e in files.values())):
+        raise IndexUnusable(f"{path}: no valid file checksums")
+    return manifest
+
+
+def _read_manifest(folder: Path) -> dict | None:
+    """The valid manifest, or None (with a warning naming the file when one is there but unusable)."""
+    if not folder.is_dir():
+        return None
+    try:
+        return _parse_manifest(folder, _manifest_text(folder))
+    except IndexUnusable as error:
+        log.warning("search index %s; rebuilding it", error)
         return None
 
 
+def _rewrite_meta(folder: Path, manifest: dict, meta: str) -> None:
+    """Replace sections.json (facets, synonyms) alone: file first, then the manifest naming it."""
+    _atomic_write(folder / "sections.json", meta.encode("utf-8"))
+    manifest["meta_hash"] = _sha(meta)
+    manifest["files"]["sections.json"] = _file_entry(folder / "sections.json")
+    _write_json(folder / "manifest.json", manifest)
+
+
+def _index_files(folder: Path) -> list[str]:
+    """Every file of an index folder but the manifest, as sorted relative POSIX paths."""
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
+                  if p.is_file() and p.name != "manifest.json")
+
+
+def _file_entry(path: Path, sync: bool = False) -> dict:
+    """{"size", "sha256"} of a file, read in chunks; with `sync`, fsynced first."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        if sync:
+            os.fsync(handle.fileno())
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return {"size": path.stat().st_size, "sha256": digest.hexdigest()}
+
+
 def _write_json(path: Path, payload: dict) -> None:
-    path.write_text(json.dumps(payload, ensure_ascii=False, indent=2, sort_keys=True), encoding="utf-8")
+    _atomic_write(path, json.dumps(payload, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8"))
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write `data` to a temporary file beside `path`, fsync it, then os.replace: a reader (or a
+    crash) sees the old file or the new one, never half of it; a full disk leaves the old one."""
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        with open(tmp, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make renames in `folder` durable (a directory entry is data too)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _sha(text: str) -> str:

@@ -14,7 +14,6 @@ import csv
 import hashlib
 import io
 import re
-import threading
 import unicodedata
 import uuid
 from dataclasses import dataclass, field
@@ -43,7 +42,8 @@ CSV_COLUMNS = ("title", "description", "promoter", "territories", "populations",
 # Written by the export for reference, ignored by the import (a new project gets new ones).
 CSV_INFO_COLUMNS = ("id", "version", "created", "creator", "modified", "modifier")
 
-_WRITE_LOCK = threading.RLock()
+PROJECTS_LOCK = "projects"  # kg.store lock name of the projects graph's writes
+LOCK_TIMEOUT_S = 30.0
 
 
 class ProjectError(ValueError):
@@ -293,8 +293,12 @@ class Projects:
 
     # writing
     def _write(self, change) -> object:
-        """Run `change(graph)` on the projects graph and store the result atomically."""
-        with _WRITE_LOCK:
+        """Run `change(graph)` on the projects graph and store the result atomically.
+
+        The read-change-write holds the store's "projects" lock: across threads, gunicorn
+        workers and app instances sharing one SPARQL server, no write is lost between the read
+        and the replace (tests/test_store_lock.py)."""
+        with self.store.lock(PROJECTS_LOCK, timeout=LOCK_TIMEOUT_S):
             graph = self._graph()
             result = change(graph)
             self.store.replace_graph(GRAPH, graph)
@@ -354,13 +358,14 @@ class Projects:
         if section_iri is None:
             raise ProjectError(f"section : « {section} » n'existe pas dans le graphe")
         iri = self.project_iri(project)
+        version = _read_version(version)
 
         def change(graph: Graph) -> Alignment:
             if (iri, RDF.type, HPO.Project) not in graph:
                 raise NotFoundError(f"Projet introuvable : {project}")
             link = alignment_iri(str(iri), section_iri)
             current = graph.value(link, HPO.version)
-            if version not in (None, "") and current is not None and int(version) != int(current):
+            if version is not None and current is not None and version != int(current):
                 who = user_name(graph.value(link, PROV.wasAttributedTo))
                 raise Conflict(f"Ce lien a été modifié par {who} depuis que vous l'avez affiché "
                                f"(version {current}, vous aviez la version {version}). "
@@ -439,7 +444,7 @@ class Projects:
         """One row per project; `sections` lists its confirmed sections as `doc § key`."""
         refs = self._section_refs()
         out = io.StringIO()
-        writer = csv.writer(out)
+        writer = _SafeWriter(out)
         writer.writerow(CSV_INFO_COLUMNS[:1] + CSV_COLUMNS + CSV_INFO_COLUMNS[1:])
         for p in self.list():
             confirmed = [refs.get(a.section, a.section) for a in p.alignments if a.status == "confirmed"]
@@ -454,7 +459,7 @@ class Projects:
         """One row per alignment: project, section, status, score, who, when, reasons."""
         refs = self._section_refs()
         out = io.StringIO()
-        writer = csv.writer(out)
+        writer = _SafeWriter(out)
         writer.writerow(("project", "project_title", "section_iri", "section", "status", "score",
                          "who", "when", "reasons"))
         for p in self.list():
@@ -488,7 +493,7 @@ class Projects:
             if None in row:
                 errors.append(f"ligne {line} : trop de colonnes")
                 continue
-            data = {k.strip(): (v or "") for k, v in row.items() if k}
+            data = {k.strip(): unquote_cell(v or "") for k, v in row.items() if k}
             if not any(v.strip() for v in data.values()):
                 continue
             clean, problems = self.clean({k: v for k, v in data.items() if k in CSV_COLUMNS}, populations)
@@ -546,6 +551,43 @@ class Projects:
                 "uncovered": [s for s in sections if s["projects"] == 0]}
 
 
+# A cell starting with one of these is run as a formula by spreadsheets (CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def quote_cell(value):
+    """A CSV cell a spreadsheet will not run: text opening like a formula gets a leading `'`
+    (OWASP's advice); `unquote_cell` takes it off again on import, so export/import round-trips.
+
+    >>> quote_cell("=cmd|' /C calc'!A0"), quote_cell("- un item"), quote_cell(3), quote_cell("ok")
+    ("'=cmd|' /C calc'!A0", "'- un item", 3, 'ok')
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def unquote_cell(value: str) -> str:
+    """The text of a cell written by `quote_cell`.
+
+    >>> unquote_cell("'=1+1"), unquote_cell("'ok")
+    ('=1+1', "'ok")
+    """
+    if value.startswith("'") and value[1:].startswith(FORMULA_START):
+        return value[1:]
+    return value
+
+
+class _SafeWriter:
+    """csv.writer whose text cells go through `quote_cell`."""
+
+    def __init__(self, out):
+        self._writer = csv.writer(out)
+
+    def writerow(self, row) -> None:
+        self._writer.writerow([quote_cell(v) for v in row])
+
+
 def normalise_key(text: str) -> str:
     """Section keys compared across typographic apostrophes, dots and spacing.
 
@@ -566,6 +608,20 @@ def normalise_ref(ref: str) -> str:
             doc, key = ref.split(sep, 1)
             return f"{doc.strip()}#{normalise_key(key)}"
     return ref
+
+
+def _read_version(value) -> int | None:
+    """The version an editor saw: None when absent, else a whole number (ProjectError if not).
+
+    >>> _read_version(" 3 "), _read_version("")
+    (3, None)
+    """
+    if value is None or str(value).strip() == "":
+        return None
+    text = str(value).strip()
+    if isinstance(value, bool) or not (text.isascii() and text.isdigit() and len(text) <= 18):
+        raise ProjectError(f"version : « {str(value)[:40]} » n'est pas un nombre entier")
+    return int(text)
 
 
 def _check_version(graph: Graph, iri: URIRef, expected) -> int:

@@ -8,6 +8,7 @@ the extra keys "facets", "filters" and, per hit, "explanation".
 """
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -70,7 +71,7 @@ def validate_k(k) -> int:
     (5, 3)
     """
     text = str(k).strip()
-    if isinstance(k, bool) or not (isinstance(k, int) or text.isdigit()):
+    if isinstance(k, bool) or not (isinstance(k, int) or (text.isascii() and text.isdigit() and len(text) <= 9)):
         raise ValueError(f"k: {k!r} is not a whole number")
     value = int(text)
     if not 1 <= value <= MAX_K:
@@ -163,8 +164,42 @@ def query_vector(index: SearchIndex, query: str, expansion: list[str] | None = N
     return _embed_query(index.model, f"{query} ({', '.join(extra)})" if extra else query)
 
 
-@lru_cache(maxsize=1024)  # keyed by model: the UI re-runs a query for each page and facet click
+def section_vector(index: SearchIndex, section: str) -> np.ndarray | None:
+    """The unit-length mean of a section's stored passage vectors (None when it has none).
+
+    An orientation page's "related by meaning" uses it as its query vector: the section is
+    already embedded, so the page costs a FAISS search, not a model run (0.4 s of CPU).
+    """
+    ids = [i for i, p in enumerate(index.passages) if p.section == section]
+    if not ids:
+        return None
+    mean = np.mean([index.vectors.reconstruct(i) for i in ids], axis=0).astype("float32")
+    norm = float(np.linalg.norm(mean))
+    return mean / norm if norm else None
+
+
 def _embed_query(model: str, text: str) -> np.ndarray:
+    """The cached embedding, computed once when several threads ask for the same new text at
+    once: an orientation page embeds its section's opening (about 0.4 s of CPU for 480
+    characters), and under load a burst of requests for one page would each compute it."""
+    key = (model, text)
+    with _PENDING_GUARD:
+        lock = _PENDING.setdefault(key, threading.Lock())
+    try:
+        with lock:  # the first thread computes; the others wait, then read the cache
+            return _embed_cached(model, text)
+    finally:
+        with _PENDING_GUARD:
+            if _PENDING.get(key) is lock:
+                del _PENDING[key]
+
+
+_PENDING: dict[tuple[str, str], threading.Lock] = {}
+_PENDING_GUARD = threading.Lock()
+
+
+@lru_cache(maxsize=1024)  # keyed by model: the UI re-runs a query for each page and facet click
+def _embed_cached(model: str, text: str) -> np.ndarray:
     vector = get_embedder(model).embed_queries([text])
     vector.flags.writeable = False  # shared by every caller of the cache
     return vector

@@ -22,6 +22,7 @@ import sys
 import time
 import warnings
 from dataclasses import dataclass, field
+from functools import lru_cache
 from multiprocessing.connection import Pipe
 from typing import Any, Mapping
 
@@ -143,10 +144,31 @@ def inspect_query(text: str) -> QueryInfo:
     ...     print(error.status, error)
     403 SERVICE is not allowed on this endpoint: federated queries would reach the network
     """
+    if len(text or "") <= CACHED_QUERY_CHARS:
+        return _inspect_cached(text)
+    return _inspect(text)
+
+
+# rdflib's parser takes 30-100 ms a query, and answer_query_limited parses in the server and
+# again in the forked worker: a text seen before (a named query, a refreshed page) is parsed once
+# per server process, and the fork inherits the entry. Errors are not cached; long texts are not
+# kept (memory). Measured in docs/benchmarks.md (Load).
+CACHED_QUERY_CHARS = 8192
+
+
+@lru_cache(maxsize=256)
+def _inspect_cached(text: str) -> QueryInfo:
+    return _inspect(text)
+
+
+def _inspect(text: str) -> QueryInfo:
     if not text or not text.strip():
         raise QuerySyntaxError("the query is empty")
     try:
         parsed = parseQuery(PRELUDE + text)
+    except RecursionError:  # pyparsing recurses per nesting level: ~100 nested groups
+        raise QuerySyntaxError("the query is nested too deeply for the parser "
+                               "(groups, brackets or parentheses): flatten it") from None
     except ParseBaseException as error:
         if mentions_service(text):  # rdflib cannot parse SERVICE after an IRI holding '#'
             raise QueryForbidden(_NO_SERVICE) from None
@@ -162,6 +184,8 @@ def inspect_query(text: str) -> QueryInfo:
         raise QueryForbidden(_NO_SERVICE)
     try:
         algebra = translateQuery(parsed).algebra
+    except RecursionError:
+        raise QuerySyntaxError("the query is nested too deeply: flatten it") from None
     except Exception as error:  # rdflib raises plain Exceptions for semantic errors
         raise QuerySyntaxError(f"invalid query: {error}") from None
     form = algebra.name.replace("Query", "").upper()
@@ -287,6 +311,9 @@ def _block_network(event: str, args) -> None:
         raise PermissionError(f"network access is disabled in SPARQL query workers ({event})")
 
 
+PARSE_IN_SERVER_CHARS = 2048
+
+
 def answer_query_limited(store, text: str, *, timeout_s: float, allow_network: bool = False,
                          **kwargs) -> Answer:
     """`answer_query` in a forked child killed after `timeout_s` seconds (QueryTimeout).
@@ -297,8 +324,11 @@ def answer_query_limited(store, text: str, *, timeout_s: float, allow_network: b
     if not hasattr(os, "fork"):  # pragma: no cover - POSIX only
         return answer_query(store, text, **kwargs)
     # Parse here first: a bad query is answered without forking, and the parser's one-time
-    # set-up (about 0.2 s) is paid once by this process instead of by every worker.
-    inspect_query(text)
+    # set-up (about 0.2 s) is paid once by this process instead of by every worker. Not a long
+    # text: rdflib's parser can take seconds per KB (a long IN list), so that one is parsed in
+    # the worker, under the time limit, and never holds a server thread.
+    if len(text or "") <= PARSE_IN_SERVER_CHARS:
+        inspect_query(text)
     reader, writer = Pipe(duplex=False)
     with warnings.catch_warnings():
         # Python >= 3.12 warns when a threaded process forks. The worker only reads the store,

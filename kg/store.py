@@ -2,8 +2,11 @@
 
 Every write goes to a named graph (one per document, `hpid:graph/{doc}`); the default graph of
 a query is the union of all named graphs. Writes of one graph are atomic: `replace_graph` checks
-every term first, then swaps the graph in one transaction (one SPARQL update on Oxigraph and on
-a remote server), so a failure leaves the old graph as it was.
+every term first, then swaps the graph in one transaction (one SPARQL update on Oxigraph, embedded
+or served), so a failure leaves the old graph as it was. Virtuoso has no such transaction over
+HTTP: there a failed write is undone by putting the old content back (`RemoteStore._replace`).
+`Store.lock(name)` serialises read-change-write cycles (kg/projects.py) across threads,
+processes and app instances sharing one server.
 
 >>> from rdflib import Graph, URIRef, Literal
 >>> g = Graph()
@@ -15,23 +18,29 @@ a remote server), so a failure leaves the old graph as it was.
 """
 from __future__ import annotations
 
+import fcntl
 import io
+import os
+import random
 import re
-import urllib.error
+import threading
+import time
 import urllib.parse
-import urllib.request
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyoxigraph as ox
+import urllib3
 from rdflib import BNode, Dataset, Graph, Literal, URIRef, Variable
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS, XSD
 from rdflib.query import Result
 
 from ontology.namespaces import HPID, HPO
 
-BACKENDS = ("oxigraph", "memory", "http://...")
+BACKENDS = ("oxigraph", "memory", "http://...")  # a URL: RemoteStore (oxigraph serve, Virtuoso 7)
 EXPORT_FORMATS = ("ttl", "nq", "jsonld", "xml")
 # Formats of load_file, by file extension.
 LOAD_FORMATS = {
@@ -51,6 +60,14 @@ _ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
 _VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Characters an IRI may not hold (RFC 3987 IRIREF production of Turtle/SPARQL).
 _BAD_IRI = re.compile(r'[\x00-\x20<>"{}|^`\\]')
+# Leases of `RemoteStore.lock`: outside hpid:, so that no page name can collide with them.
+LOCK_GRAPH = URIRef("urn:hpkg:locks")
+LOCK_HELD_BY, LOCK_EXPIRES = URIRef("urn:hpkg:lock:heldBy"), URIRef("urn:hpkg:lock:expires")
+_LOCK_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+# Graphs a server keeps for itself (Virtuoso: its RDF views, LDP and service description):
+# not data, so graphs(), len() and export() leave them out, as they leave out the lock graph.
+HIDDEN_GRAPH_PREFIXES = ("http://www.openlinksw.com/", "http://www.w3.org/ns/ldp#", "http://localuriqaserver/")
+_LOCKS_GUARD = threading.Lock()
 
 
 class StoreError(Exception):
@@ -61,14 +78,17 @@ class QueryError(StoreError, ValueError):
     """A SPARQL query is malformed or failed; the message says why in one line."""
 
 
+class LockTimeout(StoreError):
+    """`Store.lock` could not be taken in time; the message names the lock."""
+
+
 def open_store(data_dir, backend: str = "oxigraph") -> Store:
     """Open the graph store of `data_dir` with `backend` (see the module docstring).
 
     `backend` is "oxigraph" (on disk in {data_dir}/store), "memory" (rdflib, nothing saved) or
-    the URL of a SPARQL 1.1 server: its query endpoint (.../query or .../sparql, the update
-    endpoint being .../update beside it) or its base URL (Oxigraph layout: /query and /update).
-    The remote server must use the union of its named graphs as default graph (Oxigraph:
-    `oxigraph serve --union-default-graph`).
+    the URL of a SPARQL 1.1 server (`remote_endpoints`): Virtuoso's .../sparql, or Oxigraph's
+    base URL. The remote server must use the union of its named graphs as default graph
+    (Oxigraph: `oxigraph serve --union-default-graph`; Virtuoso does, see docs/deploy.md).
 
     >>> with open_store(None, backend="memory") as store:
     ...     len(store)
@@ -186,6 +206,70 @@ class Store(ABC):
         rows = list(self.query("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"))
         return int(rows[0].n)
 
+    # --- locks ------------------------------------------------------------------
+    @contextmanager
+    def lock(self, name: str, timeout: float = 30.0, lease: float = 60.0):
+        """Hold lock `name` across threads, processes and app instances sharing this store,
+        for a read-change-write of one graph; re-entrant in one thread.
+
+        Embedded and memory stores: a thread lock plus an fcntl lock on `{data_dir}/locks/`.
+        Remote store: a lease on the server (`RemoteStore._acquire_shared`) that ends by itself
+        `lease` seconds after it was taken, so a killed holder blocks nobody for longer; the
+        critical section must be shorter than that. Raises `LockTimeout` after `timeout` s.
+
+        >>> with open_store(None, backend="memory") as store, store.lock("projects"):
+        ...     with store.lock("projects"):  # the same thread may take it again
+        ...         "held"
+        'held'
+        """
+        if not _LOCK_NAME.match(name):
+            raise StoreError(f"invalid lock name {name!r} (lower-case letters, digits and -)")
+        with _LOCKS_GUARD:
+            entry = self.__dict__.setdefault("_locks", {}).setdefault(name, [threading.RLock(), 0, None])
+        deadline = time.monotonic() + timeout
+        if not entry[0].acquire(timeout=timeout):
+            raise LockTimeout(f"lock {name!r}: held by another thread for more than {timeout:g} s")
+        try:
+            if entry[1] == 0:  # only the owning thread reads and writes entry[1:] from here
+                entry[2] = self._acquire_shared(name, deadline, lease)
+            entry[1] += 1
+            try:
+                yield
+            finally:
+                entry[1] -= 1
+                if entry[1] == 0:
+                    self._release_shared(name, entry[2])
+        finally:
+            entry[0].release()
+
+    def _lock_folder(self) -> Path | None:
+        """Where the fcntl lock files live (None: no other process can open this store)."""
+        return None
+
+    def _acquire_shared(self, name: str, deadline: float, lease: float):
+        folder = self._lock_folder()
+        if folder is None:
+            return None
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            handle = open(folder / f"{name}.lock", "a+b")
+        except OSError as error:  # a full disk or a read-only data dir: nothing was written
+            raise StoreError(f"{folder}: cannot create lock file {name}.lock ({_one_line(error)})") from error
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return handle
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    handle.close()
+                    raise LockTimeout(f"lock {name!r}: {folder / name}.lock held by another process") from None
+                time.sleep(0.01)
+
+    def _release_shared(self, name: str, token) -> None:
+        if token is not None:
+            fcntl.flock(token, fcntl.LOCK_UN)
+            token.close()
+
     def close(self) -> None:
         """Release the store (the on-disk lock, the HTTP connection)."""
 
@@ -215,8 +299,8 @@ class OxigraphStore(_UpdateStore):
         try:
             self._ox = ox.Store(str(path))
         except OSError as error:
-            raise StoreError(f"{path}: cannot open the store ({_one_line(error)}); "
-                             "is another hpkg process (serve?) using it?") from error
+            hint = "; is another hpkg process (serve?) using it?" if "lock" in str(error).lower() else ""
+            raise StoreError(f"{path}: cannot open the store ({_one_line(error)}){hint}") from error
         self.path = path
 
     def _update(self, text: str) -> None:
@@ -273,11 +357,18 @@ class OxigraphStore(_UpdateStore):
     def __len__(self) -> int:
         return len(self._ox)
 
+    def _lock_folder(self) -> Path:
+        return self.path.parent / "locks"
+
     def close(self) -> None:
         # pyoxigraph has no close(): dropping the last reference releases the RocksDB lock.
         if getattr(self, "_ox", None) is not None:
-            self._ox.flush()
-            self._ox = None
+            try:
+                self._ox.flush()
+            except OSError:  # a full disk: committed writes are in the WAL, replayed on next open
+                pass
+            finally:
+                self._ox = None
 
 
 class MemoryStore(Store):
@@ -333,69 +424,200 @@ class MemoryStore(Store):
 
 
 class RemoteStore(_UpdateStore):
-    """A SPARQL 1.1 server: updates through rdflib's SPARQLUpdateStore, queries by the Protocol."""
+    """A SPARQL 1.1 server over HTTP (the Protocol for queries and updates).
+
+    Tested against `oxigraph serve --union-default-graph` and Virtuoso 7.2, recognised by its
+    `Server` header. Virtuoso differs, and is handled here:
+    - one endpoint (/sparql) for queries and updates; its default graph is the union of all
+      graphs it lets the anonymous user read: its own system graphs must be made private
+      (docs/deploy.md), and are left out of graphs(), len() and export anyway
+      (`HIDDEN_GRAPH_PREFIXES`);
+    - an update request is not one transaction (each operation commits on its own), INSERT DATA
+      refuses blank nodes and chokes on ~5,000 triples, so a graph is written with the Graph
+      Store Protocol (one N-Triples PUT, fast); a failed PUT is not rolled back by Virtuoso, so
+      the old content, read just before, is put back (see `_replace`);
+    - booleans come back as "1"/"0", plain strings as xsd:string, blank nodes as nodeID://:
+      normalised (`_normal`);
+    - a SELECT cut at the server's ResultSetMaxRows says so (X-SPARQL-MaxRows): a QueryError,
+      never a silently short answer.
+    """
 
     def __init__(self, url: str):
-        from rdflib.plugins.stores.sparqlstore import SPARQLUpdateStore
-
         self.query_url, self.update_url = remote_endpoints(url)
-        self._sparql = SPARQLUpdateStore(self.query_url, self.update_url, autocommit=True)
+        self._server: str | None = None  # the Server header, read on first contact
+
+    # --- HTTP -----------------------------------------------------------------------
+    def _http(self, url: str, data: bytes | None, headers: dict, method: str | None = None,
+              error=StoreError, timeout: float = 300) -> tuple[bytes, dict]:
+        method = method or ("POST" if data is not None else "GET")
+        try:
+            response = _http_pool().request(method, url, body=data, headers=headers,
+                                            timeout=timeout, retries=False)
+        except urllib3.exceptions.HTTPError as failure:  # refused, reset, timed out
+            reason = getattr(failure, "reason", None) or failure
+            raise StoreError(f"{url}: server unreachable: {reason}") from failure
+        self._server = response.headers.get("Server", self._server or "")
+        if response.status >= 400:
+            what = "SPARQL query failed" if error is QueryError else f"{url}: refused"
+            text = _one_line(Exception(response.data.decode("utf-8", "replace")))[:300] or response.reason
+            raise error(f"{what} ({response.status}): {text}")
+        return response.data, response.headers
+
+    @property
+    def virtuoso(self) -> bool:
+        """Whether the server is Virtuoso (asks it once when nothing was exchanged yet)."""
+        if self._server is None:
+            probe = self.query_url + "?" + urllib.parse.urlencode({"query": "ASK {}"})
+            self._http(probe, None, {"Accept": "application/sparql-results+json"}, timeout=30)
+        return (self._server or "").startswith("Virtuoso")
 
     def _update(self, text: str) -> None:
+        form = urllib.parse.urlencode({"update": text}).encode()
+        self._http(self.update_url, form, {"Content-Type": "application/x-www-form-urlencoded",
+                                           "Accept": "application/sparql-results+json, */*;q=0.1"})
+
+    # --- writes ---------------------------------------------------------------------
+    def _replace(self, iri, triples) -> None:
+        if not self.virtuoso:
+            return super()._replace(iri, triples)  # one update, one transaction (Oxigraph)
+        old = self._graph_store("GET", iri)
         try:
-            self._sparql.update(text)
-        except urllib.error.HTTPError as error:
-            raise StoreError(f"{self.update_url}: update refused ({error.code}): {_http_body(error)}") from error
-        except urllib.error.URLError as error:
-            raise StoreError(f"{self.update_url}: server unreachable: {error.reason}") from error
+            self._graph_store("PUT", iri, _ntriples(triples))
+        except StoreError as error:
+            try:  # Virtuoso keeps what it read before the failure: put the old graph back
+                self._graph_store("PUT", iri, old)
+            except StoreError as second:
+                raise StoreError(f"graph <{iri}>: write failed ({error}) and the old content could "
+                                 f"not be restored ({second}); write the graph again") from error
+            raise StoreError(f"graph <{iri}>: write failed, old content restored: {error}") from error
+
+    def _add(self, iri, triples) -> None:
+        if not self.virtuoso:
+            return super()._add(iri, triples)
+        self._graph_store("POST", iri, _ntriples(triples))
+
+    def _graph_store(self, method: str, iri, body: bytes | None = None) -> bytes:
+        """SPARQL 1.1 Graph Store Protocol on Virtuoso's /sparql-graph-crud (N-Triples)."""
+        base = self.query_url.rsplit("/", 1)[0]
+        url = f"{base}/sparql-graph-crud?" + urllib.parse.urlencode({"graph-uri": str(iri)})
+        if method == "GET":
+            try:
+                data, _ = self._http(url, None, {"Accept": "application/n-triples"})
+            except StoreError as error:
+                if "(404)" in str(error):  # no such graph yet
+                    return b""
+                raise
+            return data
+        self._http(url, body, {"Content-Type": "application/n-triples"}, method=method)
+        return b""
+
+    # --- reads ----------------------------------------------------------------------
+    def _counts(self) -> dict[URIRef, int]:
+        rows = self._query("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g",
+                           {}, None, None)
+        return {row.g: int(row.n) for row in rows if visible_graph(row.g)}
 
     def graphs(self) -> list[URIRef]:
-        rows = self._query("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }", {}, None, None)
-        return sorted(row.g for row in rows)
+        return sorted(self._counts())
+
+    def __len__(self) -> int:
+        return sum(self._counts().values())
+
+    def _quads(self):
+        return ((s, p, o, g) for s, p, o, g in super()._quads() if visible_graph(g))
 
     def _query(self, text, bindings, defaults, named) -> Result:
-        # SPARQLStore cannot send several default-graph-uri, so the Protocol request is ours.
+        # urllib, not rdflib's SPARQLStore: it cannot send several default-graph-uri.
         if bindings:
             text = inject_values(text, bindings)
         form = [("query", text)]
         form += [("default-graph-uri", str(u)) for u in defaults or []]
         form += [("named-graph-uri", str(u)) for u in named or []]
-        request = urllib.request.Request(
-            self.query_url, data=urllib.parse.urlencode(form).encode(),
-            headers={"Accept": "application/sparql-results+json, application/n-triples;q=0.9",
-                     "Content-Type": "application/x-www-form-urlencoded"})
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                body = response.read()
-                content_type = response.headers.get("Content-Type", "").split(";")[0].strip()
-        except urllib.error.HTTPError as error:
-            raise QueryError(f"SPARQL query failed ({error.code}): {_http_body(error)}") from error
-        except urllib.error.URLError as error:
-            raise StoreError(f"{self.query_url}: server unreachable: {error.reason}") from error
+        # Ask for the right kind of answer: Virtuoso would send a CONSTRUCT as a JSON table.
+        graph_form = query_form(text) in ("CONSTRUCT", "DESCRIBE")
+        accept = "application/n-triples, text/turtle;q=0.8" if graph_form else "application/sparql-results+json"
+        body, headers = self._http(self.query_url, urllib.parse.urlencode(form).encode(), {
+            "Accept": accept, "Content-Type": "application/x-www-form-urlencoded"}, error=QueryError)
+        if headers.get("X-SPARQL-MaxRows"):
+            raise QueryError(f"{self.query_url}: the server cut the answer at {headers['X-SPARQL-MaxRows']} rows "
+                             "(Virtuoso: raise ResultSetMaxRows in the [SPARQL] section of virtuoso.ini)")
+        content_type = headers.get("Content-Type", "").split(";")[0].strip()
         if content_type in ("application/n-triples", "text/plain", "text/turtle"):
             result = Result("CONSTRUCT")
-            result.graph = Graph().parse(data=body, format="nt" if content_type != "text/turtle" else "turtle")
+            parsed = Graph().parse(data=body, format="nt" if content_type != "text/turtle" else "turtle")
+            result.graph = Graph()
+            for s, p, o in parsed:
+                result.graph.add((s, p, _normal(o)))
             return result
-        return Result.parse(source=io.BytesIO(body), content_type=content_type)
+        result = Result.parse(source=io.BytesIO(body), content_type=content_type)
+        if result.type == "SELECT":
+            result.bindings = [{name: _normal(term) for name, term in row.items()} for row in result.bindings]
+        return result
 
-    def close(self) -> None:
-        self._sparql.close()
+    # --- locks ----------------------------------------------------------------------
+    def _acquire_shared(self, name: str, deadline: float, lease: float):
+        """A lease in LOCK_GRAPH: claim it when nobody holds it (one update: drop expired
+        claims, then INSERT ... WHERE FILTER NOT EXISTS), then read the claims back. Only a
+        claim that is alone is held: two claims inserted at once (Virtuoso checks and inserts
+        in two steps) both step back and retry after a random pause."""
+        lock = HPID[f"lock/{name}"]
+        pause = 0.01
+        while True:
+            claim = HPID[f"lock/{name}/{uuid.uuid4().hex}"]
+            now = time.time()
+            self._update(
+                f"DELETE {{ GRAPH <{LOCK_GRAPH}> {{ <{lock}> <{LOCK_HELD_BY}> ?c . ?c <{LOCK_EXPIRES}> ?e }} }}\n"
+                f"WHERE {{ GRAPH <{LOCK_GRAPH}> {{ <{lock}> <{LOCK_HELD_BY}> ?c . ?c <{LOCK_EXPIRES}> ?e }} "
+                f"FILTER(?e < {now:.3f}) }} ;\n"
+                f"INSERT {{ GRAPH <{LOCK_GRAPH}> {{ <{lock}> <{LOCK_HELD_BY}> <{claim}> . "
+                f"<{claim}> <{LOCK_EXPIRES}> {now + lease:.3f} }} }}\n"
+                f"WHERE {{ FILTER NOT EXISTS {{ GRAPH <{LOCK_GRAPH}> {{ <{lock}> <{LOCK_HELD_BY}> ?any }} }} }}")
+            rows = self._query(f"SELECT ?c WHERE {{ GRAPH <{LOCK_GRAPH}> {{ <{lock}> <{LOCK_HELD_BY}> ?c }} }}",
+                               {}, None, None)
+            holders = {row.c for row in rows}
+            if holders == {claim}:
+                return claim
+            if claim in holders:
+                self._release_shared(name, claim)
+            if time.monotonic() > deadline:
+                raise LockTimeout(f"lock {name!r} on {self.update_url}: still held after waiting "
+                                  f"(a crashed holder's lease ends by itself after at most {lease:.0f} s)")
+            time.sleep(random.uniform(pause, 2 * pause))
+            pause = min(pause * 2, 0.5)
+
+    def _release_shared(self, name: str, claim) -> None:
+        lock = HPID[f"lock/{name}"]
+        self._update(f"DELETE {{ GRAPH <{LOCK_GRAPH}> {{ <{lock}> <{LOCK_HELD_BY}> <{claim}> . "
+                     f"<{claim}> <{LOCK_EXPIRES}> ?e }} }}\n"
+                     f"WHERE {{ GRAPH <{LOCK_GRAPH}> {{ <{claim}> <{LOCK_EXPIRES}> ?e }} }}")
 
 
 # --- helpers -----------------------------------------------------------------------
 def remote_endpoints(url: str) -> tuple[str, str]:
-    """(query, update) endpoint URLs of a SPARQL server given by URL.
+    """(query, update) endpoint URLs of a SPARQL server given by URL: a `/sparql` endpoint
+    takes both (Virtuoso, Blazegraph), a `/query` one has `/update` beside it, and a base URL
+    has both under it (Oxigraph, Fuseki's /dataset).
 
     >>> remote_endpoints("http://127.0.0.1:7878")
     ('http://127.0.0.1:7878/query', 'http://127.0.0.1:7878/update')
-    >>> remote_endpoints("http://h/ds/sparql")
-    ('http://h/ds/sparql', 'http://h/ds/update')
+    >>> remote_endpoints("http://127.0.0.1:8890/sparql")
+    ('http://127.0.0.1:8890/sparql', 'http://127.0.0.1:8890/sparql')
     """
     url = url.rstrip("/")
-    for tail in ("/query", "/sparql"):
-        if url.endswith(tail):
-            return url, url[: -len(tail)] + "/update"
+    if url.endswith("/sparql"):
+        return url, url
+    if url.endswith("/query"):
+        return url, url[: -len("/query")] + "/update"
     return url + "/query", url + "/update"
+
+
+def visible_graph(iri) -> bool:
+    """Whether a named graph holds data (not a server's system graph, not the lock graph).
+
+    >>> visible_graph("http://www.openlinksw.com/schemas/virtrdf#"), visible_graph(HPID["graph/x"])
+    (False, True)
+    """
+    return str(iri) != str(LOCK_GRAPH) and not str(iri).startswith(HIDDEN_GRAPH_PREFIXES)
 
 
 def inject_values(text: str, bindings: Mapping[str, object]) -> str:
@@ -416,9 +638,23 @@ def inject_values(text: str, bindings: Mapping[str, object]) -> str:
     return text[: at + 1] + " " + block + text[at + 1:]
 
 
+def query_form(text: str) -> str | None:
+    """SELECT, CONSTRUCT, DESCRIBE or ASK: the form of a query (None for an update).
+
+    >>> query_form("PREFIX select: <http://e/> construct { ?s ?p ?o } WHERE { ?s ?p ?o }")
+    'CONSTRUCT'
+    """
+    return _scan(text)[0]
+
+
 def _where_brace(text: str) -> int | None:
     """Offset of the `{` opening the query's WHERE group: the first top-level group, or the
-    second after a CONSTRUCT template. Strings, IRIs and comments are skipped."""
+    second after a CONSTRUCT template."""
+    return _scan(text)[1]
+
+
+def _scan(text: str) -> tuple[str | None, int | None]:
+    """(query form, offset of the WHERE group's `{`); strings, IRIs and comments are skipped."""
     i, n, depth, braces, form, template = 0, len(text), 0, [], None, False
     while i < n:
         c = text[i]
@@ -451,8 +687,8 @@ def _where_brace(text: str) -> int | None:
             depth -= 1
         i += 1
     if form == "CONSTRUCT":  # CONSTRUCT WHERE { triples } admits no VALUES inside: trailing one
-        return braces[1] if template and len(braces) > 1 else None
-    return braces[0] if braces else None
+        return form, braces[1] if template and len(braces) > 1 else None
+    return form, braces[0] if braces else None
 
 
 def _insert_data(iri: URIRef, triples: list) -> str:
@@ -460,6 +696,28 @@ def _insert_data(iri: URIRef, triples: list) -> str:
         return "INSERT DATA { }"
     body = "\n".join(f"{sparql_term(s)} {sparql_term(p)} {sparql_term(o)} ." for s, p, o in triples)
     return f"INSERT DATA {{ GRAPH <{iri}> {{\n{body}\n}} }}"
+
+
+def _ntriples(triples) -> bytes:
+    """Triples as an N-Triples document (the terms written by `sparql_term`, valid there too)."""
+    return "".join(f"{sparql_term(s)} {sparql_term(p)} {sparql_term(o)} .\n" for s, p, o in triples).encode()
+
+
+def _normal(term):
+    """A term read from a server in the form rdflib and the other backends give: Virtuoso
+    writes booleans as 1/0, keeps xsd:string on plain literals and labels blank nodes nodeID://.
+
+    >>> _normal(Literal("1", datatype=XSD.boolean)) == Literal(True), _normal(Literal("a", datatype=XSD.string))
+    (True, rdflib.term.Literal('a'))
+    """
+    if isinstance(term, BNode):  # Virtuoso's labels (nodeID://b1) are no N-Triples labels
+        return BNode(re.sub(r"[^A-Za-z0-9]", "_", str(term)))
+    if isinstance(term, Literal) and term.datatype is not None:
+        if term.datatype == XSD.string:
+            return Literal(str(term))
+        if term.datatype == XSD.boolean and str(term) in ("1", "0"):
+            return Literal(str(term) == "1")
+    return term
 
 
 def sparql_term(term) -> str:
@@ -577,13 +835,26 @@ def _to_result(answer) -> Result:
     return result
 
 
+_POOL: urllib3.PoolManager | None = None
+
+
+def _http_pool() -> urllib3.PoolManager:
+    """Keep-alive connections to SPARQL servers, shared by the threads of this process (an
+    orientation page runs 7 queries: a new TCP connection for each cost 7% of a worker)."""
+    global _POOL
+    if _POOL is None:
+        _POOL = urllib3.PoolManager(maxsize=32)
+    return _POOL
+
+
+def _forget_pool() -> None:
+    # A forked child (the SPARQL time-limit worker) must not share the parent's sockets.
+    global _POOL
+    _POOL = None
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+
 def _one_line(error: BaseException) -> str:
     return " ".join(str(error).split()) or type(error).__name__
-
-
-def _http_body(error: urllib.error.HTTPError) -> str:
-    try:
-        return _one_line(Exception(error.read().decode("utf-8", "replace")))[:300]
-    except Exception:  # the body may be gone already
-        return error.reason
-

@@ -17,13 +17,19 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config["JSON_AS_ASCII"] = False
     app.json.ensure_ascii = False
 
-    from search_api import handlers, resources
+    from search_api import handlers, resources, security
 
     resources.init_app(app)
     handlers.init_app(app)
+    security.init_app(app)  # headers, body limit, deep JSON: every route
 
-    from search_api import links, search, sparql, ui
+    from search_api import health, links, search, sparql, ui
 
-    for module in (ui, search, sparql, links):
+    for module in (ui, search, sparql, links, health):
         app.register_blueprint(module.bp)
+
+    from search_api.logs import RequestLog
+
+    # outermost: the request id and the access line cover every response, errors included
+    app.wsgi_app = RequestLog(app.wsgi_app)
     return app

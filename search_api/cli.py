@@ -97,16 +97,44 @@ def extract(file: Path, as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--host", default=None, help="Address to listen on (default: $HPKG_HOST, else 127.0.0.1).")
+@click.option("--port", default=None, type=click.IntRange(0, 65535), help="Port (default: $HPKG_PORT, else 8000).")
+@click.option("--production", is_flag=True,
+              help="Serve with gunicorn (worker processes, gthread) instead of Flask's development server.")
+@click.option("--workers", default=None, type=click.IntRange(1, 256),
+              help="Worker processes, with --production (default: $HPKG_WORKERS, else 2).")
+@click.option("--threads", default=None, type=click.IntRange(1, 1024),
+              help="Threads per worker, with --production (default: $HPKG_THREADS, else 4).")
 @data_dir_option
-def serve(host: str, port: int, data_dir: Path | None) -> None:
-    """Serve the web UI, the search API and the SPARQL endpoint."""
+def serve(host, port, production: bool, workers, threads, data_dir: Path | None) -> None:
+    """Serve the web UI, the search API, the SPARQL endpoint and /health."""
+    from search_api.logs import configure_logging
+
+    options = {"data_dir": str(data_dir) if data_dir else None, "host": host, "port": port,
+               "workers": workers, "threads": threads}
+    overrides = {name: value for name, value in options.items() if value is not None}
+    try:
+        settings = load_settings(overrides)
+    except ValueError as error:  # a bad HPKG_* value, named
+        raise click.ClickException(str(error)) from error
+    if production:
+        from search_api.serving import ServeError, run_production
+
+        try:
+            run_production(settings)
+        except ServeError as error:
+            raise click.ClickException(str(error)) from error
+        return
+    if workers or threads:
+        raise click.UsageError("--workers and --threads need --production")
     from search_api import create_app
 
-    overrides = {"data_dir": str(data_dir)} if data_dir else None
-    app = create_app(overrides)
-    app.run(host=host, port=port, threaded=True)
+    try:
+        configure_logging(settings["log_format"], settings["log_level"])
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    app = create_app({"data_dir": settings["data_dir"]})
+    app.run(host=settings["host"], port=settings["port"], threaded=True)
 
 
 @main.command()

@@ -47,13 +47,10 @@ def _setup(state) -> None:
 
 
 def _stored_secret(data_dir: Path) -> str:
-    """A random key kept beside the data, so that sessions survive a restart."""
-    path = data_dir / "secret_key"
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_hex(32), encoding="ascii")
-    return path.read_text(encoding="ascii").strip()
+    """A random key kept beside the data, created once even when workers race (resources.py)."""
+    from search_api.resources import stored_secret
+
+    return stored_secret(data_dir)
 
 
 def _settings() -> dict:
@@ -152,7 +149,9 @@ def _authenticate(name: str, password: str):
 
 def _safe_next(target: str | None) -> str:
     """Only local paths: a login link must not send the user to another site."""
-    if target and target.startswith("/") and not target.startswith("//") and not urlparse(target).netloc:
+    # a backslash counts: browsers read `/\evil.example` as `//evil.example`
+    if (target and target.startswith("/") and not target.startswith("//") and "\\" not in target
+            and not urlparse(target).netloc):
         return target
     return url_for("links.project_list")
 
@@ -184,7 +183,8 @@ def api_session():
 
 @bp.post("/api/login")
 def api_login():
-    body = request.get_json(silent=True) or {}
+    body = request.get_json(silent=True)
+    body = body if isinstance(body, dict) else {}  # a JSON list or string: no name, no password
     user = _authenticate(str(body.get("name", "")), str(body.get("password", "")))
     return jsonify({"ok": True, "user": user.name, "role": user.role, "csrf_token": csrf_token()})
 
@@ -226,7 +226,7 @@ def _suggest(text: str, k: int | None = None, territories=(), populations=()) ->
 def _k_param(value) -> int:
     try:
         k = int(value or 0) or _settings()["link_suggestions"]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # JSON 1e400 is inf
         raise BadRequest("k : un nombre entier est attendu") from None
     if not 1 <= k <= 50:
         raise BadRequest("k : entre 1 et 50")
@@ -237,7 +237,8 @@ def _k_param(value) -> int:
 def api_link():
     """Suggestions for a free text: GET ?q=…&k=…, or POST {"text": …, "k": …} (reads only)."""
     if request.method == "POST":
-        body = request.get_json(silent=True) or request.form
+        body = request.get_json(silent=True)
+        body = body if isinstance(body, dict) else request.form  # JSON list or string: no text
         text, k = body.get("text") or body.get("q") or "", body.get("k")
     else:
         text, k = request.args.get("q", ""), request.args.get("k")

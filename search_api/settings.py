@@ -30,6 +30,19 @@ SETTINGS = (
     Setting("secret_key", "", "Key signing session cookies; empty: a random key kept in {data_dir}/secret_key."),
     Setting("login_attempts_per_minute", 5, "Failed logins allowed per user name and IP address in one minute (then 429)."),
     Setting("link_suggestions", 5, "Suggestions stored for a project and shown on its page."),
+    # Serving (`hpkg serve`; --production runs gunicorn, see README and docs/deploy.md)
+    Setting("host", "127.0.0.1", "Address `hpkg serve` listens on (--host)."),
+    Setting("port", 8000, "Port `hpkg serve` listens on (--port)."),
+    Setting("workers", 2, "Gunicorn worker processes of `hpkg serve --production` (--workers); with more than one and the embedded store, an `oxigraph serve` child process holds the store."),
+    Setting("threads", 4, "Threads per gunicorn worker (gthread) (--threads): requests one worker serves at once."),
+    Setting("request_timeout_s", 20.0, "Time a client has to send one whole request (head and body) in production mode; a slower one gets 408 and is disconnected (slowloris). Also bounds writing a response to a client that does not read."),
+    Setting("keepalive_s", 5, "How long an idle keep-alive connection stays open (production mode)."),
+    Setting("worker_timeout_s", 60, "A gunicorn worker silent for this long is killed and replaced (gunicorn `timeout`)."),
+    Setting("graceful_timeout_s", 20, "On SIGTERM, time the workers have to finish the requests in flight."),
+    Setting("max_requests", 0, "Requests after which a worker is replaced (with 10% jitter); 0: never."),
+    Setting("log_format", "json", "Log lines on stderr: json (one object per line: ts, level, event, request_id, ...) or text (for reading by eye)."),
+    Setting("log_level", "info", "Lowest level logged: debug, info, warning or error."),
+    Setting("oxigraph_bin", "", "The `oxigraph` server program used by production mode (empty: the one installed beside Python, else on PATH)."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

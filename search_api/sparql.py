@@ -32,7 +32,7 @@ SD_FORMATS = {  # kg.formats name -> W3C format IRI (sd:resultFormat)
     "tsv": "SPARQL_Results_TSV", "ttl": "Turtle", "nt": "N-Triples", "rdfxml": "RDF_XML",
     "jsonld": "JSON-LD",
 }
-_IRI = re.compile(r'^[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20<>"{}|^`\\]*$')
+_IRI = re.compile(r'^[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20<>"{}|^`\\]*\Z')  # \Z: `$` would let a final newline through
 _READ_ONLY = "updates are not allowed: this endpoint is read-only"
 
 

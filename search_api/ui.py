@@ -5,6 +5,7 @@ as JSON when the client asks for it (`Accept: application/json` or a `.json` suf
 """
 from __future__ import annotations
 
+import re
 from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for
@@ -21,6 +22,8 @@ from search_api.resources import get_store
 bp = Blueprint("ui", __name__, static_folder="static", static_url_path="/static")
 
 HPID = "https://w3id.org/healthpolicy-kg/id/"
+# An absolute IRI as the store accepts it (kg.store: RFC 3987 IRIREF characters, a scheme).
+_VALID_IRI = re.compile(r'[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20<>"{}|^`\\]*')
 KIND_LABELS = {  # entity type -> (singular, plural) in French
     "actor": ("Acteur", "Acteurs"),
     "tool": ("Outil", "Outils"),
@@ -102,7 +105,7 @@ def entity(path: str | None = None):
 # -- request parsing and URLs ---------------------------------------------------------------
 
 def _page_number(raw: str) -> int:
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_RESULTS // PER_PAGE:
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 3) or not 1 <= int(raw) <= MAX_RESULTS // PER_PAGE:
         raise BadRequest(f"Paramètre « page » invalide : {raw!r} (un nombre entre 1 et "
                          f"{MAX_RESULTS // PER_PAGE} est attendu).")
     return int(raw)
@@ -111,11 +114,15 @@ def _page_number(raw: str) -> int:
 def _iri_from(path: str | None, prefix: str) -> str:
     """The IRI a page is about: `?iri=` when given, else HPID + prefix + the URL path."""
     iri = request.args.get("iri")
-    if iri:
-        return iri
-    if not path:
-        raise BadRequest("Paramètre « iri » manquant : indiquez l'identifiant de la page voulue.")
-    return HPID + prefix + _strip_json(path)
+    if not iri:
+        if not path:
+            raise BadRequest("Paramètre « iri » manquant : indiquez l'identifiant de la page voulue.")
+        iri = HPID + prefix + _strip_json(path)
+    if not _VALID_IRI.fullmatch(iri):  # the store refuses it anyway: say why, rather than a 500
+        shown = iri if len(iri) <= 200 else iri[:200] + "…"
+        raise BadRequest(f"Identifiant invalide : {shown!r} n'est pas une IRI absolue (espaces, "
+                         "caractères de contrôle et < > \" { } | ^ ` \\ y sont interdits).")
+    return iri
 
 
 def section_url(iri: str) -> str:

@@ -91,15 +91,19 @@ def _filter_labels(facets: dict, filters: dict) -> list[dict]:
 def similar_sections(store, settings: dict, page: dict, limit: int = 5) -> list[dict]:
     """Sections close in meaning to an orientation (its title and opening as the query),
     itself excluded; empty when the search index is not built."""
-    from kg.search import search_store
+    from kg.index import open_index
+    from kg.search import search_store, section_vector
 
     query = " ".join(f"{page['title']} {page['text'][:300]}".split())[:480]
     if not query:
         return []
     try:
-        answer = search_store(store, settings, query, k=limit + 1)
+        index = open_index(store, settings)
     except FileNotFoundError:
         return []  # no search index in this data directory yet
+    # the section's stored vectors, not a new embedding of its text: no model run per page
+    vector = section_vector(index, page["iri"])
+    answer = search_store(store, settings, query, k=limit + 1, index=index, vector=vector)
     return [{"iri": h["iri"], "title": h["title"], "section": h["section"], "doc": h["doc"],
              "score": h["score"]}
             for h in answer["hits"] if h["iri"] != page["iri"]][:limit]

