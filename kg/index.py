@@ -80,7 +80,7 @@ def make_faiss(vectors: np.ndarray, kind: str = "flat"):
     if kind == "hnsw":
         index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = 80
-        index.hnsw.efSearch = 128
+        index.hnsw.efSearch = 256  # recall@10 0.97 on real queries at 100k (0.94 at 128), ~0.5 ms: docs/benchmarks.md
     else:
         index = faiss.IndexFlatIP(dim)
     if len(vectors):
@@ -129,9 +129,9 @@ def build_index(passages, sections, synonyms, settings, kind="flat", wanted=None
     name = settings["embedding_model"]
     embedder = get_embedder(name)
     started = time.perf_counter()
-    vectors = embedder.embed_passages([p.context for p in passages])
+    vectors, reused = _embed_reusing(embedder, [p.context for p in passages], settings, name)
     embed_seconds = time.perf_counter() - started
-    faiss_index = make_faiss(vectors.reshape(len(passages), embedder.dim), kind)
+    faiss_index = make_faiss(vectors, kind)
     lexical = LexicalIndex.build([p.context for p in passages])
     meta = _meta_json(sections, synonyms)
     manifest = dict(wanted or {"format": FORMAT, "corpus_hash": corpus_hash(passages), "model": model_id(name), "faiss": kind})
@@ -139,7 +139,7 @@ def build_index(passages, sections, synonyms, settings, kind="flat", wanted=None
         "embedding_model": name, "dim": embedder.dim, "passages": len(passages),
         "sections": len(sections), "meta_hash": _sha(meta),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "embed_seconds": round(embed_seconds, 3),
+        "embed_seconds": round(embed_seconds, 3), "reused_vectors": reused,
     })
     _remove_leftovers(folder)
     tmp = folder.with_name(f"index.tmp{time.time_ns()}")
@@ -164,6 +164,33 @@ def build_index(passages, sections, synonyms, settings, kind="flat", wanted=None
     _fsync_dir(folder.parent)
     shutil.rmtree(old, ignore_errors=True)
     return SearchIndex(folder, manifest, passages, sections, faiss_index, lexical, synonyms, name, rebuilt=True)
+
+
+def _embed_reusing(embedder, texts: list[str], settings: dict, name: str) -> tuple[np.ndarray, int]:
+    """Vectors of `texts`, reusing the saved index's vector of any text it already embedded
+    with the same model (embedding is deterministic, whatever the batch): a re-ingest after a
+    few pages changed embeds those pages only. Returns the vectors and how many were reused."""
+    known = _saved_vectors(settings, name)
+    todo = sorted({t for t in texts if t not in known})
+    fresh = embedder.embed_passages(todo).reshape(len(todo), embedder.dim) if todo else None
+    rows = {t: fresh[i] for i, t in enumerate(todo)}
+    vectors = np.zeros((len(texts), embedder.dim), dtype=np.float32)
+    for i, text in enumerate(texts):
+        vectors[i] = rows[text] if text in rows else known[text]
+    return vectors, sum(1 for t in texts if t not in rows)
+
+
+def _saved_vectors(settings: dict, name: str) -> dict[str, np.ndarray]:
+    """The saved index's vectors by passage context; empty when there is no usable index
+    (missing or damaged: nothing from it is trusted) or it was built with another model."""
+    try:
+        saved = load_index(settings)
+    except FileNotFoundError:  # IndexUnusable included
+        return {}
+    if saved.manifest.get("model") != model_id(name) or saved.vectors.ntotal != len(saved.passages):
+        return {}
+    matrix = saved.vectors.reconstruct_n(0, saved.vectors.ntotal)
+    return {p.context: matrix[i] for i, p in enumerate(saved.passages)}
 
 
 def load_index(settings: dict) -> SearchIndex:

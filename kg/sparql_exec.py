@@ -19,6 +19,7 @@ import pickle
 import re
 import signal
 import sys
+import threading
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -161,7 +162,26 @@ def _inspect_cached(text: str) -> QueryInfo:
     return _inspect(text)
 
 
+# rdflib's SPARQL parser (pyparsing) is not thread-safe: two server threads parsing at once
+# fail with errors such as "Param.postParse2() missing 1 required positional argument" (seen
+# under load). One parse at a time per process; a forked query worker starts with a free lock.
+_PARSER_LOCK = threading.Lock()
+
+
+def _new_parser_lock() -> None:
+    global _PARSER_LOCK
+    _PARSER_LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_new_parser_lock)
+
+
 def _inspect(text: str) -> QueryInfo:
+    with _PARSER_LOCK:
+        return _inspect_unlocked(text)
+
+
+def _inspect_unlocked(text: str) -> QueryInfo:
     if not text or not text.strip():
         raise QuerySyntaxError("the query is empty")
     try:

@@ -185,3 +185,43 @@ def test_build_killed_between_renames_or_mid_write_leaves_nothing_trusted(copy, 
     assert index.rebuilt and folder.is_dir()
     assert sorted(p.name for p in data_dir.iterdir() if p.name.startswith("index")) == ["index", "index.lock"]
     assert [hit["iri"] for hit in search_store(store, settings, QUESTION, k=3)["hits"]] == pristine[2]
+
+
+def _passages_of(store):
+    from kg.lexical import Synonyms, vocabulary_labels
+    from kg.passages import read_passages
+
+    passages, sections = read_passages(store)
+    return passages, sections, Synonyms(vocabulary_labels(store))
+
+
+def test_rebuild_embeds_only_changed_passages(copy):
+    """A rebuild reuses the saved vectors of unchanged passage texts; only new texts are embedded,
+    and every vector is the one a from-scratch embedding gives."""
+    import dataclasses
+
+    import numpy as np
+
+    from kg.embeddings import get_embedder
+    from kg.index import build_index
+
+    store, settings, _ = copy
+    passages, sections, synonyms = _passages_of(store)
+    old = load_index(settings).vectors.reconstruct_n(0, len(passages))
+    changed = [dataclasses.replace(passages[0], text=passages[0].text + " Un EHPAD de plus.")] + passages[1:]
+    index = build_index(changed, sections, synonyms, settings)
+    assert index.manifest["reused_vectors"] == len(passages) - 1
+    vectors = index.vectors.reconstruct_n(0, len(passages))
+    np.testing.assert_array_equal(vectors[1:], old[1:])
+    fresh = get_embedder(settings["embedding_model"]).embed_passages([changed[0].context])
+    np.testing.assert_allclose(vectors[0], fresh.reshape(-1), atol=1e-5)
+    assert not np.allclose(vectors[0], old[0], atol=1e-3)
+
+
+def test_rebuild_reuses_nothing_from_a_damaged_index(copy):
+    from kg.index import build_index
+
+    store, settings, folder = copy
+    flip_bytes(folder / "vectors.faiss")
+    passages, sections, synonyms = _passages_of(store)
+    assert build_index(passages, sections, synonyms, settings).manifest["reused_vectors"] == 0

@@ -157,3 +157,19 @@ def test_remote_from_on_the_memory_store_over_http(tmp_path):
         assert listener.connections == 0
     finally:
         close_app(app)
+
+
+def test_queries_parsed_by_many_threads_at_once_all_parse():
+    """rdflib's parser is not thread-safe (under load, threads failed with pyparsing TypeErrors):
+    distinct texts (no cache hit) parsed by 8 threads at once must each give their QueryInfo."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from kg.queries import analyst_queries
+    from kg.sparql_exec import inspect_query
+
+    texts = [f"{q.text.rstrip()}\nLIMIT {n}" for n in range(1000, 1006)
+             for q in analyst_queries() if "LIMIT" not in q.text]
+    with ThreadPoolExecutor(8) as pool:
+        forms = list(pool.map(lambda text: inspect_query(text).form, texts))
+    assert len(forms) == len(texts) > 40
+    assert set(forms) <= {"SELECT", "CONSTRUCT", "ASK", "DESCRIBE"}
