@@ -165,7 +165,7 @@ def run_query(backend, folder, name, values, repeat, timeout):
     return (statistics.median(times) if times else None), rows
 
 
-def bench(nquads: bytes, label: str, repeat: int, timeout: float) -> None:
+def bench(nquads: bytes, label: str, repeat: int, timeout: float, only: list[str] | None = None) -> None:
     global MEMORY
     with tempfile.TemporaryDirectory(prefix="hpkg-bench-") as folder:
         path = Path(folder) / "bench.nq"
@@ -190,6 +190,8 @@ def bench(nquads: bytes, label: str, repeat: int, timeout: float) -> None:
         print("|---|---|---:|---:|---:|---:|---|")
         ratios = []
         for query in analyst_queries():
+            if only and query.name not in only:
+                continue
             values = params[query.name]
             ox_s, ox_rows = run_query("oxigraph", Path(folder) / "oxigraph", query.name, values, repeat, timeout)
             mem_s, mem_rows = run_query("memory", None, query.name, values, repeat, timeout)
@@ -223,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per query and store")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--quick", action="store_true", help="20k synthetic triples only, 1 run per query")
+    parser.add_argument("--query", action="append", metavar="NAME", help="run only this named query (repeatable)")
     args = parser.parse_args(argv)
     if args.quick:
         args.triples, args.repeat, args.timeout = 20_000, 1, 30.0
@@ -230,12 +233,12 @@ def main(argv: list[str] | None = None) -> int:
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}_\n", flush=True)
     corpus = corpus_nquads(args.data_dir)
     if not args.quick:
-        bench(corpus, "Corpus as ingested", args.repeat, args.timeout)
+        bench(corpus, "Corpus as ingested", args.repeat, args.timeout, args.query)
     if args.triples:
         started = time.perf_counter()
         data = synthetic_nquads(corpus, args.triples, args.seed)
         print(f"_synthetic graph generated in {time.perf_counter() - started:.1f} s (seed {args.seed})_\n")
-        bench(data, "Synthetic", args.repeat, args.timeout)
+        bench(data, "Synthetic", args.repeat, args.timeout, args.query)
     return 0
 
 
