@@ -19,7 +19,6 @@ import pickle
 import re
 import signal
 import sys
-import threading
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -36,7 +35,7 @@ from rdflib.plugins.sparql.parserutils import CompValue
 
 from kg import formats
 from kg.queries import PREFIXES
-from kg.store import QueryError
+from kg.store import RDFLIB_PARSER, QueryError
 from ontology.namespaces import HPID
 
 # Relative IRIs in a query resolve against the instance namespace (`<section/...>` is an hpid:
@@ -162,22 +161,8 @@ def _inspect_cached(text: str) -> QueryInfo:
     return _inspect(text)
 
 
-# rdflib's SPARQL parser (pyparsing) is not thread-safe: two server threads parsing at once
-# fail with errors such as "Param.postParse2() missing 1 required positional argument" (seen
-# under load). One parse at a time per process; a forked query worker starts with a free lock.
-_PARSER_LOCK = threading.Lock()
-
-
-def _new_parser_lock() -> None:
-    global _PARSER_LOCK
-    _PARSER_LOCK = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_new_parser_lock)
-
-
 def _inspect(text: str) -> QueryInfo:
-    with _PARSER_LOCK:
+    with RDFLIB_PARSER:  # rdflib's parser is not thread-safe (kg.store)
         return _inspect_unlocked(text)
 
 

@@ -36,6 +36,7 @@ import pyoxigraph as ox
 import urllib3
 from rdflib import BNode, Dataset, Graph, Literal, URIRef, Variable
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS, XSD
+from rdflib.plugins.sparql import prepareQuery
 from rdflib.query import Result
 
 from ontology.namespaces import HPID, HPO
@@ -68,6 +69,29 @@ _LOCK_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 # not data, so graphs(), len() and export() leave them out, as they leave out the lock graph.
 HIDDEN_GRAPH_PREFIXES = ("http://www.openlinksw.com/", "http://www.w3.org/ns/ldp#", "http://localuriqaserver/")
 _LOCKS_GUARD = threading.Lock()
+
+
+class _ParserLock:
+    """rdflib's SPARQL parser (pyparsing) is not thread-safe: two threads parsing at once fail
+    with errors such as "Param.postParse2() missing 1 required positional argument" (seen under
+    load). Every rdflib parse of this process holds this lock; a forked child (the SPARQL
+    time-limit worker) starts with a free one, whatever a parent thread held at fork time."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self._lock.release()
+
+    def reset(self) -> None:
+        self._lock = threading.Lock()
+
+
+RDFLIB_PARSER = _ParserLock()
+os.register_at_fork(after_in_child=RDFLIB_PARSER.reset)
 
 
 class StoreError(Exception):
@@ -399,7 +423,9 @@ class MemoryStore(Store):
         if defaults is not None or named is not None:
             dataset = self._view(defaults, named)
         try:
-            return dataset.query(text, initBindings=bindings)
+            with RDFLIB_PARSER:  # the parse only: evaluation runs beside other threads
+                prepared = prepareQuery(text, initNs=dict(dataset.namespaces()))
+            return dataset.query(prepared, initBindings=bindings)
         except Exception as error:  # pyparsing and rdflib evaluation errors have no common base
             raise QueryError(f"SPARQL query failed: {_one_line(error)}") from error
 

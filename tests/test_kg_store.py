@@ -307,3 +307,22 @@ def test_inject_values_finds_the_where_group(query, expected):
     bound = inject_values(query, {"o": Literal(1)})
     assert expected + ' (?o) { ("1"^^<http://www.w3.org/2001/XMLSchema#integer>) }' in bound
     Graph().query(bound)  # still valid SPARQL
+
+
+def test_memory_store_queries_from_many_threads_all_answer():
+    """rdflib's parser is not thread-safe: the memory store parses under kg.store's lock, so
+    distinct queries from 8 threads at once all answer (without it, pyparsing TypeErrors)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rdflib import Graph, Literal, URIRef
+
+    graph = Graph()
+    for i in range(5):
+        graph.add((URIRef(f"http://example.org/s{i}"), URIRef("http://example.org/p"), Literal(i)))
+    with open_store(None, backend="memory") as store:
+        store.replace_graph("http://example.org/g", graph)
+        texts = [f"SELECT ?s WHERE {{ ?s <http://example.org/p> ?o FILTER(?o < {n}) }} LIMIT {n + 100}"
+                 for n in range(60)]
+        with ThreadPoolExecutor(8) as pool:
+            counts = list(pool.map(lambda text: len(list(store.query(text))), texts))
+    assert counts == [min(n, 5) for n in range(60)]
