@@ -28,7 +28,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,6 +41,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from search_api.serving import free_port  # noqa: E402  (the one the server side uses)
 BIN = Path(sys.executable).parent
 HPID = "https://w3id.org/healthpolicy-kg/id/"
 KINDS = ("search_api", "search_page", "orientation", "entity", "plan", "sparql_named",
@@ -108,12 +108,6 @@ def think_range(text: str) -> tuple[float, float]:
 
 
 # -- server ---------------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 def server_command(args, port: int, data_dir: Path) -> list[str]:
     hpkg = str(BIN / "hpkg")

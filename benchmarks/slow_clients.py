@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from search_api.serving import StoreServer  # noqa: E402
-from tests.serving_support import free_port, get, slow_client  # noqa: E402
+from search_api.serving import free_port  # noqa: E402
+from tests.serving_support import get, slow_client  # noqa: E402
 
 WORKERS = {"gthread (stock)": "gthread", "guarded (hpkg)": "search_api.worker.GuardedThreadWorker"}
 HEAD = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: " + b"a" * 200

@@ -22,6 +22,7 @@ from flask import (Blueprint, Response, current_app, flash, g, jsonify, redirect
 
 from kg.projects import CSV_COLUMNS, LINK_STATUSES, PROJECT_STATUSES, Conflict, ProjectError, Projects
 from search_api.errors import BadRequest, HpkgError, NotFound
+from search_api.resources import stored_secret
 
 bp = Blueprint("links", __name__)
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
@@ -41,16 +42,9 @@ class TooManyRequests(HpkgError):
 def _setup(state) -> None:
     app = state.app
     settings = app.config["HPKG"]
-    app.secret_key = settings["secret_key"] or _stored_secret(Path(settings["data_dir"]))
+    app.secret_key = settings["secret_key"] or stored_secret(Path(settings["data_dir"]))
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
     app.extensions.setdefault("hpkg_links", {"failures": defaultdict(deque), "lock": threading.Lock()})
-
-
-def _stored_secret(data_dir: Path) -> str:
-    """A random key kept beside the data, created once even when workers race (resources.py)."""
-    from search_api.resources import stored_secret
-
-    return stored_secret(data_dir)
 
 
 def _settings() -> dict:

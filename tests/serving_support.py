@@ -14,13 +14,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from search_api.serving import free_port
+
 HPKG = str(Path(sys.executable).parent / "hpkg")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Server:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -18,22 +17,17 @@ from rdflib.compare import isomorphic
 from rdflib.namespace import XSD
 
 from kg.store import QueryError, StoreError, inject_values, open_store
+from search_api.serving import free_port
 
 EX = "http://example.org/"
 G1, G2 = URIRef(EX + "graph/1"), URIRef(EX + "graph/2")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
 def oxigraph_server(tmp_path_factory):
     """A real SPARQL 1.1 server (the `oxigraph` CLI) on 127.0.0.1, for the whole session."""
     binary = shutil.which("oxigraph") or str(Path(sys.executable).parent / "oxigraph")
-    port = _free_port()
+    port = free_port()
     location = tmp_path_factory.mktemp("oxigraph-server")
     log = location / "server.log"  # a file, not a pipe: a full pipe would block the server
     process = subprocess.Popen(

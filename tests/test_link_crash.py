@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -20,16 +19,11 @@ from kg.projects import GRAPH
 from kg.store import open_store
 from ontology.namespaces import HPO
 from ontology.shapes import validate
+from search_api.serving import free_port
 from tests.test_link_web import PASSWORD, make_data_dir
 from tests.test_link_projects import section_iri
 
 HPKG = Path(sys.executable).parent / "hpkg"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_server(data_dir: Path, port: int) -> subprocess.Popen:

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from search_api.serving import free_port
 from tests.browser_support import copy_data_dir
-from tests.serving_support import Server, alive, free_port, get, slow_client
+from tests.serving_support import Server, alive, get, slow_client
 
 pytestmark = pytest.mark.slow
 REQUEST_TIMEOUT_S = 3  # HPKG_REQUEST_TIMEOUT_S of the production server: slow clients are cut at 3 s

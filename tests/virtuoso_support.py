@@ -7,7 +7,6 @@ nothing here reads, writes or connects to it.
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 import urllib.parse
@@ -16,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from search_api.serving import free_port
 
 VIRTUOSO = shutil.which("virtuoso-t") or "/usr/bin/virtuoso-t"
 ISQL = shutil.which("isql-vt") or "/usr/bin/isql-vt"
@@ -91,12 +92,6 @@ def missing_virtuoso() -> str | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @dataclass
 class VirtuosoServer:
     directory: Path
@@ -145,7 +140,7 @@ def start_virtuoso(directory: Path, max_rows: int = 1_000_000) -> VirtuosoServer
     """Create a database in `directory` and start Virtuoso on it; returns once /sparql answers
     and the anonymous SPARQL user may update (GRANT SPARQL_UPDATE TO "SPARQL")."""
     directory.mkdir(parents=True, exist_ok=True)
-    http_port, sql_port = _free_port(), _free_port()
+    http_port, sql_port = free_port(), free_port()
     (directory / "virtuoso.ini").write_text(INI.format(
         dir=directory, http_port=http_port, sql_port=sql_port, max_rows=max_rows))
     output = (directory / "stdout.log").open("wb")  # a file, not a pipe: a full pipe blocks it
