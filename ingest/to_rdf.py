@@ -25,15 +25,22 @@ CONCEPT_PROPERTY = {
     "population": HPO.targetsPopulation,
     "programme": HPO.refersToProgramme,
 }
-# Labels printed before a number (`Objectif 3`) or opening a title, and the level class they give.
+# Labels opening a title (`Objectif : …`) and the level class they give.
 LEVEL_WORDS = {
     "axe": HPO.StrategicAxis, "orientation": HPO.Orientation, "objectif": HPO.Objective,
-    "sous-objectif": HPO.Objective, "action": HPO.Action, "mesure": HPO.Action,
+    "sous-objectif": HPO.Objective, "action": HPO.Action, "mesure": HPO.Measure,
 }
-KIND_CLASSES = {"axis": HPO.StrategicAxis, "orientation": HPO.Orientation, "objective": HPO.Objective,
-                "action": HPO.Action}
-# Below an `Orientation…` grouping heading, levels go orientation > objective > action.
-NEXT_LEVEL = {HPO.Orientation: HPO.Objective, HPO.Objective: HPO.Action, HPO.Action: HPO.Action}
+# The level class of every heading kind the parser prints (`ingest.tree.LABELS`; a test keeps
+# them in step). A kind missing here falls back to plain hpo:Section with a warning.
+KIND_CLASSES = {"part": HPO.Part, "axis": HPO.StrategicAxis, "priority": HPO.Priority, "issue": HPO.Stake,
+                "orientation": HPO.Orientation, "objective": HPO.Objective, "action": HPO.Action,
+                "measure": HPO.Measure}
+# Classes asserted with their parent class, so that queries over actions see measures.
+ALSO_TYPED = {HPO.Measure: HPO.Action}
+# Below an `Orientation…` grouping heading, levels go orientation > objective > action. Other
+# levels say nothing of their unlabelled children (lettered parts of an axis stay sections).
+NEXT_LEVEL = {HPO.Orientation: HPO.Objective, HPO.Objective: HPO.Action, HPO.Action: HPO.Action,
+              HPO.Measure: HPO.Action}
 _CROSS_REF = re.compile(r"\bcf\.?\s+(?P<target>[^)\]\n;]+)", re.IGNORECASE)
 _REF_NUMBER = re.compile(r"^(?:§\s*|(?:point|section|chapitre)\s+)?(?P<num>\d+(?:\.\d+)*)\b")
 # Words that say what kind of part a reference points to, not which one.
@@ -46,11 +53,13 @@ _REF_CUES = {
 SectionTable = Mapping[tuple[str, str], URIRef]
 
 
-def document_graph(doc: Document, mentions: list[Mention], known_sections: SectionTable | None = None) -> Graph:
+def document_graph(doc: Document, mentions: list[Mention], known_sections: SectionTable | None = None,
+                   warnings: list[str] | None = None) -> Graph:
     """The named graph of one document.
 
     `known_sections` (from `section_table` over other pages) lets a cross-reference reach a
     section of another page; unresolved references keep their text (`dcterms:references`).
+    What could not be typed is appended to `warnings` (the page is still written).
     """
     graph = Graph()
     graph.bind("hpo", HPO._NS)
@@ -59,7 +68,7 @@ def document_graph(doc: Document, mentions: list[Mention], known_sections: Secti
     top = _add_document(graph, doc, doc_node)
     table = dict(known_sections or {})
     table.update(section_table(doc))
-    classes = _level_classes(doc)
+    classes = level_classes(doc, warnings if warnings is not None else [])
     nodes: dict[str, URIRef] = {}  # key -> node of the latest section with that key (pre-order)
     spans: list[tuple[Section, URIRef]] = []
     for section, node in zip(doc.sections, section_nodes(doc)):
@@ -150,8 +159,11 @@ def _add_document(graph: Graph, doc: Document, node: URIRef) -> URIRef | None:
     return top
 
 
-def _level_classes(doc: Document) -> dict[str, URIRef]:
-    """Level class of each section, when its label, title or place in the tree says it."""
+def level_classes(doc: Document, warnings: list[str]) -> dict[str, URIRef]:
+    """Level class of each section, when its label, title or place in the tree says it.
+
+    Never raises: a heading kind the model lacks leaves a plain hpo:Section and a warning.
+    """
     classes: dict[str, URIRef] = {}
     titles = {s.key: s.title for s in doc.sections}
     for section in doc.sections:  # pre-order: parents first
@@ -159,9 +171,11 @@ def _level_classes(doc: Document) -> dict[str, URIRef]:
         kind = getattr(section, "kind", None)  # the label printed with the number (`Objectif 3`)
         if kind in KIND_CLASSES:
             classes[section.key] = KIND_CLASSES[kind]
+        elif kind is not None:
+            warnings.append(f"section {section.key!r}: no class for heading kind {kind!r}; typed hpo:Section")
         elif first in LEVEL_WORDS and first != "orientation":  # `Orientations…` is a grouping heading
             classes[section.key] = LEVEL_WORDS[first]
-        elif section.parent in classes:
+        elif NEXT_LEVEL.get(classes.get(section.parent)):
             classes[section.key] = NEXT_LEVEL[classes[section.parent]]
         elif section.parent and fold(titles.get(section.parent, "")).startswith("orientation"):
             classes[section.key] = HPO.Orientation
@@ -183,6 +197,8 @@ def _add_section(graph, doc, section, node, parent, doc_node, classes) -> None:
     add((node, RDF.type, HPO.Section))
     if section.key in classes:
         add((node, RDF.type, classes[section.key]))
+        if classes[section.key] in ALSO_TYPED:
+            add((node, RDF.type, ALSO_TYPED[classes[section.key]]))
     if section.number:
         add((node, HPO.number, Literal(section.number)))
     add((node, DCTERMS.title, Literal(section.title)))

@@ -27,7 +27,7 @@ LABELS = {
     "partie": ("part", 10), "titre": ("part", 10), "chapitre": ("part", 12),
     "axe": ("axis", 20), "priorité": ("priority", 25), "priorite": ("priority", 25),
     "orientation": ("orientation", 30), "objectif": ("objective", 40),
-    "sous-objectif": ("objective", 45), "action": ("action", 50), "mesure": ("action", 50),
+    "sous-objectif": ("objective", 45), "action": ("action", 50), "mesure": ("measure", 50),
     "fiche action": ("action", 50), "fiche-action": ("action", 50), "sous-action": ("action", 55),
     "enjeu": ("issue", 25),
 }
@@ -62,7 +62,7 @@ class Heading:
     title: str
     style: str  # label | roman | letter | arabic | plain
     rank: float
-    kind: str | None = None  # part | axis | priority | orientation | objective | action
+    kind: str | None = None  # a KINDS value: part | axis | priority | issue | orientation | ...
     digits: str | None = None  # dotted arabic number, for prefix nesting ("2.8.1")
     ambiguous_letter: bool = False  # `C.` may be roman 100 or the letter after `B.`
 

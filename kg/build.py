@@ -52,6 +52,7 @@ class IngestReport:
     triples: int = 0  # written by this run (pages + ontology)
     seconds: float = 0.0
     skipped: list[IngestError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # "<file>: <what>": stored, but not all typed
     pruned: list[str] = field(default_factory=list)  # pages removed: no longer among the inputs
 
     def summary(self) -> str:
@@ -70,6 +71,9 @@ class IngestReport:
         ]
         if self.pruned:
             lines.append(f"removed {len(self.pruned)} page graph(s) no longer in the input: {', '.join(self.pruned)}")
+        if self.warnings:
+            lines.append(f"{len(self.warnings)} warning{'s' if len(self.warnings) > 1 else ''}:")
+            lines.extend(f"  {warning}" for warning in self.warnings)
         if self.skipped:
             lines.append(f"skipped {len(self.skipped)} file{'s' if len(self.skipped) > 1 else ''}:")
             lines.extend(f"  {error}" for error in self.skipped)
@@ -119,6 +123,7 @@ def ingest_paths(paths, settings: dict, build_index: bool = True, prune: bool = 
             report.sections += written["sections"]
             report.mentions.update(written["mentions"])
             report.triples += written["triples"]
+            report.warnings.extend(f"{doc.path}: {warning}" for warning in written["warnings"])
             on_stored(doc, written["triples"])
         if prune:
             present = set(documents) | {Path(error.path).stem for error in report.skipped}
@@ -179,9 +184,10 @@ def prune_pages(store: Store, present: set[str]) -> list[str]:
 
 def ingest_document(store: Store, doc: Document, known: dict | None = None) -> dict:
     """Extract, build, validate and write one page; IngestError (store untouched) when it fails."""
+    warnings: list[str] = []
     try:
         mentions = extract_mentions(doc)
-        graph = document_graph(doc, mentions, known)
+        graph = document_graph(doc, mentions, known, warnings)
     except Exception as error:  # any bug or bad input in one page must not stop the others
         raise IngestError(doc.path, f"extraction failed: {type(error).__name__}: {error}") from error
     check_graph(doc.path, graph)
@@ -189,7 +195,8 @@ def ingest_document(store: Store, doc: Document, known: dict | None = None) -> d
         triples = store.replace_graph(iris.graph_iri(doc.doc), graph)
     except Exception as error:  # the store refused: the old graph of this page is still there
         raise IngestError(doc.path, f"store refused the graph: {error}") from error
-    return {"sections": len(doc.sections), "mentions": Counter(m.type for m in mentions), "triples": triples}
+    return {"sections": len(doc.sections), "mentions": Counter(m.type for m in mentions), "triples": triples,
+            "warnings": warnings}
 
 
 def check_graph(path: str, graph: Graph) -> None:

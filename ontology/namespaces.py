@@ -23,6 +23,10 @@ class HPO(DefinedNamespace):
     Orientation: object
     Objective: object
     Action: object
+    Measure: object
+    Part: object
+    Priority: object
+    Stake: object
     Item: object
     # classes: concepts
     Concept: object

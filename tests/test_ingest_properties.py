@@ -12,8 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ingest.errors import IngestError
+from ingest.mentions import extract_mentions
 from ingest.pipeline import document_from_text
 from ingest.read import decode
+from ingest.to_rdf import document_graph
+from ingest.tree import LABELS, QUALIFIER_SHIFT
+from kg.build import check_graph
 
 FAST = settings(max_examples=int(__import__("os").environ.get("HPKG_HYPOTHESIS_EXAMPLES", "150")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -147,3 +151,36 @@ def test_arbitrary_text_as_html_never_crashes(text):
     doc = _parse(text, "page.html")
     if doc is not None:
         assert_tree_invariants(doc)
+
+
+# Headings of every kind the parser knows, built from its own tables so a new label is covered.
+NUMBERS = st.sampled_from(["1", "2", "3.1", "1.2.3", "1.2.3.4", "II", "IV", "A", "B", "C", "n° 4", ""])
+SEPARATORS = st.sampled_from([" - ", " : ", ". ", " – ", " ", ") "])
+LABELLED_HEADINGS = st.builds(
+    lambda label, qualifier, number, sep, title: f"{label.capitalize()}{qualifier} {number}{sep}{title}",
+    st.sampled_from(sorted(LABELS)), st.sampled_from(["", *(f" {q}" for q in sorted(QUALIFIER_SHIFT))]),
+    NUMBERS, SEPARATORS, st.sampled_from(["Prévenir les addictions", "Les EHPAD et les SSIAD", "", "Agir"]))
+PLAIN_HEADINGS = st.builds(lambda n, sep, t: f"{n}{sep}{t}", NUMBERS, SEPARATORS,
+                           st.sampled_from(["Les publics", "Accès aux soins en Bretagne", "Contexte"]))
+BODY_LINES = st.sampled_from(["L'ARS et le conseil départemental signent un CPOM.", "- les personnes âgées ;",
+                              "Texte.", "", "• une plateforme territoriale d'appui (PTA)", "Indicateur\t2016\t2018"])
+
+
+@settings(max_examples=int(__import__("os").environ.get("HPKG_HYPOTHESIS_EXAMPLES", "40")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(LABELLED_HEADINGS, PLAIN_HEADINGS, BODY_LINES, LINE_TEMPLATES), min_size=1, max_size=25),
+       st.booleans())
+def test_every_parsed_tree_becomes_a_valid_graph(lines, as_html):
+    """A page that parses never fails later: mentions, RDF and the SHACL shapes all hold."""
+    if as_html:
+        body = "".join(f"<h{1 + i % 3}>{line}</h{1 + i % 3}>" if i % 2 else f"<p>{line}</p>"
+                       for i, line in enumerate(line.replace("&", "&amp;").replace("<", "&lt;") for line in lines))
+        doc = _parse(f"<html><body><main>{body}</main></body></html>", "page.html")
+    else:
+        doc = _parse("\n\n".join(lines))
+    if doc is None:
+        return
+    warnings: list[str] = []
+    graph = document_graph(doc, extract_mentions(doc), warnings=warnings)
+    check_graph(doc.path, graph)  # raises IngestError naming the violations
+    assert warnings == []  # every kind the parser prints has a class

@@ -5,13 +5,16 @@ import subprocess
 import sys
 
 import pytest
-from rdflib import BNode, Literal, URIRef
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
-from rdflib.namespace import DCTERMS, PROV, RDF, SKOS, XSD
+from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS, XSD
 
 from ingest import iris
 from ingest.model import Document, Item, Mention, Section, Source
-from ingest.to_rdf import document_graph, resolve_reference, section_table
+from ingest.pipeline import document_from_text
+from ingest.to_rdf import KIND_CLASSES, document_graph, resolve_reference, section_table
+from ingest.tree import LABELS
+from kg.build import ONTOLOGY_FILE
 from ontology.namespaces import HPID, HPO
 from ontology.shapes import validate
 
@@ -178,6 +181,39 @@ def test_printed_labels_give_level_classes():
     assert (base + "objectif-2", RDF.type, HPO.Objective) in graph
     assert (base + "mettre-en-place-un-depistage", RDF.type, HPO.Action) in graph
     assert graph.value(base + "objectif-2", HPO.position) == Literal(2)
+
+
+def test_every_heading_kind_the_parser_prints_has_a_section_class():
+    kinds = {kind for kind, _rank in LABELS.values()}
+    assert kinds <= set(KIND_CLASSES), kinds - set(KIND_CLASSES)
+    model = Graph().parse(ONTOLOGY_FILE)
+    for kind in kinds:
+        assert (KIND_CLASSES[kind], RDFS.subClassOf * "+", HPO.Section) in model  # noqa: the path syntax
+
+
+def test_lettered_parts_under_an_axis_stay_sections_and_measures_are_actions():
+    """The shape that once raised KeyError(StrategicAxis): `Axe 1 -` with `A.`, `B.` under it."""
+    doc = document_from_text("axes.txt", "Plan de prévention\n\nAxe 1 - Prévenir\n\nA. Les publics\n\n"
+                                          "Texte.\n\nB. Les lieux\n\nMesure 1 : Dépister\n\nTexte.\n\n"
+                                          "Axe 2 - Soigner\n\nA. Les soins\n\nTexte.\n")
+    warnings: list[str] = []
+    graph = document_graph(doc, [], warnings=warnings)
+    assert warnings == [] and validate(graph).conforms
+    types = {str(graph.value(node, HPO.number)): set(graph.objects(node, RDF.type))
+             for node in graph.subjects(RDF.type, HPO.Section)}
+    assert HPO.StrategicAxis in types["Axe 1"] and types["Axe 1.A"] == {HPO.Section}
+    assert {HPO.Measure, HPO.Action} <= types["Mesure 1"]
+
+
+def test_a_kind_the_model_lacks_falls_back_to_section_with_a_warning():
+    doc = Document(doc="u", path="u.txt", title="U", text="x" * 20, sections=[
+        Section("Volet 1", "Un volet", 1, None, 0, 20, text="Volet 1", kind="volet")])
+    warnings: list[str] = []
+    graph = document_graph(doc, [], warnings=warnings)
+    node = next(graph.subjects(RDF.type, HPO.Section))
+    assert set(graph.objects(node, RDF.type)) == {HPO.Section}
+    assert warnings == ["section 'Volet 1': no class for heading kind 'volet'; typed hpo:Section"]
+    assert validate(graph).conforms
 
 
 def test_repeated_titles_get_distinct_iris():

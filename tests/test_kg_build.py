@@ -178,11 +178,11 @@ def test_interrupted_ingest_leaves_no_half_written_page(built, tmp_path, copied_
     real_graph = kg.build.document_graph
     done = []
 
-    def interrupted(doc, mentions, known=None):
+    def interrupted(doc, mentions, known=None, warnings=None):
         if len(done) == 2:  # the third page: as if Ctrl-C hit between two pages
             raise KeyboardInterrupt
         done.append(doc.doc)
-        return real_graph(doc, mentions, known)
+        return real_graph(doc, mentions, known, warnings)
 
     monkeypatch.setattr(kg.build, "document_graph", interrupted)
     with pytest.raises(KeyboardInterrupt):
