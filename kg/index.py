@@ -30,11 +30,12 @@ from pathlib import Path
 
 import numpy as np
 
+from kg.calibration import Calibration, calibrate
 from kg.embeddings import get_embedder, model_id
 from kg.lexical import LexicalIndex, Synonyms, vocabulary_labels
 from kg.passages import Passage, SectionInfo, corpus_hash, read_passages
 
-FORMAT = 2  # bump when the files' layout changes: old indexes are then rebuilt (2: file checksums)
+FORMAT = 3  # bump when the files' layout changes: old indexes are then rebuilt (2: file checksums, 3: calibration)
 FAISS_KINDS = ("flat", "hnsw")
 STALE_MARKER = "index.stale"  # in the data dir: the store changed after the index was built
 BUILD_LOCK = "index.lock"  # in the data dir: one process builds at a time
@@ -60,6 +61,7 @@ class SearchIndex:
     synonyms: Synonyms
     model: str  # the embedding_model setting the vectors come from
     rebuilt: bool = False  # True when this call embedded the passages
+    calibration: Calibration | None = None  # the no-answer decision (kg.calibration); None: always answer
 
 
 def index_dir(settings: dict) -> Path:
@@ -130,6 +132,7 @@ def build_index(passages, sections, synonyms, settings, kind="flat", wanted=None
     embedder = get_embedder(name)
     started = time.perf_counter()
     vectors, reused = _embed_reusing(embedder, [p.context for p in passages], settings, name)
+    calibration = calibrate(vectors, [p.title for p in passages], embedder.embed_queries)
     embed_seconds = time.perf_counter() - started
     faiss_index = make_faiss(vectors, kind)
     lexical = LexicalIndex.build([p.context for p in passages])
@@ -151,6 +154,7 @@ def build_index(passages, sections, synonyms, settings, kind="flat", wanted=None
         (tmp / "sections.json").write_text(meta, encoding="utf-8")
         faiss.write_index(faiss_index, str(tmp / "vectors.faiss"))
         lexical.save(tmp / "bm25")
+        calibration.save(tmp)
         manifest["files"] = {rel: _file_entry(tmp / rel, sync=True) for rel in _index_files(tmp)}
         _write_json(tmp / "manifest.json", manifest)  # last: a folder without it is incomplete
         _fsync_dir(tmp)
@@ -163,7 +167,8 @@ def build_index(passages, sections, synonyms, settings, kind="flat", wanted=None
     tmp.rename(folder)  # killed between the two renames: no index, rebuilt on next use
     _fsync_dir(folder.parent)
     shutil.rmtree(old, ignore_errors=True)
-    return SearchIndex(folder, manifest, passages, sections, faiss_index, lexical, synonyms, name, rebuilt=True)
+    return SearchIndex(folder, manifest, passages, sections, faiss_index, lexical, synonyms, name, rebuilt=True,
+                       calibration=calibration)
 
 
 def _embed_reusing(embedder, texts: list[str], settings: dict, name: str) -> tuple[np.ndarray, int]:
@@ -236,10 +241,11 @@ def _load(folder: str, manifest_text: str, _stamps) -> SearchIndex:
         sections = {row["iri"]: SectionInfo(**row) for row in meta["sections"]}
         vectors = faiss.read_index(str(path / "vectors.faiss"))
         lexical = LexicalIndex.load(path / "bm25")
+        calibration = Calibration.load(path)
     except (ValueError, KeyError, TypeError, RuntimeError, OSError) as error:  # checksums match, content does not
         raise IndexUnusable(f"{path}: cannot load the index ({type(error).__name__}: {error})") from error
     return SearchIndex(path, manifest, passages, sections, vectors, lexical, Synonyms(meta["synonyms"]),
-                       manifest["embedding_model"])
+                       manifest["embedding_model"], calibration=calibration)
 
 
 def open_index(store, settings: dict) -> SearchIndex:

@@ -32,9 +32,11 @@ LEXICAL_WEIGHT = 1.0
 DENSE_EXPANSION = 0  # expansion labels appended to the embedded query (dev: they blur it)
 DENSE_POOL = 200  # passages taken from FAISS before grouping by section
 LEXICAL_POOL = 200  # best BM25 passages kept (all of them on a small corpus)
-# A section is kept when its best passage is close enough densely, or is a lexical match
-# that is also not far densely. Cosines are those of L2-normalised vectors, per model family.
-DENSE_FLOOR = {"e5-small": (0.80, 0.83), "default": (0.25, 0.45)}  # (with lexical match, alone)
+# No-answer decision (kg.calibration): a section is kept when its best passage is more similar
+# to the query than the query's mean over the index and the query is about this plan, or when
+# its words match. A query the index calibration finds off-topic keeps only sections whose
+# passage holds at least WORD_COVERAGE of the query's content words.
+WORD_COVERAGE = 0.5
 LEXICAL_MIN = 1.0  # BM25 score of a real match (one informative word at least)
 
 
@@ -142,18 +144,37 @@ def rank_sections(index: SearchIndex, query: str, mode: str = "hybrid",
                          key=lambda c: (-getattr(c, attr), c.section))
         for rank, c in enumerate(ordered, start=1):
             setattr(c, rank_attr, rank)
-    floor_with_lexical, floor_alone = DENSE_FLOOR.get(index.model, DENSE_FLOOR["default"])
+    on_topic, mean = _dense_baseline(index, vector, candidates)
+    words = {stem for _, stem in analyze(query)}
     kept = []
     for c in candidates.values():
         lexical_match = c.lexical >= LEXICAL_MIN
         if mode == "lexical" and not lexical_match:
             continue
-        if mode != "lexical" and not (c.dense >= floor_alone or (lexical_match and c.dense >= floor_with_lexical)):
-            continue
+        if mode != "lexical" and not (on_topic and (lexical_match or c.dense > mean)):
+            if not (lexical_match and _covers(index, c, words)):
+                continue
         kept.append(c)
-    fuse(kept, mode, floor_with_lexical)
+    fuse(kept, mode, mean)
     kept.sort(key=lambda c: (-c.score, c.section))
     return kept, matched
+
+
+def _dense_baseline(index: SearchIndex, vector, candidates: dict[str, Candidate]) -> tuple[bool, float]:
+    """Whether the query is about this plan, and the cosine an unrelated passage has for it."""
+    if vector is None:
+        return True, 0.0
+    if index.calibration is None:  # an index built in memory (benchmarks): the pool's least cosine
+        return True, min((c.dense for c in candidates.values() if c.dense_passage >= 0), default=0.0)
+    return index.calibration.on_topic(vector), index.calibration.mean_cosine(vector)
+
+
+def _covers(index: SearchIndex, c: Candidate, words: set[str]) -> bool:
+    """True when the section's best lexical passage holds WORD_COVERAGE of the query's words."""
+    if not words or c.lexical_passage < 0:
+        return False
+    found = {stem for _, stem in analyze(index.passages[c.lexical_passage].context)}
+    return len(words & found) >= WORD_COVERAGE * len(words)
 
 
 def query_vector(index: SearchIndex, query: str, expansion: list[str] | None = None) -> np.ndarray:
@@ -209,8 +230,8 @@ def fuse(candidates: list[Candidate], mode: str = "hybrid", floor: float = 0.0) 
     """Score each section from its dense and lexical evidence (the one place fusion lives).
 
     "linear" (default): a weighted sum of the BM25 score divided by the query's best BM25
-    and of the cosine rescaled from the model's `floor` (the cut-off) to the query's best,
-    so that both lie in [0, 1]; "rrf": reciprocal-rank fusion, which needs no calibration.
+    and of the cosine rescaled from `floor` (the query's mean cosine over the index) to the
+    query's best, so that both lie in [0, 1]; "rrf": reciprocal-rank fusion.
     The best passage shown is the one of the retriever that contributes most.
     """
     best_lexical = max((c.lexical for c in candidates), default=0.0) or 1.0
