@@ -25,6 +25,24 @@ def match_key(text: str) -> str:
     return normalize_for_matching(text).lower().rstrip(" .:;")
 
 
+_NUMBER_SIGN = re.compile(r"\bn(?:°|o\.?)\s*(?=\d)")  # `Action n° 3` is `Action 3`
+
+
+def section_keys_match(ours: str, gold: str) -> bool:
+    """True when a section key of ours names the gold section: the same key, or a letter or
+    roman number that the parser qualified with its parent's (`Axe 1.A`, `II.B`) where the
+    gold cites it as printed (`A`).
+
+    >>> section_keys_match("Axe 1.A", "a"), section_keys_match("2.8.1", "1"), section_keys_match("Action 3", "Action n° 3")
+    (True, False, True)
+    """
+    ours, gold = _NUMBER_SIGN.sub("", match_key(ours)), _NUMBER_SIGN.sub("", match_key(gold))
+    if ours == gold:
+        return True
+    head, _, last = ours.rpartition(".")
+    return bool(head) and last.isalpha() and last == gold
+
+
 # A copyright line starts the footer: everything after it is site furniture.
 _FOOTER = re.compile(
     r"^(?:©|\(c\)|copyright\b|tous droits réservés|mentions légales\b|plan du site\b)", re.IGNORECASE
@@ -40,6 +58,8 @@ _NAV_WORDS = {
     "accueil", "imprimer", "partager", "retour", "retour en haut", "haut de page", "menu",
     "rechercher", "recherche", "fermer", "envoyer à un ami", "télécharger", "suivez-nous",
     "aller au contenu", "passer au contenu", "lire la suite", "en savoir plus",
+    # CMS blocks of attachments and related links (SPIP, Drupal, WordPress)
+    "documents à télécharger", "documents joints", "à lire aussi", "dans cette rubrique",
 }
 # Type markers some sites print above the title ("Article" on ARS pages).
 _MARKERS = {"article", "actualité", "actualités", "communiqué", "communiqué de presse", "dossier", "brève"}

@@ -33,7 +33,8 @@ HEAD_TYPES = {
     "actor": {
         "agence", "association", "autorite", "caisse", "centre", "cellule", "clinique", "collectif",
         "comite", "commission", "conference", "conseil", "direction", "delegation", "etablissement",
-        "federation", "fondation", "groupe", "groupement", "hopital", "institut", "instance", "maison", "mutualite",
+        "equipe", "federation", "fondation", "groupe", "groupement", "hopital", "institut", "instance", "maison",
+        "mutualite",
         "observatoire", "office", "ordre", "pole", "reseau", "service", "syndicat", "union", "unite",
     },
     "tool": {
@@ -50,6 +51,16 @@ BODY_HEADS = {
     "observatoire", "office", "ordre", "syndicat", "union",
 }
 BODY_HEADS_LOWER_OK = {"comite", "commission", "conference", "federation", "observatoire"}
+# Kinds of service, unit and instrument that plans create by the dozen under new names
+# (`équipe mobile de gériatrie`, `unité de soins de longue durée`, `plateforme de répit`,
+# `contrat local de santé`): a head noun, then an adjective or a `de` complement.
+SERVICE_HEADS = {"equipe", "unite", "centre", "maison", "reseau", "pole", "cellule", "plateforme", "dispositif",
+                 "contrat", "point", "espace", "lieu", "service", "structure"}
+# `au centre de`, `en lieu et place`, `à l'espace`: the head is then a preposition's object.
+SERVICE_HEAD_BLOCKERS = {"au", "en", "a"}
+# Complements that make no name of a service (`centre de la ville`, `service de l'État`).
+SERVICE_GENERIC = {"ville", "gravite", "vue", "depart", "reference", "travail", "etat", "debat", "cadre",
+                   "ensemble", "lieu", "fait", "mesure", "partie", "priorite", "part", "attention"}
 # `stratégie` and `pacte` are left to the vocabulary: `stratégie régionale d'organisation` names nothing
 PROGRAMME_HEADS = {"plan", "programme", "schema", "loi"}
 PROGRAMME_QUALIFIERS = {
@@ -354,6 +365,22 @@ def _extend(text: str, end: int, concept: Concept, matcher: _Matcher) -> int:
     return end
 
 
+_NOUN_SUFFIXES = ("ment", "ments", "tion", "tions", "sion", "sions", "age", "ages", "ite", "ites", "ence", "ences",
+                  "ance", "ances", "isme", "ismes")
+_PARTICIPLE_ENDINGS = ("é", "ée", "és", "ées")
+
+
+def _pos(token: _Token) -> str:
+    """spaCy's coarse tag, corrected where the small model errs on policy nouns: `hébergement`
+    tagged AUX, `spécialisées` (a participle used as an adjective) VERB."""
+    if token.pos in {"VERB", "AUX"}:
+        if token.folded.endswith(_NOUN_SUFFIXES) and len(token.folded) > 5:
+            return "NOUN"
+        if token.text.lower().endswith(_PARTICIPLE_ENDINGS):
+            return "ADJ"
+    return token.pos
+
+
 def _name_end(tokens: list[_Token], i: int, limit: int = 14, appositions: bool = False) -> int:
     """Last token of a name starting at token i: nouns, adjectives, numbers, joined by connectors.
 
@@ -368,7 +395,8 @@ def _name_end(tokens: list[_Token], i: int, limit: int = 14, appositions: bool =
         gap = _gap(tokens, j)
         if not re.fullmatch(r"[ \t'\-]*", gap):
             break  # punctuation, a line break or a parenthesis ends a name
-        if token.folded in NAME_STOPS or token.pos in {"VERB", "AUX", "ADV", "PRON", "SCONJ"}:
+        pos = _pos(token)
+        if token.folded in NAME_STOPS or pos in {"VERB", "AUX", "ADV", "PRON", "SCONJ"}:
             break
         if token.folded == "et":
             nxt = tokens[j + 1] if j + 1 < len(tokens) else None
@@ -379,7 +407,7 @@ def _name_end(tokens: list[_Token], i: int, limit: int = 14, appositions: bool =
         else:
             previous = tokens[j - 1]
             juxtaposed = previous.folded not in CONNECTORS and previous.folded != "et"
-            if juxtaposed and (after_connector or not appositions) and token.pos not in {"ADJ", "NUM"}:
+            if juxtaposed and (after_connector or not appositions) and pos not in {"ADJ", "NUM"}:
                 break  # after `de ...`, only adjectives follow a word without a connector
             last = j
         j += 1
@@ -404,6 +432,8 @@ def _pattern_spans(text: str, tokens: list[_Token], matcher: _Matcher, known: li
             span = _programme_span(text, tokens, i, stem)
         elif stem in BODY_HEADS and (token.text[:1].isupper() or stem in BODY_HEADS_LOWER_OK):
             span = _body_span(text, tokens, i)
+        elif stem in SERVICE_HEADS:
+            span = _service_span(text, tokens, i)
         else:
             continue
         if span is None:
@@ -453,6 +483,27 @@ def _body_span(text: str, tokens: list[_Token], i: int) -> _Span | None:
     if last == i or not any(t.folded in {"de", "d", "du", "des", "pour"} for t in tokens[i + 1:last]):
         return None
     return _Span(tokens[i].start, tokens[last].end, "actor", "", "", "pattern")
+
+
+def _service_span(text: str, tokens: list[_Token], i: int) -> _Span | None:
+    """`équipes mobiles de gériatrie`, `plateforme de répit`: a service head, then an adjective
+    right after it or a `de` complement whose noun is not generic; typed by the head."""
+    if i > 0 and tokens[i - 1].folded in SERVICE_HEAD_BLOCKERS and not _gap(tokens, i).strip():
+        return None
+    last = _name_end(tokens, i)
+    if last == i:
+        return None
+    words = tokens[i + 1:last + 1]
+    adjective_first = _pos(words[0]) == "ADJ"
+    nouns = [t for t in words if t.folded not in CONNECTORS and t.folded not in ARTICLES]
+    if not nouns or (not adjective_first and words[0].folded not in _COMPLEMENT):
+        return None
+    if not adjective_first and crude_stem(nouns[0].folded) in SERVICE_GENERIC:
+        return None
+    kind = _head_type(tokens[i:last + 1])
+    if kind is None:
+        return None
+    return _Span(tokens[i].start, tokens[last].end, kind, "", "", "pattern")
 
 
 def _resolve(span: _Span, text: str, matcher: _Matcher) -> _Span:
@@ -580,8 +631,25 @@ def _ner_spans(entities, text: str, tokens: list[_Token], matcher: _Matcher, oth
 
 
 def _select(spans: list[_Span]) -> list[_Span]:
-    """Longest first, then by method rank; never two overlapping spans."""
+    """Longest first, then by method rank; never two overlapping spans, except a known concept
+    nested in a longer span of another type or in a candidate (`ESAT` in `travailleurs d'ESAT`,
+    `EHPAD` in `équipe mobile d'hygiène des EHPAD`). The words of a programme's name (`loi
+    « Hôpital, patients… »`) are its title, not mentions."""
     ordered = sorted(spans, key=lambda s: (-(s.end - s.start), METHOD_RANK[s.method], s.start))
+    taken = _non_overlapping(ordered)
+    kept = {id(span) for span in taken}
+    nested = [span for span in ordered if id(span) not in kept and span.method == "vocabulary"
+              and any(_nests(span, outer) for outer in taken)]
+    return sorted(taken + _non_overlapping(nested), key=lambda s: (s.start, s.end))
+
+
+def _nests(inner: _Span, outer: _Span) -> bool:
+    return (outer.start <= inner.start and inner.end <= outer.end and (inner.end - inner.start) < (outer.end - outer.start)
+            and outer.type != "programme" and (outer.candidate or outer.type != inner.type))
+
+
+def _non_overlapping(ordered: list[_Span]) -> list[_Span]:
+    """The spans of `ordered` that overlap no earlier kept one."""
     starts: list[int] = []  # starts and ends of the kept spans, sorted (they never overlap)
     ends: list[int] = []
     taken: list[_Span] = []
@@ -594,7 +662,7 @@ def _select(spans: list[_Span]) -> list[_Span]:
         starts.insert(at, span.start)
         ends.insert(at, span.end)
         taken.append(span)
-    return sorted(taken, key=lambda s: (s.start, s.end))
+    return taken
 
 
 def _section_of(doc: Document, offset: int) -> str | None:

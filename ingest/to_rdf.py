@@ -34,7 +34,7 @@ LEVEL_WORDS = {
 # them in step). A kind missing here falls back to plain hpo:Section with a warning.
 KIND_CLASSES = {"part": HPO.Part, "axis": HPO.StrategicAxis, "priority": HPO.Priority, "issue": HPO.Stake,
                 "orientation": HPO.Orientation, "objective": HPO.Objective, "action": HPO.Action,
-                "measure": HPO.Measure}
+                "measure": HPO.Measure, "article": HPO.Article}
 # Classes asserted with their parent class, so that queries over actions see measures.
 ALSO_TYPED = {HPO.Measure: HPO.Action}
 # Below an `Orientation…` grouping heading, levels go orientation > objective > action. Other

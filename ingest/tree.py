@@ -29,7 +29,9 @@ LABELS = {
     "orientation": ("orientation", 30), "objectif": ("objective", 40),
     "sous-objectif": ("objective", 45), "action": ("action", 50), "mesure": ("measure", 50),
     "fiche action": ("action", 50), "fiche-action": ("action", 50), "sous-action": ("action", 55),
-    "enjeu": ("issue", 25),
+    "enjeu": ("issue", 25), "volet": ("part", 12), "chantier": ("axis", 20),
+    # `Article 4` divides a contract or a legal text (CPOM, convention) below its titres and chapitres
+    "article": ("article", 58),
 }
 # "Objectif stratégique 1" holds "Objectif opérationnel 1.1": the qualifier moves the rank.
 QUALIFIER_SHIFT = {
@@ -38,13 +40,14 @@ QUALIFIER_SHIFT = {
     "spécifique": 2, "specifique": 2,
 }
 ROMAN_RANK, LETTER_RANK, ARABIC_RANK, PLAIN_RANK = 15, 70, 80, 1000
+CAPITALS_LIFT = 0.5  # an unnumbered heading in capitals holds the unnumbered ones that follow
 
 _LABELLED = re.compile(
     r"^(?P<label>(?i:sous-objectif|objectif|orientation|axe|sous-action|action|mesure|priorit[ée]|partie|titre"
-    r"|chapitre|fiche[- ]action|enjeu))"
+    r"|chapitre|fiche[- ]action|enjeu|volet|chantier|article))"
     r"(?:\s+(?P<qualifier>(?i:strat[ée]gique|op[ée]rationnel(?:le)?|g[ée]n[ée]ral(?:e)?|sp[ée]cifique"
     r"|prioritaire|r[ée]gional(?:e)?)))?"
-    r"\s*(?:(?i:n°|no\.?)\s*)?"
+    r"(?:\s+|(?=\d))(?:(?i:n°|no\.?)\s*)?"  # `ORIENTATIONS` is a word, not `Orientation S`
     r"(?P<num>\d{1,3}(?:\.\d{1,3})*|[IVXLC]+|[A-Z])\b\.?"
     r"(?:\s*[:.\-–—)]\s*|\s+|$)(?P<title>.*)$"
 )
@@ -109,8 +112,15 @@ def parse_heading(text: str, html_level: int | None = None) -> Heading:
     heading = parse_numbered(text)
     if heading is not None and heading.title:
         return heading
-    rank = PLAIN_RANK + (html_level or 0)
-    return Heading(None, normalize_for_matching(text), "plain", rank)
+    text = normalize_for_matching(text)
+    rank = PLAIN_RANK + (html_level or 0) - (CAPITALS_LIFT if _in_capitals(text) else 0)
+    return Heading(None, text, "plain", rank)
+
+
+def _in_capitals(text: str) -> bool:
+    """`ÉTAT DES LIEUX`: French administrative texts set their upper unnumbered levels in capitals."""
+    letters = [ch for ch in text if ch.isalpha()]
+    return len(letters) >= 4 and all(ch.isupper() for ch in letters)
 
 
 @dataclass

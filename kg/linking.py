@@ -274,9 +274,9 @@ def read_gold(path) -> list[dict]:
 
 
 def _same_section(suggestion: dict, expected: dict) -> bool:
-    from ingest.clean import match_key
+    from ingest.clean import section_keys_match
 
-    return suggestion["doc"] == expected["doc"] and match_key(suggestion["section"]) == match_key(expected["section"])
+    return suggestion["doc"] == expected["doc"] and section_keys_match(suggestion["section"], expected["section"])
 
 
 def eval_link(gold_path, store, settings, k: int = 10) -> dict:

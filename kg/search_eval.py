@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from ingest.clean import match_key
+from ingest.clean import match_key, section_keys_match
 from ingest.evaluate import read_jsonl
 from kg.index import open_index
 from kg.search import query_vector, search_store
@@ -35,7 +35,7 @@ def measure(ranked: list[tuple[str, str]], relevant: list[dict]) -> dict[str, fl
     {'ndcg@10': 0.6309, 'mrr': 0.5, 'recall@5': 1.0}
     """
     grades = {(r["doc"], match_key(str(r["section"]))): int(r.get("grade", 1)) for r in relevant}
-    keys = [(doc, match_key(section)) for doc, section in ranked]
+    keys = [_gold_key(doc, section, grades) for doc, section in ranked]
     seen: set = set()
     unique = [key for key in keys if not (key in seen or seen.add(key))]  # a section counts once
     dcg = sum((2 ** grades.get(key, 0) - 1) / math.log2(i + 2) for i, key in enumerate(unique[:10]))
@@ -49,6 +49,12 @@ def measure(ranked: list[tuple[str, str]], relevant: list[dict]) -> dict[str, fl
         "mrr": round(1 / first, 4) if first else 0.0,
         "recall@5": round(found / wanted, 4) if wanted else 0.0,
     }
+
+
+def _gold_key(doc: str, section: str, grades: dict) -> tuple[str, str]:
+    """The gold key our section answers to (`Axe 1.A` answers to a gold `A`), else its own."""
+    return next((key for key in grades if key[0] == doc and section_keys_match(section, key[1])),
+                (doc, match_key(section)))
 
 
 def eval_search(gold, settings: dict, store=None, index=None) -> dict:

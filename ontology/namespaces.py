@@ -24,6 +24,7 @@ class HPO(DefinedNamespace):
     Objective: object
     Action: object
     Measure: object
+    Article: object
     Part: object
     Priority: object
     Stake: object

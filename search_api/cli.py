@@ -279,6 +279,16 @@ def eval_entities_cmd(gold: Path, corpus: Path, as_json: bool) -> None:
     click.echo(json.dumps(report, ensure_ascii=False, indent=2) if as_json else format_entity_report(report))
 
 
+@eval_group.command(name="structure")
+@click.argument("gold", type=click.Path(exists=True, path_type=Path))
+@click.option("--corpus", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("corpus"), show_default=True)
+def eval_structure_cmd(gold: Path, corpus: Path) -> None:
+    """Share of gold sections found, with the right title and parent (JSON)."""
+    from ingest.evaluate import eval_structure
+
+    click.echo(json.dumps(eval_structure(gold, corpus), ensure_ascii=False, indent=2))
+
+
 @eval_group.command(name="search")
 @click.argument("gold", type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True)

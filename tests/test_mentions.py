@@ -33,14 +33,20 @@ def corpus_mentions(corpus_dir):
     return result
 
 
-def test_offsets_are_exact_sorted_and_never_overlap(corpus_mentions):
+def test_offsets_are_exact_sorted_and_only_nest(corpus_mentions):
+    """Two mentions are disjoint, or a known concept lies inside a longer mention of another
+    type or inside a candidate; they never straddle."""
     for document, mentions in corpus_mentions.values():
         assert mentions, document.doc
-        previous_end = 0
+        assert [(m.start, m.end) for m in mentions] == sorted((m.start, m.end) for m in mentions)
+        for a, b in zip(mentions, mentions[1:]):
+            if b.start < a.end:
+                outer, inner = (a, b) if a.end - a.start > b.end - b.start else (b, a)
+                assert outer.start <= inner.start and inner.end <= outer.end, (a.text, b.text)
+                assert inner.method == "vocabulary" and outer.type != "programme", (a, b)
+                assert outer.candidate or outer.type != inner.type, (a, b)
         for m in mentions:
             assert document.text[m.start:m.end] == m.text
-            assert m.start >= previous_end, f"{document.doc}: {m.text!r} overlaps the previous mention"
-            previous_end = m.end
             assert m.type in ENTITY_TYPES and m.method in {"vocabulary", "pattern", "acronym", "ner"}
             assert m.concept and m.label and 0 < m.confidence <= 1
 
@@ -115,13 +121,37 @@ def test_generic_plan_words_are_not_programmes():
 
 
 def test_acronym_definition_becomes_a_flagged_candidate_and_its_later_uses_follow():
-    text = "Le dispositif d'appui à la coordination (DAC) réunit les acteurs. Le DAC oriente les situations complexes."
+    text = ("Le dispositif régional d'orientation des parcours (DROP) réunit les acteurs. "
+            "Le DROP oriente les situations complexes.")
     mentions = extract_mentions(page(text))
-    definition, use = [m for m in mentions if "DAC" in m.text]
-    assert definition.text == "dispositif d'appui à la coordination (DAC)"
+    definition, use = [m for m in mentions if "DROP" in m.text]
+    assert definition.text == "dispositif régional d'orientation des parcours (DROP)"
     assert definition.type == "tool" and definition.candidate and definition.method == "acronym"
-    assert definition.concept == str(HPID["candidate/tool/dispositif-d-appui-a-la-coordination"])
-    assert use.text == "DAC" and use.concept == definition.concept and use.candidate
+    assert definition.concept == str(HPID["candidate/tool/dispositif-regional-d-orientation-des-parcours"])
+    assert use.text == "DROP" and use.concept == definition.concept and use.candidate
+
+
+def test_a_known_concept_nests_in_a_longer_mention_of_another_type():
+    mentions = extract_mentions(page("Les travailleurs d'ESAT vieillissants ont besoin d'un accompagnement."))
+    by_text = {m.text: m for m in mentions}
+    assert "ESAT" in by_text and by_text["ESAT"].type == "actor"
+    outer = next(m for m in mentions if m.start < by_text["ESAT"].start and m.end >= by_text["ESAT"].end)
+    assert outer.type == "population" and "travailleurs" in outer.text
+
+
+@pytest.mark.parametrize("text, mention, kind", [
+    ("Le projet crée une équipe mobile de prévention des chutes dans chaque territoire.", "équipe mobile de prévention des chutes", "actor"),
+    ("Deux unités d'hébergement spécialisées seront ouvertes.", "unités d'hébergement spécialisées", "actor"),
+    ("Une plateforme de télésanté est installée.", "plateforme de télésanté", "tool"),
+])
+def test_unknown_services_are_candidates_typed_by_their_head(text, mention, kind):
+    found = [m for m in extract_mentions(page(text)) if m.text == mention]
+    assert found and found[0].type == kind and found[0].candidate, [m.text for m in extract_mentions(page(text))]
+
+
+@pytest.mark.parametrize("text", ["Le siège est au centre de la ville.", "Le service de l'État instruit le dossier."])
+def test_generic_heads_make_no_service_name(text):
+    assert not [m for m in extract_mentions(page(text)) if m.method == "pattern"]
 
 
 def test_known_concepts_are_not_candidates(corpus_mentions):
@@ -167,6 +197,7 @@ def test_actor_takes_in_the_region_name_but_not_after_region():
     mentions = found("L'ARS Paca et la préfecture de la région Paca.")
     assert [(t, s, c) for t, s, c, _ in mentions] == [
         ("actor", "ARS Paca", "actor/ars"),
+        ("territory", "Paca", "territory/region-93"),  # nested: the ARS of that region
         ("actor", "préfecture de la région", "actor/prefecture-region"),
         ("territory", "Paca", "territory/region-93"),
     ]
@@ -199,7 +230,7 @@ def test_long_pages_are_parsed_in_chunks_with_the_same_result(corpus_mentions, m
 
 def test_region_names_of_any_region_follow_an_actor():
     mentions = found("L'ARS Occitanie et l'ARS la réunion des acteurs.")
-    assert [(t, s) for t, s, _, _ in mentions] == [("actor", "ARS Occitanie"), ("actor", "ARS")]
+    assert [(t, s) for t, s, _, _ in mentions] == [("actor", "ARS Occitanie"), ("territory", "Occitanie"), ("actor", "ARS")]
 
 
 def test_empty_page_has_no_mentions():
