@@ -70,6 +70,8 @@ class HPO(DefinedNamespace):
     inScheme: object
     breadcrumb: object
     pages: object
+    pageStart: object
+    pageEnd: object
     site: object
     figure: object
     crossReference: object
