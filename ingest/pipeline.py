@@ -12,6 +12,7 @@ from pathlib import Path
 from ingest.clean import normalize_for_matching
 from ingest.errors import IngestError
 from ingest.model import Document
+from ingest.parse_text import _SCHEME as _SCHEME_TITLE
 from ingest.parse_text import Page, breadcrumb_ancestors, parse_text
 from ingest.read import DEFAULT_MAX_BYTES, decode, read_bytes
 from ingest.tree import build_sections, parse_heading
@@ -110,6 +111,8 @@ def document_from_pdf(path: str | Path, data: bytes, meta: dict | None = None) -
     if not parsed.page.text.strip():
         raise IngestError(path, "no text left once running headers, footers and page numbers are removed")
     document = build_document(path, parsed.page, meta or {})
+    if document.scheme is None and _SCHEME_TITLE.match(document.title):
+        document.scheme = document.title  # a scheme's PDF is titled with its name
     assign_pages(document.sections, parsed.page.page_spans)
     document.format = "pdf"
     document.encoding = "pdf"

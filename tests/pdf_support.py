@@ -27,8 +27,8 @@ LEADING = 12.5
 class Sheet:
     """A reportlab canvas that writes lines top-down; `first_number` is the printed page of page 2."""
 
-    def __init__(self, target, first_number: int = 11, running: bool = True):
-        self.canvas = canvas.Canvas(target, pagesize=A4, pageCompression=1)
+    def __init__(self, target, first_number: int = 11, running: bool = True, **options):
+        self.canvas = canvas.Canvas(target, pagesize=A4, pageCompression=1, invariant=1, **options)
         self.canvas.setTitle("SROMS PACA 2012-2016")
         self.page = 1
         self.number = first_number - 1
