@@ -121,7 +121,7 @@ def crawled(tmp_path_factory):
                                        encoding="utf-8")
     try:
         server.pages = site(server.port, version=1)
-        first = crawl(server.url("/sroms/"), out, delay_s=0.05, max_bytes=100_000)
+        first = crawl(server.url("/sroms/"), out, delay_s=0.1, max_bytes=100_000)
         first_log = list(server.log)
         first_manifest = tomllib.loads((out / "manifest.toml").read_text(encoding="utf-8"))
         server.log.clear()
@@ -166,8 +166,9 @@ def test_never_requests_what_it_must_not(crawled):
 
 
 def test_requests_are_spaced_by_the_delay(crawled):
-    times = [t for *_, t in crawled["first_log"]]
-    assert min(b - a for a, b in zip(times, times[1:])) >= 0.045
+    times = [t for *_, t in crawled["first_log"]]  # seen by the server: scheduling jitter aside
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert min(gaps) >= 0.07 and sum(gaps) >= 0.095 * len(gaps)
 
 
 def test_recrawl_fetches_only_the_changed_page(crawled):
