@@ -39,6 +39,8 @@ class Section:
     items: list[Item] = field(default_factory=list)
     from_breadcrumb: bool = False
     kind: str | None = None  # axis | orientation | objective | action | part | priority, when printed
+    page_start: str | None = None  # printed page where the section begins (paged sources: PDF)
+    page_end: str | None = None
 
     @property
     def key(self) -> str:
@@ -70,7 +72,7 @@ class Document:
     region_code: str | None = None
     site: str | None = None
     language: str = "fr"
-    format: str = "text"  # text | html
+    format: str = "text"  # text | html | pdf
     encoding: str = "utf-8"
     keywords: list[str] = field(default_factory=list)
     breadcrumb: list[str] = field(default_factory=list)
@@ -81,6 +83,10 @@ class Document:
     # figure references). Every other non-blank character is body text and lies in exactly
     # one section's [start, end).
     meta_spans: list[tuple[int, int]] = field(default_factory=list)
+    # Problems that did not stop the ingest (pages of a PDF with no text layer), one line each.
+    warnings: list[str] = field(default_factory=list)
+    url: str | None = None  # where a crawled page was fetched from (manifest `url`)
+    fetched: str | None = None  # when (manifest `fetched`, ISO 8601)
 
     def section(self, key: str) -> Section:
         for section in self.sections:

@@ -28,7 +28,8 @@ class Line:
 
     text: str
     hint: str | None = None
-    level: int | None = None  # HTML heading level
+    level: int | None = None  # HTML heading level (PDF: the level given by font size)
+    pages: tuple[str, str] | None = None  # PDF: printed pages the line spans (first, last)
 
 
 @dataclass
@@ -45,6 +46,8 @@ class Page:
     source: Source | None = None
     figures: list[str] = field(default_factory=list)
     site: str | None = None
+    # Paged sources (PDF): (start, end, first page, last page) of each kept line of `text`.
+    page_spans: list[tuple[int, int, str, str]] = field(default_factory=list)
 
 
 _BULLET = re.compile(
@@ -363,6 +366,7 @@ def _assemble(lines, raw, kinds, title_index, page_meta, site) -> Page:
     parts: list[str] = []
     blocks: list[Block] = []
     meta: list[tuple[int, int]] = []
+    page_spans: list[tuple[int, int, str, str]] = []
     offset = 0
     breadcrumb_start = 0
     pending_blank = False
@@ -382,6 +386,8 @@ def _assemble(lines, raw, kinds, title_index, page_meta, site) -> Page:
         start = offset + len(line) - len(line.lstrip())
         end = offset + len(line)
         offset += len(line)
+        if lines[i].pages:
+            page_spans.append((start, end, *lines[i].pages))
         if kind in ("breadcrumb", "title", "keywords", "source", "figure"):
             meta.append((start, end))
             if kind == "breadcrumb":
@@ -412,6 +418,7 @@ def _assemble(lines, raw, kinds, title_index, page_meta, site) -> Page:
         source=page_meta["source"],
         figures=page_meta["figures"],
         site=site,
+        page_spans=page_spans,
     )
 
 

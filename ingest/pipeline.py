@@ -12,13 +12,17 @@ from pathlib import Path
 from ingest.clean import normalize_for_matching
 from ingest.errors import IngestError
 from ingest.model import Document
+from ingest.parse_text import _SCHEME as _SCHEME_TITLE
 from ingest.parse_text import Page, breadcrumb_ancestors, parse_text
-from ingest.read import DEFAULT_MAX_BYTES, read_text
+from ingest.read import DEFAULT_MAX_BYTES, decode, read_bytes
 from ingest.tree import build_sections, parse_heading
 
 MANIFEST_NAME = "manifest.toml"
-MANIFEST_FIELDS = ("plan", "region", "region_code", "scheme", "site", "language")
-PAGE_SUFFIXES = (".txt", ".html", ".htm")
+MANIFEST_FIELDS = ("plan", "region", "region_code", "scheme", "site", "language",
+                   # written by `hpkg crawl` for each saved page (ingest.crawl):
+                   "url", "fetched", "etag", "last_modified")
+PAGE_SUFFIXES = (".txt", ".html", ".htm", ".pdf")
+PDF_SUFFIXES = (".pdf",)
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 
 
@@ -79,10 +83,58 @@ def parse_file(path: str | Path, manifest: dict | None = None, max_bytes: int = 
     Raises IngestError (one line: path and reason) for unreadable, empty, binary or oversized files.
     """
     path = Path(path)
-    text, encoding = read_text(path, max_bytes)
+    data = read_bytes(path, max_bytes)
     if manifest is None:
         manifest = load_manifest(path.parent)
-    return document_from_text(path, text, encoding, manifest_entry(manifest, path.name))
+    meta = manifest_entry(manifest, path.name)
+    if is_pdf(path, data):
+        return document_from_pdf(path, data, meta)
+    text, encoding = decode(data, path)
+    return document_from_text(path, text, encoding, meta)
+
+
+def is_pdf(path: Path, data: bytes) -> bool:
+    return path.suffix.lower() in PDF_SUFFIXES or data[:5] == b"%PDF-"
+
+
+def document_from_pdf(path: str | Path, data: bytes, meta: dict | None = None) -> Document:
+    """Parse a PDF: the same section tree as a text page, each section with its printed pages."""
+    from ingest.parse_pdf import PdfError, parse_pdf  # lazy: pdfminer loads only for PDFs
+
+    path = Path(path)
+    try:
+        parsed = parse_pdf(data, name=path.name)
+    except PdfError as error:
+        raise IngestError(path, str(error)) from None
+    except RecursionError:
+        raise IngestError(path, "cannot parse PDF: nested too deeply (corrupt?)") from None
+    if not parsed.page.text.strip():
+        raise IngestError(path, "no text left once running headers, footers and page numbers are removed")
+    document = build_document(path, parsed.page, meta or {})
+    if document.scheme is None and _SCHEME_TITLE.match(document.title):
+        document.scheme = document.title  # a scheme's PDF is titled with its name
+    assign_pages(document.sections, parsed.page.page_spans)
+    document.format = "pdf"
+    document.encoding = "pdf"
+    document.warnings = [f"{path}: {warning}" for warning in parsed.warnings]
+    return document
+
+
+def assign_pages(sections, page_spans: list[tuple[int, int, str, str]]) -> None:
+    """Give each section with text the printed pages of its first and last line."""
+    if not page_spans:
+        return
+    order: dict[str, int] = {}  # page labels in reading order ("iv" before "1")
+    for _, _, first, last in page_spans:
+        order.setdefault(first, len(order))
+        order.setdefault(last, len(order))
+    for section in sections:
+        if section.from_breadcrumb:
+            continue
+        inside = [span for span in page_spans if span[0] < section.end and span[1] > section.start]
+        if inside:  # a footnote placed after a paragraph that went on to the next page comes last
+            section.page_start = min((span[2] for span in inside), key=order.__getitem__)
+            section.page_end = max((span[3] for span in inside), key=order.__getitem__)
 
 
 def document_from_text(path: str | Path, text: str, encoding: str = "utf-8", meta: dict | None = None) -> Document:
@@ -133,6 +185,8 @@ def build_document(path: Path, page: Page, meta: dict) -> Document:
         figures=page.figures,
         sections=sections,
         meta_spans=page.meta_spans,
+        url=meta.get("url"),
+        fetched=meta.get("fetched"),
     )
     return document
 

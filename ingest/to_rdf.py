@@ -211,6 +211,9 @@ def _add_section(graph, doc, section, node, parent, doc_node, classes) -> None:
         return  # known from the breadcrumb only: its text and items belong to another page
     if section.text.strip():
         add((node, HPO.text, Literal(section.text)))
+    if section.page_start:  # paged sources (PDF): where the reader finds it, « p. 42 »
+        add((node, HPO.pageStart, Literal(section.page_start)))
+        add((node, HPO.pageEnd, Literal(section.page_end or section.page_start)))
     for position, item in enumerate(section.items, 1):
         item_node = iris.item_iri(node, position)
         add((node, HPO.hasItem, item_node))

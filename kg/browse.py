@@ -11,6 +11,7 @@ from typing import Any
 
 from rdflib import URIRef
 
+from kg.passages import page_range
 from kg.queries import run_named
 from ontology.namespaces import HPID
 
@@ -161,6 +162,7 @@ def orientation_page(store, iri: str, *, related_limit: int = 8) -> dict | None:
         "label": display_title(row["number"], row["title"]),
         "level": _int(row["level"], 0),
         "text": text,
+        "page": page_range(row["pageStart"], row["pageEnd"]),
         "document": {
             "iri": row["doc"], "doc": doc_name(row["doc"]), "title": row["docTitle"],
             "source": row["source"], "pages": row["pages"], "site": row["site"],

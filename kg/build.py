@@ -29,7 +29,7 @@ from ingest import iris
 from ingest.errors import IngestError
 from ingest.mentions import extract_mentions
 from ingest.model import Document
-from ingest.pipeline import iter_documents
+from ingest.pipeline import expand_paths, iter_documents
 from ingest.to_rdf import document_graph, fold_title, section_table
 from kg.queries import run_named
 from kg.store import Store, StoreError, open_store, to_rdflib
@@ -52,8 +52,9 @@ class IngestReport:
     triples: int = 0  # written by this run (pages + ontology)
     seconds: float = 0.0
     skipped: list[IngestError] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)  # "<file>: <what>": stored, but not all typed
     pruned: list[str] = field(default_factory=list)  # pages removed: no longer among the inputs
+    # "<file>: <what>": stored, with a problem (scanned PDF pages, a section left untyped)
+    warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         """Several lines: the counts, then each skipped file and why.
@@ -93,7 +94,10 @@ def ingest_paths(paths, settings: dict, build_index: bool = True, prune: bool = 
     report = IngestReport()
     on_stored = on_stored or _acknowledge
     documents: dict[str, Document] = {}
-    for result in iter_documents(paths, max_bytes=int(settings["max_file_mb"] * 2**20)):
+    files = expand_paths(paths)
+    reading = tqdm(iter_documents(files, max_bytes=int(settings["max_file_mb"] * 2**20)), total=len(files),
+                   desc="read", unit="file", file=sys.stderr, disable=None)
+    for result in reading:
         if isinstance(result, IngestError):
             report.skipped.append(result)
         elif result.doc in documents:  # one graph per name: the second would overwrite the first
@@ -101,6 +105,7 @@ def ingest_paths(paths, settings: dict, build_index: bool = True, prune: bool = 
                                                            f"(graph <{iris.graph_iri(result.doc)}>); rename one"))
         else:
             documents[result.doc] = result
+            report.warnings.extend(result.warnings)
     with open_store(settings["data_dir"], backend=settings["store"]) as store:
         _mark_index_stale(settings)  # before the first write: a kill from here on leaves it stale
         report.triples += ensure_ontology(store)

@@ -57,6 +57,7 @@ class SectionInfo:
     scheme: str | None = None
     scheme_title: str | None = None
     entities: list[dict] = field(default_factory=list)  # {"type", "label", "iri"}
+    page: str | None = None  # printed page(s) of a PDF section: "42" or "42-43"
 
 
 def doc_name(doc_iri: str) -> str:
@@ -146,6 +147,7 @@ def read_passages(store) -> tuple[list[Passage], dict[str, SectionInfo]]:
             "iri": iri, "doc": doc_name(row.doc), "number": number, "title": title,
             "key": number or title, "parent": _opt(row.parent), "text": _opt(row.text) or "",
             "position": int(row.position) if row.position is not None else 0,
+            "page": page_range(_opt(row.pageStart), _opt(row.pageEnd)),
         }
         nodes[iri] = (f"{number} {title}" if number else title, _opt(row.parent))
     passages: list[Passage] = []
@@ -157,13 +159,25 @@ def read_passages(store) -> tuple[list[Passage], dict[str, SectionInfo]]:
         if not chunks:
             continue
         breadcrumb = _breadcrumb(section["parent"], nodes)
-        infos[iri] = SectionInfo(iri, section["doc"], section["key"], section["title"], breadcrumb)
+        infos[iri] = SectionInfo(iri, section["doc"], section["key"], section["title"], breadcrumb,
+                                 page=section["page"])
         passages.extend(
             Passage(iri, section["doc"], section["key"], section["title"], tuple(breadcrumb), chunk)
             for chunk in chunks
         )
     _add_concepts(store, infos)
     return passages, infos
+
+
+def page_range(start: str | None, end: str | None) -> str | None:
+    """The printed pages of a section as cited: "42", "42-43", or None when not paged.
+
+    >>> page_range("42", "43"), page_range("42", "42"), page_range(None, None)
+    ('42-43', '42', None)
+    """
+    if not start:
+        return None
+    return start if not end or end == start else f"{start}-{end}"
 
 
 def _text_in_doc(row) -> bool:

@@ -323,6 +323,7 @@ def _hit(index: SearchIndex, c: Candidate, rank: int, terms: QueryTerms) -> dict
         "breadcrumb": list(info.breadcrumb),
         "snippet": snippet(passage.text),
         "entities": [dict(e) for e in info.entities],
+        "page": info.page,  # printed page(s) of a PDF section ("42", "42-43"), else None
         "explanation": _explain(index, c, terms),
     }
 

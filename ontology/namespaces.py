@@ -75,6 +75,8 @@ class HPO(DefinedNamespace):
     inScheme: object
     breadcrumb: object
     pages: object
+    pageStart: object
+    pageEnd: object
     site: object
     figure: object
     crossReference: object

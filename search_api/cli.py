@@ -74,6 +74,27 @@ def ingest(paths: tuple[Path, ...], data_dir: Path | None, no_index: bool, prune
 
 
 @main.command()
+@click.argument("url")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the pages and their manifest.toml (then: hpkg ingest DIR).")
+@click.option("--max-pages", default=200, show_default=True, type=click.IntRange(1), help="Page cap.")
+@click.option("--delay", default=1.0, show_default=True, type=click.FloatRange(0), help="Seconds between requests.")
+@click.option("--max-mb", default=5.0, show_default=True, type=click.FloatRange(0, min_open=True), help="Largest page kept.")
+@click.option("--prefix", default=None, help="Follow only links whose path starts with this (default: the whole host).")
+def crawl(url: str, out: Path, max_pages: int, delay: float, max_mb: float, prefix: str | None) -> None:
+    """Save a site's pages (same host, robots.txt, rate limit) into OUT; re-crawls fetch only what changed."""
+    from ingest.crawl import CrawlError, crawl as run_crawl
+
+    try:
+        report = run_crawl(url, out, max_pages=max_pages, delay_s=delay, max_bytes=int(max_mb * 2**20), prefix=prefix)
+    except CrawlError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(report.summary())
+    if not report.saved and not report.unchanged:
+        sys.exit(1)
+
+
+@main.command()
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the DESIGN.md JSON contract.")
 def extract(file: Path, as_json: bool) -> None:

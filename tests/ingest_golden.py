@@ -9,7 +9,10 @@ lettered, repeated letters qualified, `1)` items), cookies_keywords (banner firs
 figure), html_orientations (nav/script/footer/cookie div, entities, labelled levels),
 html_article_cp1252 (cp1252 HTML, h1-h3), html_cms_paragraphs (`<p>` numbered headings, `<br>`
 bullets, `<li><p>`, table, source line), html_legacy_layout (div#header/menu/footer, article
-header, `p.titre2`, bold-line headings). Each was checked by hand.
+header, `p.titre2`, bold-line headings), sroms_extract.pdf (written by tests/pdf_support.py:
+running header/footer, page numbers from 11, headings by font size, bold heading, bullets, a
+paragraph and footnote across a page break, hyphenation, ruled table, two columns, scanned
+page; golden sections also pin their printed pages). Each was checked by hand.
 
 Regenerate a file only after checking the new tree by hand:
     .venv/bin/python -m tests.ingest_golden corpus/004_d9216070b0b5bf36.txt
@@ -51,6 +54,7 @@ def golden_form(document: Document) -> dict:
                 "from_breadcrumb": section.from_breadcrumb,
                 "text_head": section.text[:TEXT_HEAD],
                 "items": [item.text for item in section.items],
+                **({"pages": [section.page_start, section.page_end]} if document.format == "pdf" else {}),
             }
             for section in document.sections
         ],

@@ -86,3 +86,11 @@ def test_embedding_profile_quick(ingested, capsys):
     assert rows[0][0] == "embed_passages" and len(rows) >= 4
     # every batch size (and thread count) gives the production path's vectors
     assert all(float(row[5]) < 1e-5 for row in rows), out
+
+
+def test_pdf_ingest_quick(capsys):
+    bench = load("pdf_ingest")
+    assert bench.main(["--quick"]) == 0
+    rows = table_rows(capsys.readouterr().out, bench.COLUMNS)
+    assert len(rows) == 1 and rows[0][0] == "10"
+    assert int(rows[0][2]) > 20 and int(rows[0][7]) > 0  # sections found, triples written

@@ -60,7 +60,8 @@ def test_entity_recall_floor_on_unseen_pages():
     report = eval_entities(TUNED / "entities.jsonl", BLIND / "pages")
     recall = {kind: counts["recall"] for kind, counts in report["by_type"].items()}
     assert report["overall"]["recall"] >= 0.79, recall  # measured 0.806
-    assert recall["tool"] >= 0.66 and min(recall.values()) >= 0.76, recall  # measured tool 0.685, least else 0.782
+    others = [value for kind, value in recall.items() if kind != "tool"]
+    assert recall["tool"] >= 0.66 and min(others) >= 0.76, recall  # measured tool 0.685, least other 0.782
 
 
 def test_link_floor_on_unseen_pages(blind_ingested):

@@ -15,7 +15,7 @@ PAGE_DIRS = (ROOT / "corpus", Path(__file__).parent / "data" / "pages")
 
 def _page_for(doc: str) -> Path:
     for folder in PAGE_DIRS:
-        found = [p for p in folder.glob(f"{doc}.*") if p.suffix in (".txt", ".html", ".htm")]
+        found = [p for p in folder.glob(f"{doc}.*") if p.suffix in (".txt", ".html", ".htm", ".pdf")]
         if found:
             return found[0]
     raise FileNotFoundError(f"no page for golden {doc}")
