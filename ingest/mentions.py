@@ -39,7 +39,7 @@ HEAD_TYPES = {
     },
     "tool": {
         "appel", "contrat", "convention", "dispositif", "fonds", "outil", "plateforme", "protocole",
-        "repertoire", "systeme", "charte", "guichet", "label",
+        "repertoire", "systeme", "charte", "guichet", "label", "atelier", "demarche", "bilan", "astreinte",
     },
     "programme": {"plan", "programme", "schema", "loi", "strategie", "pacte", "projet", "code", "decret", "ordonnance"},
     "population": {"personne", "enfant", "adulte", "jeune", "patient", "femme", "population", "malade"},
@@ -55,7 +55,13 @@ BODY_HEADS_LOWER_OK = {"comite", "commission", "conference", "federation", "obse
 # (`équipe mobile de gériatrie`, `unité de soins de longue durée`, `plateforme de répit`,
 # `contrat local de santé`): a head noun, then an adjective or a `de` complement.
 SERVICE_HEADS = {"equipe", "unite", "centre", "maison", "reseau", "pole", "cellule", "plateforme", "dispositif",
-                 "contrat", "point", "espace", "lieu", "service", "structure"}
+                 "contrat", "point", "espace", "lieu", "service", "structure",
+                 "charte", "convention", "protocole", "guichet", "fonds", "outil", "label",
+                 "atelier", "demarche", "bilan", "astreinte"}
+# Telemedicine acts are named by speciality with `télé-` (`télédermatologie`, `télé-AVC`): tools.
+TELE_NOT_ACTS = {"telephone", "telephones", "telephonique", "telephoniques", "television", "telecharger",
+                 "telechargement", "telechargements", "telechargeable", "telechargeables", "telecopie",
+                 "teletravail", "teleservice", "teleservices", "telespectateur", "telespectateurs"}
 # `au centre de`, `en lieu et place`, `à l'espace`: the head is then a preposition's object.
 SERVICE_HEAD_BLOCKERS = {"au", "en", "a"}
 # Complements that make no name of a service (`centre de la ville`, `service de l'État`).
@@ -398,6 +404,8 @@ def _name_end(tokens: list[_Token], i: int, limit: int = 14, appositions: bool =
         pos = _pos(token)
         if token.folded in NAME_STOPS or pos in {"VERB", "AUX", "ADV", "PRON", "SCONJ"}:
             break
+        if j + 1 < len(tokens) and tokens[j + 1].folded == "par" and token.pos == "VERB":
+            break  # `plateforme … portée par`: a verb, whatever its ending
         if token.folded == "et":
             nxt = tokens[j + 1] if j + 1 < len(tokens) else None
             if nxt is None or nxt.folded not in {"de", "d", "du", "des", "a", "au", "aux"}:
@@ -434,6 +442,8 @@ def _pattern_spans(text: str, tokens: list[_Token], matcher: _Matcher, known: li
             span = _body_span(text, tokens, i)
         elif stem in SERVICE_HEADS:
             span = _service_span(text, tokens, i)
+        elif token.folded.startswith("tele"):
+            span = _telemedicine_span(tokens, i)
         else:
             continue
         if span is None:
@@ -485,18 +495,26 @@ def _body_span(text: str, tokens: list[_Token], i: int) -> _Span | None:
     return _Span(tokens[i].start, tokens[last].end, "actor", "", "", "pattern")
 
 
+_QUOTED_NAME = re.compile(r"[ \t]*«[ \t\u00a0]*[^»\n]{2,80}?[ \t\u00a0]*»")
+
+
 def _service_span(text: str, tokens: list[_Token], i: int) -> _Span | None:
     """`équipes mobiles de gériatrie`, `plateforme de répit`: a service head, then an adjective
     right after it or a `de` complement whose noun is not generic; typed by the head."""
     if i > 0 and tokens[i - 1].folded in SERVICE_HEAD_BLOCKERS and not _gap(tokens, i).strip():
         return None
+    if tokens[i].pos in {"VERB", "ADJ", "AUX"}:
+        return None  # `équipées pour …` is a participle, not `équipe`
+    quoted = _QUOTED_NAME.match(text, tokens[i].end)
+    if quoted and _head_type(tokens[i:i + 1]):  # `charte « fête responsable »`
+        return _Span(tokens[i].start, quoted.end(), _head_type(tokens[i:i + 1]), "", "", "pattern")
     last = _name_end(tokens, i)
     if last == i:
         return None
     words = tokens[i + 1:last + 1]
     adjective_first = _pos(words[0]) == "ADJ"
     nouns = [t for t in words if t.folded not in CONNECTORS and t.folded not in ARTICLES]
-    if not nouns or (not adjective_first and words[0].folded not in _COMPLEMENT):
+    if not nouns or not nouns[0].folded.isalpha() or (not adjective_first and words[0].folded not in _COMPLEMENT):
         return None
     if not adjective_first and crude_stem(nouns[0].folded) in SERVICE_GENERIC:
         return None
@@ -504,6 +522,16 @@ def _service_span(text: str, tokens: list[_Token], i: int) -> _Span | None:
     if kind is None:
         return None
     return _Span(tokens[i].start, tokens[last].end, kind, "", "", "pattern")
+
+
+def _telemedicine_span(tokens: list[_Token], i: int) -> _Span | None:
+    """`télédermatologie`, `télé-AVC`: a telemedicine act, typed tool."""
+    token = tokens[i]
+    if token.folded == "tele" and i + 1 < len(tokens) and tokens[i + 1].before == "-":
+        return _Span(token.start, tokens[i + 1].end, "tool", "", "", "pattern")
+    if len(token.folded) >= 8 and token.folded not in TELE_NOT_ACTS and token.pos in {"NOUN", "PROPN", ""}:
+        return _Span(token.start, token.end, "tool", "", "", "pattern")
+    return None
 
 
 def _resolve(span: _Span, text: str, matcher: _Matcher) -> _Span:

@@ -34,8 +34,8 @@ DENSE_POOL = 200  # passages taken from FAISS before grouping by section
 LEXICAL_POOL = 200  # best BM25 passages kept (all of them on a small corpus)
 # No-answer decision (kg.calibration): a section is kept when its best passage is more similar
 # to the query than the query's mean over the index and the query is about this plan, or when
-# its words match. A query the index calibration finds off-topic keeps only sections whose
-# passage holds at least WORD_COVERAGE of the query's content words.
+# its words match. A query the index calibration finds off-topic keeps only sections whose best
+# lexical passage holds at least WORD_COVERAGE of the query's content words.
 WORD_COVERAGE = 0.5
 LEXICAL_MIN = 1.0  # BM25 score of a real match (one informative word at least)
 
@@ -152,7 +152,7 @@ def rank_sections(index: SearchIndex, query: str, mode: str = "hybrid",
         if mode == "lexical" and not lexical_match:
             continue
         if mode != "lexical" and not (on_topic and (lexical_match or c.dense > mean)):
-            if not (lexical_match and _covers(index, c, words)):
+            if not (c.lexical > 0 and _covers(index, c, words)):  # BM25 scores shrink on a tiny index
                 continue
         kept.append(c)
     fuse(kept, mode, mean)

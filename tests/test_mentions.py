@@ -143,13 +143,17 @@ def test_a_known_concept_nests_in_a_longer_mention_of_another_type():
     ("Le projet crée une équipe mobile de prévention des chutes dans chaque territoire.", "équipe mobile de prévention des chutes", "actor"),
     ("Deux unités d'hébergement spécialisées seront ouvertes.", "unités d'hébergement spécialisées", "actor"),
     ("Une plateforme de télésanté est installée.", "plateforme de télésanté", "tool"),
+    ("La télédermatologie relie les EHPAD aux dermatologues.", "télédermatologie", "tool"),
+    ("Une charte départementale encadre les pratiques.", "charte départementale", "tool"),
+    ("Une charte « fête responsable » sera proposée.", "charte « fête responsable »", "tool"),
 ])
 def test_unknown_services_are_candidates_typed_by_their_head(text, mention, kind):
     found = [m for m in extract_mentions(page(text)) if m.text == mention]
     assert found and found[0].type == kind and found[0].candidate, [m.text for m in extract_mentions(page(text))]
 
 
-@pytest.mark.parametrize("text", ["Le siège est au centre de la ville.", "Le service de l'État instruit le dossier."])
+@pytest.mark.parametrize("text", ["Le siège est au centre de la ville.", "Le service de l'État instruit le dossier.",
+                                  "Un numéro de téléphone unique est ouvert."])
 def test_generic_heads_make_no_service_name(text):
     assert not [m for m in extract_mentions(page(text)) if m.method == "pattern"]
 

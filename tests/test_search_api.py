@@ -40,7 +40,7 @@ def test_cli_search_json(ingested):
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
     assert {"query", "took_ms", "hits"} <= set(payload) and 1 <= len(payload["hits"]) <= 3
-    assert set(payload["hits"][0]) - {"explanation"} == HIT_KEYS
+    assert set(payload["hits"][0]) - {"explanation", "page"} == HIT_KEYS  # extensions: why, and the PDF page
     assert payload["hits"][0]["section"] == "1"
 
 
@@ -94,7 +94,7 @@ def test_api_contract_exact_keys_types_and_order(client):
     assert [h["rank"] for h in hits] == list(range(1, len(hits) + 1))
     assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
     for hit in hits:
-        assert set(hit) - {"explanation"} == HIT_KEYS
+        assert set(hit) - {"explanation", "page"} == HIT_KEYS
         assert isinstance(hit["score"], float)
         assert hit["iri"].startswith("https://w3id.org/healthpolicy-kg/id/section/")
         assert hit["doc"] in DOCS
