@@ -174,14 +174,14 @@ def build_sections(
         return node
 
     for heading in ancestors or []:
-        _settle(stack, heading)
+        _settle(stack, heading, nodes)
         open_node(heading, anchor, anchor, floor=True, from_breadcrumb=True)
 
     current: _Node | None = None
     for block in blocks:
         if block.kind == "heading":
             heading = block.heading or parse_heading(text[block.start:block.end])
-            _settle(stack, heading)
+            _settle(stack, heading, nodes)
             current = open_node(heading, block.start, block.end, floor=block.is_title)
             continue
         if current is None:
@@ -200,9 +200,9 @@ def build_sections(
     return [node.section for node in nodes]
 
 
-def _settle(stack: list[_Node], heading: Heading) -> None:
-    """Pop the stack until its top is the parent of `heading`."""
-    if heading.ambiguous_letter and _follows_letter(stack, heading.number):
+def _settle(stack: list[_Node], heading: Heading, opened: list[_Node]) -> None:
+    """Pop the stack until its top is the parent of `heading` (`opened`: the headings so far)."""
+    if heading.ambiguous_letter and _follows_letter(opened, heading.number):
         heading.style, heading.rank, heading.ambiguous_letter = "letter", LETTER_RANK, False
     if heading.digits and heading.style == "arabic":
         for index in range(len(stack) - 1, -1, -1):
@@ -222,11 +222,13 @@ def _same_or_deeper_arabic(top: Heading, heading: Heading) -> bool:
     return top.style == "arabic" and top.digits is not None and top.depth >= heading.depth
 
 
-def _follows_letter(stack: list[_Node], letter: str | None) -> bool:
+def _follows_letter(opened: list[_Node], letter: str | None) -> bool:
+    """True when the last lettered heading of the page is the letter before `letter`: `C.`
+    after `B.` is a letter even when an `Axe 2` came between (letters running on across axes)."""
     if not letter or len(letter) != 1:
         return False
-    previous = chr(ord(letter) - 1)
-    return any(node.heading.style == "letter" and node.heading.number == previous for node in stack)
+    last = next((node.heading.number for node in reversed(opened) if node.heading.style == "letter"), None)
+    return last == chr(ord(letter) - 1)
 
 
 def _finish_keys(nodes: list[_Node]) -> None:

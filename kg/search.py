@@ -37,6 +37,8 @@ LEXICAL_POOL = 200  # best BM25 passages kept (all of them on a small corpus)
 # its words match. A query the index calibration finds off-topic keeps only sections whose best
 # lexical passage holds at least WORD_COVERAGE of the query's content words.
 WORD_COVERAGE = 0.5
+ADAPTIVE_LEXICAL = True  # scale the lexical side by the query's word coverage (_lexical_trust)
+LEXICAL_TRUST_MIN = 0.5  # the lexical weight of a query none of whose words the plan uses
 LEXICAL_MIN = 1.0  # BM25 score of a real match (one informative word at least)
 
 
@@ -155,7 +157,7 @@ def rank_sections(index: SearchIndex, query: str, mode: str = "hybrid",
             if not (c.lexical > 0 and _covers(index, c, words)):  # BM25 scores shrink on a tiny index
                 continue
         kept.append(c)
-    fuse(kept, mode, mean)
+    fuse(kept, mode, mean, _lexical_trust(index, kept, words))
     kept.sort(key=lambda c: (-c.score, c.section))
     return kept, matched
 
@@ -167,6 +169,19 @@ def _dense_baseline(index: SearchIndex, vector, candidates: dict[str, Candidate]
     if index.calibration is None:  # an index built in memory (benchmarks): the pool's least cosine
         return True, min((c.dense for c in candidates.values() if c.dense_passage >= 0), default=0.0)
     return index.calibration.on_topic(vector), index.calibration.mean_cosine(vector)
+
+
+def _lexical_trust(index: SearchIndex, kept: list[Candidate], words: set[str]) -> float:
+    """How far the words can be trusted for this query: the share of its content words that its
+    best lexical passage holds. A paraphrase whose words the plan does not use (« déserts
+    médicaux ») gets little from BM25, whose top hits then match on one common word."""
+    if not ADAPTIVE_LEXICAL or not words:
+        return 1.0
+    best = max((c for c in kept if c.lexical_passage >= 0), key=lambda c: c.lexical, default=None)
+    if best is None:
+        return 1.0
+    found = {stem for _, stem in analyze(index.passages[best.lexical_passage].context)}
+    return LEXICAL_TRUST_MIN + (1 - LEXICAL_TRUST_MIN) * len(words & found) / len(words)
 
 
 def _covers(index: SearchIndex, c: Candidate, words: set[str]) -> bool:
@@ -226,12 +241,13 @@ def _embed_cached(model: str, text: str) -> np.ndarray:
     return vector
 
 
-def fuse(candidates: list[Candidate], mode: str = "hybrid", floor: float = 0.0) -> None:
+def fuse(candidates: list[Candidate], mode: str = "hybrid", floor: float = 0.0, lexical_trust: float = 1.0) -> None:
     """Score each section from its dense and lexical evidence (the one place fusion lives).
 
     "linear" (default): a weighted sum of the BM25 score divided by the query's best BM25
     and of the cosine rescaled from `floor` (the query's mean cosine over the index) to the
-    query's best, so that both lie in [0, 1]; "rrf": reciprocal-rank fusion.
+    query's best, so that both lie in [0, 1], the lexical side scaled by `lexical_trust`
+    (_lexical_trust); "rrf": reciprocal-rank fusion.
     The best passage shown is the one of the retriever that contributes most.
     """
     best_lexical = max((c.lexical for c in candidates), default=0.0) or 1.0
@@ -244,7 +260,7 @@ def fuse(candidates: list[Candidate], mode: str = "hybrid", floor: float = 0.0) 
             lexical = LEXICAL_WEIGHT / (RRF_K + c.lexical_rank) if c.lexical_rank else 0.0
         else:
             dense = DENSE_WEIGHT * (c.dense - low) / spread if c.dense_passage >= 0 else 0.0
-            lexical = LEXICAL_WEIGHT * c.lexical / best_lexical
+            lexical = LEXICAL_WEIGHT * lexical_trust * c.lexical / best_lexical
         dense, lexical = (0.0 if mode == "lexical" else dense), (0.0 if mode == "dense" else lexical)
         c.score = dense + lexical
         c.contributions = {"dense": dense, "lexical": lexical}

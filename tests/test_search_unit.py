@@ -312,3 +312,19 @@ def test_faiss_kind_is_a_setting_and_switching_it_rebuilds(tmp_path):
         assert not ensure_index(store, settings).rebuilt
         flat = ensure_index(store, {**settings, "faiss_index": "flat"})
         assert flat.rebuilt and isinstance(flat.vectors, faiss.IndexFlatIP)
+
+
+def test_lexical_side_counts_less_when_the_plan_lacks_the_query_words(tiny):
+    """A paraphrase whose words the plan does not use gets half the lexical weight; a query
+    whose words are all in its best passage gets all of it (kg.search._lexical_trust)."""
+    from kg.search import LEXICAL_TRUST_MIN, _lexical_trust, rank_sections
+    from kg.lexical import analyze
+
+    _, _, index = tiny
+    kept, _ = rank_sections(index, "convergence tarifaire")
+
+    def stems(text):
+        return {stem for _, stem in analyze(text)}
+
+    assert _lexical_trust(index, kept, stems("convergence tarifaire")) == 1.0
+    assert _lexical_trust(index, kept, stems("convergence zorglub")) == LEXICAL_TRUST_MIN + (1 - LEXICAL_TRUST_MIN) / 2
