@@ -10,6 +10,8 @@ store, so that a query slower than --timeout is reported as "> N s" and the run 
 is ingested (graph only) into a temporary folder first. --triples 0: the corpus as ingested;
 N: a synthetic graph of about N triples that scales the corpus (see `synthetic_nquads`).
 --quick: only a 20k-triple synthetic graph (the corpus inside), one run per query (smoke test).
+--compare-load: only the load of the synthetic graph, today's one transaction against the bulk
+path `Store.load_file` now takes into an empty graph (same quads: count and sorted-N-Quads hash).
 """
 from __future__ import annotations
 
@@ -209,6 +211,51 @@ def bench(nquads: bytes, label: str, repeat: int, timeout: float, only: list[str
                   f"{statistics.geometric_mean(ratios):.1f}x\n", flush=True)
 
 
+def legacy_load_file(store, path: Path, graph_iri) -> int:
+    """`OxigraphStore.load_file` as it was before the bulk path (d6a1688): the whole file
+    parsed into a list, then one transaction. Kept here to measure the bulk path against it."""
+    import pyoxigraph as ox
+
+    iri = ox.NamedNode(str(graph_iri))
+    quads = [ox.Quad(q.subject, q.predicate, q.object, iri) for q in ox.parse(path=str(path), format=ox.RdfFormat.N_QUADS)]
+    store._ox.extend(quads)
+    return len(quads)
+
+
+def compare_load(nquads: bytes, label: str) -> None:
+    """The same N-Quads into two fresh embedded stores: today's transaction, then the bulk
+    path of `Store.load_file` (the graph is empty); wall and CPU time, quads, and a hash of
+    each store's sorted N-Quads."""
+    import hashlib
+
+    with tempfile.TemporaryDirectory(prefix="hpkg-load-bench-") as folder:
+        path = Path(folder) / "bench.nq"
+        path.write_bytes(nquads)
+        print(f"### Load: {label}\n")
+        print("| path | seconds | CPU s | quads | sha256 of sorted N-Quads | x today |")
+        print("|---|---:|---:|---:|---|---:|")
+        rows = []
+        names = ("`Store.load_file`: bulk loader", "today: one transaction (`extend`)",
+                 "`Store.load_file`: bulk loader (again)")  # bulk first and last: order effects show
+        for number, name in enumerate(names):
+            store = open_store(Path(folder) / f"store{number}")
+            started, cpu = time.perf_counter(), time.process_time()
+            if name.startswith("today"):
+                legacy_load_file(store, path, HPID["graph/bench"])
+            else:
+                store.load_file(path, HPID["graph/bench"])
+            store._ox.flush()
+            wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+            lines = sorted(line for line in store.export("nq").decode("utf-8").splitlines() if line.strip())
+            digest = hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()[:16]
+            rows.append((name, wall, cpu, len(lines), digest))
+            store.close()
+        today = next(row[1] for row in rows if row[0].startswith("today"))
+        for name, wall, cpu, quads, digest in rows:
+            print(f"| {name} | {wall:.1f} | {cpu:.1f} | {quads:,} | {digest} | {today / wall:.1f} |", flush=True)
+        print()
+
+
 def _ms(seconds, timeout) -> str:
     return f"> {timeout * 1000:,.0f}" if seconds is None else f"{seconds * 1000:,.1f}"
 
@@ -226,18 +273,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--quick", action="store_true", help="20k synthetic triples only, 1 run per query")
     parser.add_argument("--query", action="append", metavar="NAME", help="run only this named query (repeatable)")
+    parser.add_argument("--compare-load", action="store_true",
+                        help="only the load: today's transaction against the bulk path, same quads")
     args = parser.parse_args(argv)
     if args.quick:
         args.triples, args.repeat, args.timeout = 20_000, 1, 30.0
     print(f"_{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs, load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}_\n", flush=True)
     corpus = corpus_nquads(args.data_dir)
-    if not args.quick:
+    if not args.quick and not args.compare_load:
         bench(corpus, "Corpus as ingested", args.repeat, args.timeout, args.query)
     if args.triples:
         started = time.perf_counter()
         data = synthetic_nquads(corpus, args.triples, args.seed)
         print(f"_synthetic graph generated in {time.perf_counter() - started:.1f} s (seed {args.seed})_\n")
+        if args.compare_load:
+            compare_load(data, f"synthetic, {args.triples:,} lines")
+            return 0
         bench(data, "Synthetic", args.repeat, args.timeout, args.query)
     return 0
 
