@@ -250,11 +250,12 @@ def index_build(data_dir: Path, sizes: list[int], sample: int) -> None:
     lengths = [len(c.split()) for c in contexts]
     texts = [" ".join(rng.choice(words) for _ in range(rng.choice(lengths))) for _ in range(max(sizes))]
     embedder = get_embedder("e5-small")
-    _, old_s, _ = _timed(lambda: embedder._embed(texts[:sample], is_query=False))
-    _, new_s, _ = _timed(lambda: embedder.embed_passages(texts[:sample]))
+    _, old_s, old_cpu = _timed(lambda: embedder._embed(texts[:sample], is_query=False))
+    _, new_s, new_cpu = _timed(lambda: embedder.embed_passages(texts[:sample]))
     old_rate, new_rate = sample / old_s, sample / new_s
-    print(f"embedding measured on {sample} synthetic passages: today {old_rate:.2f} passages/s, "
-          f"threaded {new_rate:.2f} passages/s ({new_rate / old_rate:.2f}x)\n")
+    print(f"embedding measured on {sample} synthetic passages: today {old_rate:.2f} passages/s "
+          f"({old_cpu / old_s:.2f} cores busy), threaded {new_rate:.2f} passages/s ({new_cpu / new_s:.2f} cores "
+          f"busy; {new_rate / old_rate:.2f}x); fewer than 2 cores busy: the neighbours had the other\n")
     print("| passages | embedding today (est.) | embedding threaded (est.) | BM25 (measured) | FAISS flat (measured) "
           "| index build today / threaded |")
     print("|---:|---:|---:|---:|---:|---:|")

@@ -10,7 +10,12 @@ search gold sets, the analyst named queries); warms every request kind up (--war
 counted; --warm-pages also every orientation page); then runs locust
 with --users clients for --duration seconds. Each client sends the mix of benchmarks/locustfile.py
 (search API and page, orientation, entity and plan pages, SPARQL named queries and small SELECTs,
-/health) with --think seconds between requests (0: closed loop, the harsh case).
+/health) with --think seconds between requests (0: closed loop, the harsh case). Searches are
+half gold queries (warmed up: cached) and half new questions generated from the vocabulary's
+labels and the corpus's title words (--fresh-share, --seed; benchmarks/query_texts.py), each
+sent once, so never cached; both are reported apart (`search_api` / `search_api_new`, ...), with
+the server CPU per request kind read from the access log (`cpu_ms`). The server runs the code of
+this checkout (--code DIR: another one, e.g. a baseline worktree, for a side-by-side run).
 
 While locust runs, the resident memory of the server's processes (hpkg/gunicorn master, workers,
 the oxigraph child, forked SPARQL query workers) is sampled every second with psutil. Printed:
