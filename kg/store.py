@@ -388,13 +388,11 @@ class OxigraphStore(_UpdateStore):
                 self._ox.bulk_extend(quads())
             else:
                 self._ox.extend(list(quads()))  # parsed whole first: a bad file writes nothing
-        except (SyntaxError, ValueError, OSError) as error:
+        except BaseException as error:  # an interrupt too: the bulk loader leaves what it wrote
             if bulk:
                 self._drop_after_failed_bulk(iri)
-            raise StoreError(f"{path}: cannot read as {fmt}: {_one_line(error)}") from error
-        except BaseException:
-            if bulk:
-                self._drop_after_failed_bulk(iri)
+            if isinstance(error, (SyntaxError, ValueError, OSError)):
+                raise StoreError(f"{path}: cannot read as {fmt}: {_one_line(error)}") from error
             raise
         return count
 
