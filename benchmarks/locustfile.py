@@ -4,7 +4,11 @@ Not run on its own: load.py writes the pools (queries, section and entity paths,
 to a JSON file and passes its path in HPKG_LOAD_POOLS, the think time in HPKG_LOAD_THINK_S as
 MIN-MAX seconds (0-0 = closed loop: each user sends its next request as soon as the last one is
 answered).
-Each request is named by its kind, so locust's statistics come out per kind.
+Each request is named by its kind, so locust's statistics come out per kind. Searches come in
+two kinds each: `search_api` / `search_page` send a gold query (repeated: answered by the
+query-embedding cache once warm), `search_api_new` / `search_page_new` a generated question used
+once in the run (benchmarks/query_texts.py: never cached); HPKG_LOAD_FRESH is the share of new
+ones (default 0.5).
 """
 from __future__ import annotations
 
@@ -12,24 +16,22 @@ import itertools
 import json
 import os
 import random
+import sys
+from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from locust import FastHttpUser, between, task
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from query_texts import SearchTexts  # noqa: E402
+
 POOLS = json.loads(open(os.environ["HPKG_LOAD_POOLS"], encoding="utf-8").read())
 THINK_S = [float(x) for x in os.environ.get("HPKG_LOAD_THINK_S", "0-0").split("-")]
 TIMEOUT_S = float(os.environ.get("HPKG_LOAD_TIMEOUT_S", "30"))
-KINDS = ("search_api", "search_page", "orientation", "entity", "plan", "sparql_named", "sparql_select", "health")
-
-
-def variant(query: str, rng: random.Random) -> str:
-    """A query from the gold pool, or half the time a variant with one word dropped: real users
-    rarely type the same words, so the query-embedding cache must not answer everything."""
-    words = query.split()
-    if len(words) < 3 or rng.random() < 0.5:
-        return query
-    words.pop(rng.randrange(len(words)))
-    return " ".join(words)
+KINDS = ("search_api", "search_api_new", "search_page", "search_page_new", "orientation", "entity", "plan",
+         "sparql_named", "sparql_select", "health")
+# One source for every user of this process: a new question is never sent twice.
+TEXTS = SearchTexts(POOLS["queries"], POOLS["fresh_queries"], float(os.environ.get("HPKG_LOAD_FRESH", "0.5")))
 
 
 class PlanReader(FastHttpUser):
@@ -57,13 +59,19 @@ class PlanReader(FastHttpUser):
 
     @task(4)
     def search_api(self):
-        query = variant(self.rng.choice(POOLS["queries"]), self.rng)
-        self._get("/api/search?" + urlencode({"q": query, "k": 10}), "search_api")
+        query, fresh = TEXTS.draw(self.rng)
+        self._get("/api/search?" + urlencode({"q": query, "k": 10}), "search_api_new" if fresh else "search_api")
+
+    def search_api_new(self):  # the first request of a user (on_start), then drawn as above
+        self._get("/api/search?" + urlencode({"q": TEXTS.next_fresh(), "k": 10}), "search_api_new")
 
     @task(2)
     def search_page(self):
-        query = variant(self.rng.choice(POOLS["queries"]), self.rng)
-        self._get("/search?" + urlencode({"q": query}), "search_page")
+        query, fresh = TEXTS.draw(self.rng)
+        self._get("/search?" + urlencode({"q": query}), "search_page_new" if fresh else "search_page")
+
+    def search_page_new(self):
+        self._get("/search?" + urlencode({"q": TEXTS.next_fresh()}), "search_page_new")
 
     @task(3)
     def orientation(self):

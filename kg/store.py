@@ -365,18 +365,45 @@ class OxigraphStore(_UpdateStore):
         return ox.serialize(list(triples), format=out, prefixes=prefixes)
 
     def load_file(self, path, graph_iri) -> int:
+        """Native parser. Into an empty graph (`hpkg load` of a new graph, a big file): the bulk
+        loader, several times faster than one transaction; it is not transactional, so a
+        failure drops the graph again (it was empty: nothing of the file stays). Into a graph
+        that holds triples: one transaction, so a failure leaves the graph as it was."""
         path = Path(path)
         fmt = LOAD_FORMATS.get(path.suffix.lower())
         if fmt is None:
             return super().load_file(path, graph_iri)  # names the problem
-        # Native parser, one transaction: the fast path for big vocabularies.
         iri = ox.NamedNode(str(_graph_iri(graph_iri)))
+        bulk = not self._graph_holds_triples(iri)
+        count = 0
+
+        def quads():
+            nonlocal count
+            for quad in ox.parse(path=str(path), format=fmt):
+                count += 1
+                yield ox.Quad(quad.subject, quad.predicate, quad.object, iri)
+
         try:
-            quads = [ox.Quad(q.subject, q.predicate, q.object, iri) for q in ox.parse(path=str(path), format=fmt)]
-            self._ox.extend(quads)
-        except (SyntaxError, ValueError, OSError) as error:
-            raise StoreError(f"{path}: cannot read as {fmt}: {_one_line(error)}") from error
-        return len(quads)
+            if bulk:
+                self._ox.bulk_extend(quads())
+            else:
+                self._ox.extend(list(quads()))  # parsed whole first: a bad file writes nothing
+        except BaseException as error:  # an interrupt too: the bulk loader leaves what it wrote
+            if bulk:
+                self._drop_after_failed_bulk(iri)
+            if isinstance(error, (SyntaxError, ValueError, OSError)):
+                raise StoreError(f"{path}: cannot read as {fmt}: {_one_line(error)}") from error
+            raise
+        return count
+
+    def _graph_holds_triples(self, iri: ox.NamedNode) -> bool:
+        return next(iter(self._ox.quads_for_pattern(None, None, None, iri)), None) is not None
+
+    def _drop_after_failed_bulk(self, iri: ox.NamedNode) -> None:
+        try:
+            self._ox.remove_graph(iri)
+        except OSError:  # a full disk: the partial graph stays; `hpkg load` again completes it
+            pass
 
     def __len__(self) -> int:
         return len(self._ox)

@@ -137,6 +137,7 @@ class RequestLog:
 
     def __call__(self, environ, start_response):
         started = time.perf_counter()
+        environ["hpkg.cpu_start"] = time.thread_time()  # this thread's CPU: cost per request
         incoming = environ.get("HTTP_X_REQUEST_ID", "")
         rid = incoming if _SANE_ID.match(incoming) else uuid.uuid4().hex
         environ[ENVIRON_KEY] = rid
@@ -167,6 +168,8 @@ class RequestLog:
             "status": status, "duration_ms": round((time.perf_counter() - started) * 1000, 1),
             "remote_addr": environ.get("REMOTE_ADDR"), "bytes": state["bytes"], "worker_pid": os.getpid(),
         }
+        if "hpkg.cpu_start" in environ:  # CPU of the serving thread (not of a forked query worker)
+            fields["cpu_ms"] = round((time.thread_time() - environ["hpkg.cpu_start"]) * 1000, 1)
         query = safe_query(fields["path"], environ.get("QUERY_STRING", ""))
         if query:
             fields["query"] = query

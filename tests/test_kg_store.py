@@ -320,3 +320,37 @@ def test_memory_store_queries_from_many_threads_all_answer():
         with ThreadPoolExecutor(8) as pool:
             counts = list(pool.map(lambda text: len(list(store.query(text))), texts))
     assert counts == [min(n, 5) for n in range(60)]
+
+
+# ---------------------------------------------------------------- bulk load (#14)
+def _sorted_nquads_hash(store) -> tuple[int, str]:
+    import hashlib
+
+    lines = sorted(line for line in store.export("nq").decode("utf-8").splitlines() if line.strip())
+    return len(lines), hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+
+
+def test_bulk_load_into_empty_graph_equals_transactional_load(tmp_path):
+    """An empty graph takes the bulk loader, a non-empty one a transaction: same quads."""
+    lines = [f'<{EX}s{i}> <{EX}p{i % 7}> "valeur {i}"@fr <{EX}ignored> .' for i in range(3000)]
+    lines += [f"<{EX}s{i}> <{EX}q> <{EX}o{i % 11}> ." for i in range(3000)]  # no graph: default
+    lines.append(lines[0])  # a duplicate quad is stored once either way
+    path = tmp_path / "big.nq"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    seed = graph_of(("s0", "q", "o0"))  # a triple the file also holds
+    with open_store(tmp_path / "bulk") as bulk, open_store(tmp_path / "tx") as tx:
+        tx.replace_graph(G2, seed)  # not empty: the transactional path
+        assert bulk.load_file(path, G2) == tx.load_file(path, G2) == len(lines)
+        assert _sorted_nquads_hash(bulk) == _sorted_nquads_hash(tx)
+        assert len(bulk) == 6000 and bulk.graphs() == [G2]
+
+
+def test_bulk_load_of_bad_file_leaves_the_empty_graph_empty(tmp_path):
+    good = "\n".join(f"<{EX}s{i}> <{EX}p> <{EX}o> ." for i in range(2000))
+    path = tmp_path / "broken.nt"
+    path.write_text(good + "\n<http://example.org/x> <oops", encoding="utf-8")
+    with open_store(tmp_path) as store:
+        store.replace_graph(G1, graph_of(("a", "p", "b")))
+        with pytest.raises(StoreError, match="broken.nt"):
+            store.load_file(path, G2)  # streamed into the bulk loader, then dropped
+        assert store.graphs() == [G1] and len(store) == 1

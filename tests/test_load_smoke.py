@@ -14,7 +14,8 @@ from tests.browser_support import copy_data_dir
 
 pytestmark = pytest.mark.slow
 
-KINDS = {"search_api", "search_page", "orientation", "entity", "plan", "sparql_named", "sparql_select", "health"}
+KINDS = {"search_api", "search_api_new", "search_page", "search_page_new", "orientation", "entity", "plan",
+         "sparql_named", "sparql_select", "health"}
 
 
 @pytest.fixture(scope="module")
@@ -58,3 +59,10 @@ def test_memory_sampled_over_the_server_processes(report):
     assert 0 < memory["start_mb"] <= memory["max_mb"] and memory["end_mb"] <= memory["max_mb"]
     assert isinstance(memory["slope_second_half_mb_per_min"], float)
     assert memory["server_cpu_s"] > 0
+
+
+def test_load_reports_cpu_of_cached_and_new_searches_apart(report):
+    cpu = report["cpu_by_kind"]
+    assert {"search_api", "search_api_new"} <= set(cpu), cpu
+    assert all(f["requests"] > 0 and f["mean_ms"] >= 0 for f in cpu.values())
+    assert report["settings"]["fresh_share"] == 0.5

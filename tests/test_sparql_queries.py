@@ -282,3 +282,43 @@ def test_a_malformed_param_line_names_the_file(tmp_path, monkeypatch, line):
     finally:
         queries.load_query.cache_clear()
         queries.describe.cache_clear()
+
+
+# The joined formulation documents_overview had before its counts became sub-queries (#14): it
+# multiplied each page's sections by its mentions; the rewrite must give the same rows.
+_DOCUMENTS_OVERVIEW_JOINED = """
+PREFIX hpo: <https://w3id.org/healthpolicy-kg/ontology#>
+PREFIX dcterms: <http://purl.org/dc/terms/>
+SELECT ?doc ?title ?plan ?scheme ?issued (COUNT(DISTINCT ?section) AS ?sections) (COUNT(DISTINCT ?mention) AS ?mentions) WHERE {
+  ?doc a hpo:Document .
+  OPTIONAL { ?doc dcterms:title ?title }
+  OPTIONAL { ?doc hpo:inPlan ?plan }
+  OPTIONAL { ?doc hpo:inScheme ?scheme }
+  OPTIONAL { ?doc dcterms:issued ?issued }
+  OPTIONAL { ?section hpo:inDocument ?doc }
+  OPTIONAL { ?mention <http://www.w3.org/ns/prov#wasDerivedFrom> ?doc }
+}
+GROUP BY ?doc ?title ?plan ?scheme ?issued
+ORDER BY ?doc
+"""
+
+
+@pytest.mark.parametrize("backend", ["oxigraph", "memory"])
+def test_documents_overview_rewrite_keeps_the_joined_rows(tmp_path, backend):
+    from pathlib import Path
+
+    from kg.build import ingest_paths
+    from search_api.settings import load_settings
+
+    corpus = Path(__file__).resolve().parent.parent / "corpus"
+    settings = load_settings({"data_dir": str(tmp_path)})
+    ingest_paths([corpus], settings, build_index=False, on_stored=lambda *a: None)
+    nq = tmp_path / "corpus.nq"
+    with open_store(tmp_path) as ingested:
+        nq.write_bytes(ingested.export("nq"))
+    with open_store(tmp_path / "copy" if backend == "oxigraph" else None, backend=backend) as store:
+        store.load_file(nq, HPID + "graph/bench")
+        store.load_file(DATA / "plan.ttl", PLAN_GRAPH)  # a page with a mention-less section
+        joined = [tuple(map(str, row)) for row in store.query(_DOCUMENTS_OVERVIEW_JOINED)]
+        rewritten = [tuple(map(str, row)) for row in store.query(describe("documents_overview").text)]
+    assert len(joined) == 6 and rewritten == joined
