@@ -42,7 +42,7 @@ def test_no_blind_page_is_lost_or_untyped_at_ingest(blind_ingested):
 def test_structure_of_unseen_page_shapes():
     report = eval_structure(TUNED / "structure.jsonl", BLIND / "pages")
     assert report["documents"] >= 16 and report["sections"] >= 150
-    assert report["recall"] >= 0.98 and report["parent_accuracy"] >= 0.92  # measured 1.0 and 0.941
+    assert report["recall"] >= 0.98 and report["parent_accuracy"] >= 0.94  # measured 1.0 and 0.961
 
 
 def test_search_floor_on_unseen_pages_and_hybrid_beats_each_method(blind_ingested):
@@ -50,7 +50,7 @@ def test_search_floor_on_unseen_pages_and_hybrid_beats_each_method(blind_ingeste
     report = eval_search(TUNED / "search.jsonl", settings)
     means = report["means"]
     assert report["queries"] >= 70
-    assert means["hybrid"]["ndcg@10"] >= 0.81  # measured 0.833
+    assert means["hybrid"]["ndcg@10"] >= 0.83  # measured 0.848
     assert means["hybrid"]["ndcg@10"] > max(means["dense"]["ndcg@10"], means["lexical"]["ndcg@10"])
     no_hit = [q["id"] for q in report["per_query"] if q["hybrid"]["mrr"] == 0]
     assert len(no_hit) <= 2, no_hit  # measured 1 in 87
@@ -59,9 +59,9 @@ def test_search_floor_on_unseen_pages_and_hybrid_beats_each_method(blind_ingeste
 def test_entity_recall_floor_on_unseen_pages():
     report = eval_entities(TUNED / "entities.jsonl", BLIND / "pages")
     recall = {kind: counts["recall"] for kind, counts in report["by_type"].items()}
-    assert report["overall"]["recall"] >= 0.79, recall  # measured 0.806
+    assert report["overall"]["recall"] >= 0.80, recall  # measured 0.821
     others = [value for kind, value in recall.items() if kind != "tool"]
-    assert recall["tool"] >= 0.66 and min(others) >= 0.76, recall  # measured tool 0.685, least other 0.782
+    assert recall["tool"] >= 0.70 and min(others) >= 0.80, recall  # measured tool 0.717, least other 0.821
 
 
 def test_link_floor_on_unseen_pages(blind_ingested):
