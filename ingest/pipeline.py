@@ -9,7 +9,7 @@ import tomllib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from ingest.clean import normalize_for_matching
+from ontology.textkeys import normalize_for_matching
 from ingest.errors import IngestError
 from ingest.model import Document
 from ingest.parse_text import _SCHEME as _SCHEME_TITLE

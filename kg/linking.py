@@ -4,9 +4,10 @@ Three signals, each turned into a French reason:
 - meaning: the hybrid search of kg/search.py (dense + BM25) run with the project text as query;
 - words: stemmed content words shared with the section (title counted twice), BM25-weighted;
   it also picks the section's passage closest to the project, shown as evidence;
-- concepts: the actors, tools, territories and populations that the ingest extractor finds in the
-  project text (plus those declared on the project) and that the section involves, weighted by
-  how rare they are among sections (everybody names the ARS; few name the SSIAD).
+- concepts: the actors, tools, territories and populations found in the project text (`concepts`,
+  given by the caller: `pipeline.link` runs the ingest extractor on it) plus those declared on the
+  project, that the section involves, weighted by how rare they are among sections (everybody
+  names the ARS; few name the SSIAD).
 """
 from __future__ import annotations
 
@@ -89,23 +90,6 @@ def load_candidates(store, min_text: int = MIN_TEXT) -> list[Candidate]:
     return list(candidates.values())
 
 
-def project_concepts(text: str) -> dict[str, tuple[str, str]]:
-    """Concepts the ingest extractor finds in a free project text: iri -> (type, label)."""
-    if not text.strip():
-        return {}
-    from ingest.mentions import extract_mentions
-    from ingest.model import Document, Section
-
-    section = Section(number=None, title="Projet", level=1, parent=None, start=0, end=len(text), text=text)
-    doc = Document(doc="projet", path="", title="Projet", text=text, sections=[section])
-    found = {}
-    for mention in extract_mentions(doc):
-        if mention.concept and mention.type in PROPERTY_TYPES.values():
-            # the project's own words (« SSIAD ») read better in a reason than the prefLabel
-            found.setdefault(mention.concept, (mention.type, " ".join(mention.text.split())))
-    return found
-
-
 def concept_key(iri: str) -> str:
     """What identifies a concept across kinds: its slug (actor/gcsms and tool/gcsms are one
     thing that two extractions typed differently).
@@ -178,11 +162,13 @@ def _join_fr(labels: list[str]) -> str:
     return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " et " + labels[-1]
 
 
-def suggest(store, settings, text: str, k: int = 5, territories=(), populations=()) -> dict:
+def suggest(store, settings, text: str, k: int = 5, territories=(), populations=(),
+            concepts: dict[str, tuple[str, str]] | None = None) -> dict:
     """Rank sections for a project description (DESIGN.md `hpkg link --json` contract).
 
-    `territories`/`populations` are concept IRIs declared on the project, matched like the
-    concepts found in its text. `settings` None skips the search index (words + concepts only).
+    `concepts` are those found in the text (iri -> (type, label); `pipeline.link.suggest` fills
+    them), `territories`/`populations` concept IRIs declared on the project, matched alike.
+    `settings` None skips the search index (words + concepts only).
     """
     text = " ".join(text.split())
     candidates = load_candidates(store)
@@ -193,7 +179,7 @@ def suggest(store, settings, text: str, k: int = 5, territories=(), populations=
     meaning_raw, snippets = _meaning(store, settings, text, k=max(len(candidates), 20))
     meaning = _normalise({c.iri: meaning_raw.get(c.iri, 0.0) for c in candidates})
 
-    found = project_concepts(text)
+    found = dict(concepts or {})
     for iri in territories:
         found.setdefault(str(iri), ("territory", str(iri).rsplit("/", 1)[-1]))
     for iri in populations:
@@ -257,49 +243,3 @@ def _surface(stem: str, c: Candidate) -> str:
         if _stemmer().stemWord(word.lower().replace("œ", "oe")) == stem:
             return word.lower()
     return stem
-
-
-# --- evaluation (rules of ../shared/eval/README.md) ---------------------------------------------
-
-def read_gold(path) -> list[dict]:
-    """Gold projects of a JSONL file; ValueError naming the file, line and field when malformed."""
-    from ingest.evaluate import read_jsonl
-
-    cases = []
-    for number, case in read_jsonl(path, ("id", "project", "expect")):
-        if not case["expect"] or not all("doc" in e and "section" in e for e in case["expect"]):
-            raise ValueError(f"{path}:{number}: 'expect' must list objects with 'doc' and 'section'")
-        cases.append(case)
-    return cases
-
-
-def _same_section(suggestion: dict, expected: dict) -> bool:
-    from ingest.clean import section_keys_match
-
-    return suggestion["doc"] == expected["doc"] and section_keys_match(suggestion["section"], expected["section"])
-
-
-def eval_link(gold_path, store, settings, k: int = 10) -> dict:
-    """hit@3 and MRR (first expected section) over the gold projects, with each case's ranks."""
-    cases = read_gold(gold_path)
-    rows = []
-    for case in cases:
-        suggestions = suggest(store, settings, case["project"], k=k)["suggestions"]
-        rank = next((s["rank"] for s in suggestions if any(_same_section(s, e) for e in case["expect"])), None)
-        rows.append({"id": case["id"], "rank": rank,
-                     "top": [f"{s['doc']} § {s['section']}" for s in suggestions[:3]]})
-    n = len(rows) or 1
-    return {
-        "gold": str(gold_path), "cases": len(rows),
-        "hit@3": round(sum(1 for r in rows if r["rank"] and r["rank"] <= 3) / n, 4),
-        "mrr": round(sum(1 / r["rank"] for r in rows if r["rank"]) / n, 4),
-        "per_case": rows,
-    }
-
-
-def format_link_report(report: dict) -> str:
-    lines = [f"{report['gold']}: {report['cases']} projects  hit@3 {report['hit@3']:.3f}  MRR {report['mrr']:.3f}"]
-    for row in report["per_case"]:
-        rank = row["rank"] if row["rank"] else "-"
-        lines.append(f"  {row['id']:<8} rank {rank:<3} top: {' | '.join(row['top'])}")
-    return "\n".join(lines)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from ingest.clean import normalize_for_matching
+from ontology.textkeys import normalize_for_matching
 from ingest.pipeline import iter_documents, load_manifest, parse_file
 from tests.test_ingest_properties import assert_tree_invariants
 
