@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 from ingest.model import Document, Mention
 from ontology.namespaces import HPID
-from ontology.vocab import ARTICLES, Concept, ambiguities, concept_table, crude_stem, fold, label_key
+from ontology.textkeys import fold
+from ontology.vocab import ARTICLES, Concept, ambiguities, concept_table, crude_stem, label_key
 from ontology.textkeys import slugify
 
 SPACY_MODEL = "fr_core_news_sm"

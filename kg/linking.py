@@ -15,35 +15,25 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import lru_cache
 
+from kg.lexical import LexicalIndex
 from kg.queries import run_named
+from ontology import entity_types
+from ontology.textkeys import STOPWORDS, fold, stemmer
 
 # Weights of the three signals (each normalised to [0, 1] first).
 WEIGHTS = {"meaning": 0.45, "words": 0.35, "concepts": 0.20}
-PROPERTY_TYPES = {
-    "involvesActor": "actor", "usesTool": "tool",
-    "concernsTerritory": "territory", "targetsPopulation": "population",
-}
+# linking compares actors, tools, territories and populations (not programmes)
+PROPERTY_TYPES = {prop: kind for prop, kind in entity_types.PROPERTY_TYPES.items() if kind != "programme"}
 MIN_TEXT = 40  # sections with less own text (breadcrumb-only headings) are not suggested
-_STOPWORDS = set("""
-a à afin ainsi alors au aux avec avoir c ce ceci cela celle celles celui ces cet cette chaque
-comme d dans de des du elle elles en entre est et été être eux il ils je l la le les leur leurs
-lui m ma mais me même mêmes mes moi mon n ne ni nos notre nous on ou où par pas plus pour qu
-que qui s sa sans se ses si son sont sous sur ta te tes toi ton tous tout toute toutes très tu
-un une vers vos votre vous y ont été peut peuvent doit doivent fait faire ceux dont leurs
-notamment également afin non etc cas lors après avant depuis pendant selon via auprès
-projet projets mise place mettre nouveau nouvelle nouvelles nouveaux trois deux quatre chez
+# French stop words, plus words every project description uses (« mise en place d'un projet »)
+_STOPWORDS = {fold(w) for w in STOPWORDS} | set("""
+alors apres aupres avant avoir cas ceci celles chaque depuis deux doivent egalement etc eux memes
+mettre mise non notamment nouveau nouveaux nouvelle nouvelles pendant peuvent place projet projets
+quatre selon tres trois via
 """.split())
 _WORD = re.compile(r"[a-zà-öø-ÿœæ]+", re.I)
 _SENTENCES = re.compile(r"(?<=[.!?;:])\s+|\n+|\s*•\s*")
-
-
-@lru_cache(maxsize=1)
-def _stemmer():
-    import Stemmer
-
-    return Stemmer.Stemmer("french")
 
 
 def stems(text: str) -> list[str]:
@@ -53,8 +43,8 @@ def stems(text: str) -> list[str]:
     ['infirmi', 'libéral', 'ssiad']
     """
     words = [w.lower().replace("œ", "oe") for w in _WORD.findall(text.replace("\u2019", "'"))]
-    words = [w for w in words if len(w) > 2 and w not in _STOPWORDS]
-    return _stemmer().stemWords(words)
+    words = [w for w in words if len(w) > 2 and fold(w) not in _STOPWORDS]
+    return stemmer().stemWords(words)
 
 
 @dataclass
@@ -100,21 +90,12 @@ def concept_key(iri: str) -> str:
     return str(iri).rstrip("/").rsplit("/", 1)[-1]
 
 
-def _bm25(query: list[str], candidates: list[Candidate], k1: float = 1.2, b: float = 0.75) -> dict[str, float]:
-    n = len(candidates)
-    lengths = [sum(c.tokens.values()) for c in candidates]
-    avg = sum(lengths) / n if n else 1.0
-    df = Counter(t for c in candidates for t in c.tokens)
-    scores = {}
-    for c, length in zip(candidates, lengths):
-        score = 0.0
-        for term in set(query):
-            tf = c.tokens.get(term, 0)
-            if tf:
-                idf = math.log(1 + (n - df[term] + 0.5) / (df[term] + 0.5))
-                score += idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / avg))
-        scores[c.iri] = score
-    return scores
+def _bm25(query: list[str], candidates: list[Candidate]) -> dict[str, float]:
+    """BM25 of each candidate's stems (the lexical scorer of kg/lexical.py)."""
+    if not candidates:
+        return {}
+    index = LexicalIndex.from_tokens([list(c.tokens.elements()) for c in candidates])
+    return {c.iri: float(score) for c, score in zip(candidates, index.scores(query))}
 
 
 def best_passage(project_stems: set[str], text: str, idf: dict[str, float], limit: int = 240) -> str:
@@ -240,6 +221,6 @@ def _reasons(c: Candidate, found, meaning_raw, meaning, project_stems, idf, snip
 def _surface(stem: str, c: Candidate) -> str:
     """A word of the section that has this stem, to show a real word rather than a stem."""
     for word in _WORD.findall(c.title + " " + c.text):
-        if _stemmer().stemWord(word.lower().replace("œ", "oe")) == stem:
+        if stemmer().stemWord(word.lower().replace("œ", "oe")) == stem:
             return word.lower()
     return stem

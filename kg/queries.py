@@ -26,15 +26,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from rdflib import Literal, URIRef
-from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS, XSD
 
-from ontology.namespaces import HPID, HPO
+from kg.store import PREFIXES
 
 QUERY_DIR = Path(__file__).parent / "queries"
-PREFIXES = {
-    "hpo": HPO._NS, "hpid": HPID, "skos": SKOS, "dcterms": DCTERMS, "prov": PROV,
-    "rdf": RDF, "rdfs": RDFS, "xsd": XSD,
-}
 PARAM_TYPES = ("iri", "string", "int")
 _IRI = re.compile(r'^[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20<>"{}|^`\\]*$')
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
