@@ -237,9 +237,13 @@ def extract_file(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> dict:
     from ingest.mentions import extract_mentions  # lazy: vocabularies load only when needed
 
     mentions = extract_mentions(document)
+    source = document.source
     return {
         "doc": document.doc,
         "title": document.title,
+        # the citation line the graph keeps (dcterms:source, hpo:inScheme, dcterms:issued, hpo:pages)
+        "source": None if source is None else {"scheme": source.scheme, "publisher": source.publisher,
+                                               "year": source.year, "pages": source.pages, "text": source.text},
         "sections": [
             {
                 "number": section.number,

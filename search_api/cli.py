@@ -97,13 +97,15 @@ def crawl(url: str, out: Path, max_pages: int, delay: float, max_mb: float, pref
 @main.command()
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the DESIGN.md JSON contract.")
-def extract(file: Path, as_json: bool) -> None:
-    """Section tree and entities of one page."""
+@data_dir_option
+def extract(file: Path, as_json: bool, data_dir: Path | None) -> None:
+    """Section tree and entities of one page (the size limit is the data directory's settings')."""
     from ingest.errors import IngestError
     from ingest.pipeline import extract_file
 
+    settings = _settings(data_dir)
     try:
-        payload = extract_file(file)
+        payload = extract_file(file, max_bytes=int(settings["max_file_mb"] * 2**20))
     except IngestError as error:
         raise click.ClickException(str(error)) from error
     if as_json:
@@ -320,10 +322,13 @@ def eval_group() -> None:
 @click.argument("gold", type=click.Path(exists=True, path_type=Path))
 @click.option("--corpus", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("corpus"), show_default=True)
 @click.option("--json", "as_json", is_flag=True)
-def eval_entities_cmd(gold: Path, corpus: Path, as_json: bool) -> None:
-    """Recall per entity type, and what was extracted beyond the gold."""
+@data_dir_option
+def eval_entities_cmd(gold: Path, corpus: Path, as_json: bool, data_dir: Path | None) -> None:
+    """Recall per entity type, and what was extracted beyond the gold (reads pages, not the
+    store: `--data-dir` is accepted as by every command and names the settings)."""
     from evaluation.entities import eval_entities, format_entity_report
 
+    _settings(data_dir)  # a bad setting fails here, as in the other commands
     report = eval_entities(gold, corpus)
     click.echo(json.dumps(report, ensure_ascii=False, indent=2) if as_json else format_entity_report(report))
 
@@ -331,10 +336,12 @@ def eval_entities_cmd(gold: Path, corpus: Path, as_json: bool) -> None:
 @eval_group.command(name="structure")
 @click.argument("gold", type=click.Path(exists=True, path_type=Path))
 @click.option("--corpus", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("corpus"), show_default=True)
-def eval_structure_cmd(gold: Path, corpus: Path) -> None:
+@data_dir_option
+def eval_structure_cmd(gold: Path, corpus: Path, data_dir: Path | None) -> None:
     """Share of gold sections found, with the right title and parent (JSON)."""
     from evaluation.structure import eval_structure
 
+    _settings(data_dir)  # reads pages, not the store; --data-dir as in every command
     click.echo(json.dumps(eval_structure(gold, corpus), ensure_ascii=False, indent=2))
 
 
