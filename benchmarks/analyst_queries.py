@@ -45,7 +45,7 @@ COLUMNS = "| query | params | rows | oxigraph ms | rdflib ms | rdflib / oxigraph
 def corpus_nquads(data_dir: Path | None) -> bytes:
     """The ingested corpus as N-Quads: from `data_dir`, else ingested now (graph only)."""
     if data_dir is None:
-        from kg.build import ingest_paths
+        from pipeline.build import ingest_paths
         from search_api.settings import load_settings
 
         data_dir = Path(tempfile.mkdtemp(prefix="hpkg-bench-"))

@@ -58,7 +58,7 @@ def real_vectors(data_dir: Path | None) -> np.ndarray:
     import faiss
 
     if data_dir is None:
-        from kg.build import ingest_paths
+        from pipeline.build import ingest_paths
         from search_api.settings import load_settings
 
         data_dir = Path(tempfile.mkdtemp(prefix="hpkg-ann-"))

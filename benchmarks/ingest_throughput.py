@@ -1,4 +1,4 @@
-"""Ingest throughput of `kg.build.ingest_paths`: pages per minute, graph only vs with the search
+"""Ingest throughput of `pipeline.build.ingest_paths`: pages per minute, graph only vs with the search
 index (embeddings), side by side in one process, with the time broken down by stage.
 
 The input is a synthetic corpus of --pages pages: copies of the bundled corpus's pages, each
@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import kg.build as build  # noqa: E402
+import pipeline.build as build  # noqa: E402
 import kg.index as index  # noqa: E402
 from kg.store import Store  # noqa: E402
 from search_api.settings import load_settings  # noqa: E402

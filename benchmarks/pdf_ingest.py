@@ -1,4 +1,4 @@
-"""Ingest of one long PDF scheme: parse (pdfminer layout + tree), then `kg.build.ingest_paths`.
+"""Ingest of one long PDF scheme: parse (pdfminer layout + tree), then `pipeline.build.ingest_paths`.
 
 The PDF is written by tests/pdf_support.py (`long_scheme_pdf`: numbered parts and objectives,
 paragraphs, bullet lists, ruled tables, running header and footer on every page). Each stage is
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ingest.pipeline import parse_file  # noqa: E402
-from kg.build import ingest_paths  # noqa: E402
+from pipeline.build import ingest_paths  # noqa: E402
 from search_api.settings import load_settings  # noqa: E402
 from tests.pdf_support import long_scheme_pdf  # noqa: E402
 

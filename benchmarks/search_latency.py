@@ -30,7 +30,7 @@ import kg.search as search  # noqa: E402
 from kg.index import SearchIndex, load_index, make_faiss  # noqa: E402
 from kg.lexical import LexicalIndex, analyze  # noqa: E402
 from kg.passages import Passage, SectionInfo  # noqa: E402
-from kg.search_eval import read_gold  # noqa: E402
+from evaluation.search import read_gold  # noqa: E402
 from search_api.settings import load_settings  # noqa: E402
 
 
@@ -67,7 +67,7 @@ def clustered_vectors(rng, n: int, dim: int, topics: int = 2000) -> np.ndarray:
 def ingested_settings(data_dir: Path | None) -> dict:
     if data_dir is not None:
         return load_settings({"data_dir": str(data_dir)})
-    from kg.build import ingest_paths
+    from pipeline.build import ingest_paths
 
     settings = load_settings({"data_dir": tempfile.mkdtemp(prefix="hpkg-search-bench-")})
     print(ingest_paths([ROOT / "corpus"], settings).summary(), file=sys.stderr)

@@ -7,41 +7,7 @@ from __future__ import annotations
 
 import re
 
-_APOSTROPHES = re.compile("[\u2019\u2018\u02bc\u00b4\u2032`]")
-_SPACES = re.compile(r"[\s\u00a0\u202f\u2007\u2009\u200b]+")
-
-
-def normalize_for_matching(text: str) -> str:
-    """Typographic apostrophes -> ', non-breaking spaces -> space, spaces collapsed, stripped.
-
-    >>> normalize_for_matching("S\u2019engager\u00a0 en\u202ffaveur ")
-    "S'engager en faveur"
-    """
-    return _SPACES.sub(" ", _APOSTROPHES.sub("'", text)).strip()
-
-
-def match_key(text: str) -> str:
-    """A looser key: normalised, lower-cased, trailing punctuation dropped (titles compared)."""
-    return normalize_for_matching(text).lower().rstrip(" .:;")
-
-
-_NUMBER_SIGN = re.compile(r"\bn(?:°|o\.?)\s*(?=\d)")  # `Action n° 3` is `Action 3`
-
-
-def section_keys_match(ours: str, gold: str) -> bool:
-    """True when a section key of ours names the gold section: the same key, or a letter or
-    roman number that the parser qualified with its parent's (`Axe 1.A`, `II.B`) where the
-    gold cites it as printed (`A`).
-
-    >>> section_keys_match("Axe 1.A", "a"), section_keys_match("2.8.1", "1"), section_keys_match("Action 3", "Action n° 3")
-    (True, False, True)
-    """
-    ours, gold = _NUMBER_SIGN.sub("", match_key(ours)), _NUMBER_SIGN.sub("", match_key(gold))
-    if ours == gold:
-        return True
-    head, _, last = ours.rpartition(".")
-    return bool(head) and last.isalpha() and last == gold
-
+from ontology.textkeys import normalize_for_matching
 
 # A copyright line starts the footer: everything after it is site furniture.
 _FOOTER = re.compile(

@@ -17,7 +17,7 @@ import unicodedata
 from rdflib import URIRef
 
 from ontology.namespaces import HPID
-from ontology.vocab_build import slugify
+from ontology.textkeys import slugify
 
 NO_PLAN = "sans-plan"  # plan slug of a page whose plan is unknown
 MAX_SLUG = 80

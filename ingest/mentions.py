@@ -18,8 +18,9 @@ from dataclasses import dataclass
 
 from ingest.model import Document, Mention
 from ontology.namespaces import HPID
-from ontology.vocab import ARTICLES, Concept, ambiguities, concept_table, crude_stem, fold, label_key
-from ontology.vocab_build import slugify
+from ontology.textkeys import fold
+from ontology.vocab import ARTICLES, Concept, ambiguities, concept_table, crude_stem, label_key
+from ontology.textkeys import slugify
 
 SPACY_MODEL = "fr_core_news_sm"
 # 1:1 character replacements, so offsets in the normalised text equal offsets in the original

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-ENTITY_TYPES = ("actor", "tool", "territory", "population", "programme")
+from ontology.entity_types import ENTITY_TYPES  # noqa: F401 (the mention types)
 
 
 @dataclass

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from ingest import clean
-from ingest.clean import match_key, normalize_for_matching
+from ontology.textkeys import match_key, normalize_for_matching
 from ingest.model import Source
 from ingest.tree import Block, Heading, parse_heading, parse_numbered
 

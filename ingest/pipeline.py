@@ -9,7 +9,7 @@ import tomllib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from ingest.clean import normalize_for_matching
+from ontology.textkeys import normalize_for_matching
 from ingest.errors import IngestError
 from ingest.model import Document
 from ingest.parse_text import _SCHEME as _SCHEME_TITLE
@@ -237,9 +237,13 @@ def extract_file(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> dict:
     from ingest.mentions import extract_mentions  # lazy: vocabularies load only when needed
 
     mentions = extract_mentions(document)
+    source = document.source
     return {
         "doc": document.doc,
         "title": document.title,
+        # the citation line the graph keeps (dcterms:source, hpo:inScheme, dcterms:issued, hpo:pages)
+        "source": None if source is None else {"scheme": source.scheme, "publisher": source.publisher,
+                                               "year": source.year, "pages": source.pages, "text": source.text},
         "sections": [
             {
                 "number": section.number,

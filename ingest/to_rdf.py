@@ -14,17 +14,10 @@ from rdflib.namespace import DCTERMS, PROV, RDF, SKOS, XSD
 
 from ingest import iris
 from ingest.model import Document, Mention, Section
+from ontology.entity_types import CONCEPT_PROPERTY
 from ontology.namespaces import HPID, HPO
-from ontology.vocab import fold
+from ontology.textkeys import fold
 
-# mention type -> section-to-concept property
-CONCEPT_PROPERTY = {
-    "actor": HPO.involvesActor,
-    "tool": HPO.usesTool,
-    "territory": HPO.concernsTerritory,
-    "population": HPO.targetsPopulation,
-    "programme": HPO.refersToProgramme,
-}
 # Labels opening a title (`Objectif : …`) and the level class they give.
 LEVEL_WORDS = {
     "axe": HPO.StrategicAxis, "orientation": HPO.Orientation, "objectif": HPO.Objective,

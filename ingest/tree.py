@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ingest.clean import normalize_for_matching
+from ontology.textkeys import normalize_for_matching
 from ingest.model import Item, Section
 
 # label (lower-case) -> (kind, rank)

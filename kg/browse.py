@@ -6,16 +6,17 @@ template or for JSON.
 """
 from __future__ import annotations
 
-import unicodedata
 from typing import Any
 
 from rdflib import URIRef
 
 from kg.passages import page_range
 from kg.queries import run_named
+from ontology.entity_types import ENTITY_TYPES
 from ontology.namespaces import HPID
+from ontology.textkeys import fold
 
-ENTITY_KINDS = ("actor", "tool", "territory", "population", "programme")
+ENTITY_KINDS = ENTITY_TYPES
 
 
 def _py(value) -> Any:
@@ -217,15 +218,9 @@ def entities_by_type(mentions: list[dict]) -> dict[str, list[dict]]:
         entry["count"] += 1
     order = {k: i for i, k in enumerate(ENTITY_KINDS)}
     return {
-        kind: sorted(by_iri.values(), key=lambda e: (-e["count"], _fold(e["label"] or "")))
+        kind: sorted(by_iri.values(), key=lambda e: (-e["count"], fold(e["label"] or "")))
         for kind, by_iri in sorted(grouped.items(), key=lambda kv: order.get(kv[0], 99))
     }
-
-
-def _fold(text: str) -> str:
-    """Lower case without accents, for matching and sorting French text."""
-    decomposed = unicodedata.normalize("NFD", text.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def mark_mentions(text: str, mentions: list[dict]) -> tuple[list[dict], str]:
@@ -319,7 +314,7 @@ def entity_page(store, iri: str, *, neighbour_limit: int = 12) -> dict | None:
     sections = [
         {"iri": s["section"], "title": display_title(s["number"], s["title"]), "doc": doc_name(s["doc"]),
          "mentions": _int(s["mentions"]),
-         "surfaces": sorted({x for x in (s["surfaces"] or "").split("|") if x}, key=_fold)}
+         "surfaces": sorted({x for x in (s["surfaces"] or "").split("|") if x}, key=fold)}
         for s in _rows(store, "ui_concept_sections", concept=concept)
     ]
     if not any(fields.values()) and not sections:
@@ -336,7 +331,7 @@ def entity_page(store, iri: str, *, neighbour_limit: int = 12) -> dict | None:
         "kind": entity_kind(iri),
         "candidate": "/candidate/" in iri,
         "label": label,
-        **{k: sorted(v, key=lambda x: _fold(x["label"] if isinstance(x, dict) else str(x)))
+        **{k: sorted(v, key=lambda x: fold(x["label"] if isinstance(x, dict) else str(x)))
            for k, v in fields.items()},
         "sections": sections,
         "neighbours": neighbours,

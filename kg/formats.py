@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
 
 from rdflib import BNode, Graph, Literal, URIRef, Variable
 from rdflib.namespace import XSD
 from rdflib.query import Result
-from werkzeug.datastructures import MIMEAccept
-from werkzeug.http import parse_accept_header
 
 from ontology.namespaces import BASE
 
@@ -214,10 +213,89 @@ def negotiate(kind: str, accept: str | None = None, name: str | None = None) -> 
             for alias in fmt.aliases:
                 if "/" in alias:
                     by_mime.setdefault(alias, fmt)
-        best = parse_accept_header(accept, MIMEAccept).best_match(list(by_mime))
+        best = best_match(accept, list(by_mime))
         if best:
             return by_mime[best]
     return candidates[0]
+
+
+_Q_VALUE = re.compile(r"-?\d+(\.\d+)?", re.ASCII)
+
+
+def _split(text: str, separator: str) -> list[str]:
+    """`text` cut at `separator` outside double quotes, pieces stripped, empty ones dropped."""
+    pieces, current, quoted = [], [], False
+    for char in text:
+        if char == '"':
+            quoted = not quoted
+        if char == separator and not quoted:
+            pieces.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    pieces.append("".join(current))
+    return [piece.strip() for piece in pieces if piece.strip()]
+
+
+def parse_accept(header: str | None) -> list[tuple[tuple[str, ...], float]]:
+    """An Accept header (RFC 9110) as (type, subtype, params...) with its quality, most specific
+    and preferred first; items with an invalid `q` are left out (as werkzeug does).
+
+    >>> parse_accept("text/*;q=0.5, text/csv")
+    [(('text', 'csv'), 1.0), (('text', '*'), 0.5)]
+    """
+    items = []
+    for item in _split(header or "", ","):
+        pieces = _split(item, ";")
+        if not pieces or "=" in pieces[0]:
+            continue
+        params, quality = [], 1.0
+        for piece in pieces[1:]:
+            key, _, value = piece.partition("=")
+            key, value = key.strip().lower(), value.strip()
+            if len(value) > 1 and value[0] == value[-1] == '"':
+                value = value[1:-1]
+            if key == "q":
+                if not _Q_VALUE.fullmatch(value.strip(" \t")) or not 0 <= float(value) <= 1:
+                    break
+                quality = float(value)
+            elif key:
+                params.append(f"{key}={value}".lower())
+        else:
+            kind, _, subtype = pieces[0].lower().partition("/")
+            items.append(((kind.strip(), subtype.strip(), *params) if _ else (kind,), quality))
+    return sorted(items, key=lambda item: (tuple(part != "*" for part in item[0]), item[1]), reverse=True)
+
+
+def _matches(offer: str, accepted: tuple[str, ...]) -> bool:
+    if len(accepted) < 2 or (accepted[0] == "*" and accepted[1] != "*"):
+        return False
+    kind, subtype = offer.lower().split("/", 1)
+    if accepted[:2] == ("*", "*"):
+        return True
+    return accepted[0] == kind and (accepted[1] == "*" or (accepted[1] == subtype and len(accepted) == 2))
+
+
+def best_match(accept: str | None, offers: list[str]) -> str | None:
+    """The offered media type the client prefers: highest quality, then most specific match,
+    then first offered; None when none is acceptable.
+
+    >>> best_match("application/xml;q=0.5, */*;q=0.1", ["text/csv", "application/xml"])
+    'application/xml'
+    """
+    items = parse_accept(accept)
+    best, best_quality, best_specificity = None, -1.0, (-1,)
+    for offer in offers:
+        match = next(((accepted, q) for accepted, q in items if _matches(offer, accepted)), None)
+        if match is None:
+            continue
+        accepted, quality = match
+        specificity = tuple(part != "*" for part in accepted)
+        if quality <= 0 or quality < best_quality:
+            continue
+        if quality > best_quality or specificity > best_specificity:
+            best, best_quality, best_specificity = offer, quality, specificity
+    return best
 
 
 def write_results(fmt: Format, vars_: Sequence[str], rows: Iterable[Row], boolean: bool | None = None,

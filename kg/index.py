@@ -94,7 +94,7 @@ def ensure_index(store, settings: dict, kind: str | None = None, rebuild: bool =
     """Build the index of the store's passages, or reuse the saved one when the corpus hash,
     the model id and the FAISS kind (`kind`, else the `faiss_index` setting) are unchanged and
     its files pass their checksums (never with `rebuild`: the caller found them damaged).
-    Called by kg.build after an ingest; clears the stale marker.
+    Called by pipeline.build after an ingest; clears the stale marker.
     """
     kind = kind or settings.get("faiss_index", "flat")
     folder = index_dir(settings)
@@ -271,7 +271,7 @@ def open_index(store, settings: dict) -> SearchIndex:
 
 def mark_stale(settings: dict) -> None:
     """Record that the store is about to change: the index must be checked before it is
-    trusted again (kg.build calls this before writing the first page)."""
+    trusted again (pipeline.build calls this before writing the first page)."""
     data_dir = Path(settings["data_dir"])
     data_dir.mkdir(parents=True, exist_ok=True)
     _atomic_write(data_dir / STALE_MARKER, time.strftime("%Y-%m-%dT%H:%M:%SZ\n", time.gmtime()).encode())

@@ -10,42 +10,18 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
+from ontology.textkeys import STOPWORDS, fold, stemmer
+
 _WORD = re.compile(r"[0-9a-zà-öø-ÿœæ]+", re.IGNORECASE)
-STOPWORDS = frozenset("""
-a ai au aux avec c ce ces cet cette ci d dans de des du elle elles en es est et etre eu il ils
-j je l la le les leur leurs lui m ma mais me meme mes moi mon n ne ni nos notre nous on ou où
-par pas pour qu que quel quelle quelles quels qui s sa sans se ses si son sont sur t ta te tes
-toi ton tu un une vos votre vous y à ça été être ont sera seront peut doit fait faire ainsi
-afin comme entre dont tout tous toute toutes autre autres plus moins leurs cela celui celle
-ceux ces lors sous vers chez quels quoi comment pourquoi quand
-""".split())
 EXPANSION_WEIGHT = 0.5  # words the user typed count more than synonyms we added
 
 
-def fold(text: str) -> str:
-    """Lower-case without accents, typographic apostrophes made plain.
-
-    >>> fold("Médico-Sociale l’ÉTAT")
-    "medico-sociale l'etat"
-    """
-    text = unicodedata.normalize("NFKD", text.replace("’", "'").replace("œ", "oe").lower())
-    return "".join(c for c in text if not unicodedata.combining(c))
-
-
 _fold_word = lru_cache(maxsize=100_000)(fold)  # a corpus has few distinct words: fold each once
-
-
-@lru_cache(maxsize=1)
-def _stemmer():
-    import Stemmer
-
-    return Stemmer.Stemmer("french")
 
 
 def analyze(text: str) -> list[tuple[str, str]]:
@@ -55,7 +31,7 @@ def analyze(text: str) -> list[tuple[str, str]]:
     ['maison', 'retrait', 'medicalis']
     """
     words = [w for w in _WORD.findall(text) if len(w) > 1 and _fold_word(w.lower()) not in STOPWORDS]
-    stems = _stemmer().stemWords([w.lower() for w in words])
+    stems = stemmer().stemWords([w.lower() for w in words])
     return [(word, _fold_word(stem)) for word, stem in zip(words, stems)]
 
 
@@ -72,10 +48,19 @@ class LexicalIndex:
 
     @classmethod
     def build(cls, texts: list[str]) -> "LexicalIndex":
+        return cls.from_tokens([tokenize(t) for t in texts])
+
+    @classmethod
+    def from_tokens(cls, documents: list[list[str]], k1: float = 1.2, b: float = 0.75) -> "LexicalIndex":
+        """BM25 over documents already analysed (lists of terms, repeated as often as they occur).
+
+        >>> [round(float(s), 3) for s in LexicalIndex.from_tokens([["ehpad", "soin"], ["soin"]]).scores(["ehpad"])]
+        [0.277, 0.0]
+        """
         import bm25s
 
-        bm25 = bm25s.BM25(k1=1.2, b=0.75)
-        bm25.index([tokenize(t) or ["∅"] for t in texts], show_progress=False)
+        bm25 = bm25s.BM25(k1=k1, b=b)
+        bm25.index([tokens or ["∅"] for tokens in documents], show_progress=False)
         return cls(bm25)
 
     def save(self, folder: Path) -> None:

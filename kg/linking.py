@@ -4,9 +4,10 @@ Three signals, each turned into a French reason:
 - meaning: the hybrid search of kg/search.py (dense + BM25) run with the project text as query;
 - words: stemmed content words shared with the section (title counted twice), BM25-weighted;
   it also picks the section's passage closest to the project, shown as evidence;
-- concepts: the actors, tools, territories and populations that the ingest extractor finds in the
-  project text (plus those declared on the project) and that the section involves, weighted by
-  how rare they are among sections (everybody names the ARS; few name the SSIAD).
+- concepts: the actors, tools, territories and populations found in the project text (`concepts`,
+  given by the caller: `pipeline.link` runs the ingest extractor on it) plus those declared on the
+  project, that the section involves, weighted by how rare they are among sections (everybody
+  names the ARS; few name the SSIAD).
 """
 from __future__ import annotations
 
@@ -14,35 +15,25 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import lru_cache
 
+from kg.lexical import LexicalIndex
 from kg.queries import run_named
+from ontology import entity_types
+from ontology.textkeys import STOPWORDS, fold, stemmer
 
 # Weights of the three signals (each normalised to [0, 1] first).
 WEIGHTS = {"meaning": 0.45, "words": 0.35, "concepts": 0.20}
-PROPERTY_TYPES = {
-    "involvesActor": "actor", "usesTool": "tool",
-    "concernsTerritory": "territory", "targetsPopulation": "population",
-}
+# linking compares actors, tools, territories and populations (not programmes)
+PROPERTY_TYPES = {prop: kind for prop, kind in entity_types.PROPERTY_TYPES.items() if kind != "programme"}
 MIN_TEXT = 40  # sections with less own text (breadcrumb-only headings) are not suggested
-_STOPWORDS = set("""
-a à afin ainsi alors au aux avec avoir c ce ceci cela celle celles celui ces cet cette chaque
-comme d dans de des du elle elles en entre est et été être eux il ils je l la le les leur leurs
-lui m ma mais me même mêmes mes moi mon n ne ni nos notre nous on ou où par pas plus pour qu
-que qui s sa sans se ses si son sont sous sur ta te tes toi ton tous tout toute toutes très tu
-un une vers vos votre vous y ont été peut peuvent doit doivent fait faire ceux dont leurs
-notamment également afin non etc cas lors après avant depuis pendant selon via auprès
-projet projets mise place mettre nouveau nouvelle nouvelles nouveaux trois deux quatre chez
+# French stop words, plus words every project description uses (« mise en place d'un projet »)
+_STOPWORDS = {fold(w) for w in STOPWORDS} | set("""
+alors apres aupres avant avoir cas ceci celles chaque depuis deux doivent egalement etc eux memes
+mettre mise non notamment nouveau nouveaux nouvelle nouvelles pendant peuvent place projet projets
+quatre selon tres trois via
 """.split())
 _WORD = re.compile(r"[a-zà-öø-ÿœæ]+", re.I)
 _SENTENCES = re.compile(r"(?<=[.!?;:])\s+|\n+|\s*•\s*")
-
-
-@lru_cache(maxsize=1)
-def _stemmer():
-    import Stemmer
-
-    return Stemmer.Stemmer("french")
 
 
 def stems(text: str) -> list[str]:
@@ -52,8 +43,8 @@ def stems(text: str) -> list[str]:
     ['infirmi', 'libéral', 'ssiad']
     """
     words = [w.lower().replace("œ", "oe") for w in _WORD.findall(text.replace("\u2019", "'"))]
-    words = [w for w in words if len(w) > 2 and w not in _STOPWORDS]
-    return _stemmer().stemWords(words)
+    words = [w for w in words if len(w) > 2 and fold(w) not in _STOPWORDS]
+    return stemmer().stemWords(words)
 
 
 @dataclass
@@ -89,23 +80,6 @@ def load_candidates(store, min_text: int = MIN_TEXT) -> list[Candidate]:
     return list(candidates.values())
 
 
-def project_concepts(text: str) -> dict[str, tuple[str, str]]:
-    """Concepts the ingest extractor finds in a free project text: iri -> (type, label)."""
-    if not text.strip():
-        return {}
-    from ingest.mentions import extract_mentions
-    from ingest.model import Document, Section
-
-    section = Section(number=None, title="Projet", level=1, parent=None, start=0, end=len(text), text=text)
-    doc = Document(doc="projet", path="", title="Projet", text=text, sections=[section])
-    found = {}
-    for mention in extract_mentions(doc):
-        if mention.concept and mention.type in PROPERTY_TYPES.values():
-            # the project's own words (« SSIAD ») read better in a reason than the prefLabel
-            found.setdefault(mention.concept, (mention.type, " ".join(mention.text.split())))
-    return found
-
-
 def concept_key(iri: str) -> str:
     """What identifies a concept across kinds: its slug (actor/gcsms and tool/gcsms are one
     thing that two extractions typed differently).
@@ -116,21 +90,12 @@ def concept_key(iri: str) -> str:
     return str(iri).rstrip("/").rsplit("/", 1)[-1]
 
 
-def _bm25(query: list[str], candidates: list[Candidate], k1: float = 1.2, b: float = 0.75) -> dict[str, float]:
-    n = len(candidates)
-    lengths = [sum(c.tokens.values()) for c in candidates]
-    avg = sum(lengths) / n if n else 1.0
-    df = Counter(t for c in candidates for t in c.tokens)
-    scores = {}
-    for c, length in zip(candidates, lengths):
-        score = 0.0
-        for term in set(query):
-            tf = c.tokens.get(term, 0)
-            if tf:
-                idf = math.log(1 + (n - df[term] + 0.5) / (df[term] + 0.5))
-                score += idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / avg))
-        scores[c.iri] = score
-    return scores
+def _bm25(query: list[str], candidates: list[Candidate]) -> dict[str, float]:
+    """BM25 of each candidate's stems (the lexical scorer of kg/lexical.py)."""
+    if not candidates:
+        return {}
+    index = LexicalIndex.from_tokens([list(c.tokens.elements()) for c in candidates])
+    return {c.iri: float(score) for c, score in zip(candidates, index.scores(query))}
 
 
 def best_passage(project_stems: set[str], text: str, idf: dict[str, float], limit: int = 240) -> str:
@@ -178,11 +143,13 @@ def _join_fr(labels: list[str]) -> str:
     return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " et " + labels[-1]
 
 
-def suggest(store, settings, text: str, k: int = 5, territories=(), populations=()) -> dict:
+def suggest(store, settings, text: str, k: int = 5, territories=(), populations=(),
+            concepts: dict[str, tuple[str, str]] | None = None) -> dict:
     """Rank sections for a project description (DESIGN.md `hpkg link --json` contract).
 
-    `territories`/`populations` are concept IRIs declared on the project, matched like the
-    concepts found in its text. `settings` None skips the search index (words + concepts only).
+    `concepts` are those found in the text (iri -> (type, label); `pipeline.link.suggest` fills
+    them), `territories`/`populations` concept IRIs declared on the project, matched alike.
+    `settings` None skips the search index (words + concepts only).
     """
     text = " ".join(text.split())
     candidates = load_candidates(store)
@@ -193,7 +160,7 @@ def suggest(store, settings, text: str, k: int = 5, territories=(), populations=
     meaning_raw, snippets = _meaning(store, settings, text, k=max(len(candidates), 20))
     meaning = _normalise({c.iri: meaning_raw.get(c.iri, 0.0) for c in candidates})
 
-    found = project_concepts(text)
+    found = dict(concepts or {})
     for iri in territories:
         found.setdefault(str(iri), ("territory", str(iri).rsplit("/", 1)[-1]))
     for iri in populations:
@@ -254,52 +221,6 @@ def _reasons(c: Candidate, found, meaning_raw, meaning, project_stems, idf, snip
 def _surface(stem: str, c: Candidate) -> str:
     """A word of the section that has this stem, to show a real word rather than a stem."""
     for word in _WORD.findall(c.title + " " + c.text):
-        if _stemmer().stemWord(word.lower().replace("œ", "oe")) == stem:
+        if stemmer().stemWord(word.lower().replace("œ", "oe")) == stem:
             return word.lower()
     return stem
-
-
-# --- evaluation (rules of ../shared/eval/README.md) ---------------------------------------------
-
-def read_gold(path) -> list[dict]:
-    """Gold projects of a JSONL file; ValueError naming the file, line and field when malformed."""
-    from ingest.evaluate import read_jsonl
-
-    cases = []
-    for number, case in read_jsonl(path, ("id", "project", "expect")):
-        if not case["expect"] or not all("doc" in e and "section" in e for e in case["expect"]):
-            raise ValueError(f"{path}:{number}: 'expect' must list objects with 'doc' and 'section'")
-        cases.append(case)
-    return cases
-
-
-def _same_section(suggestion: dict, expected: dict) -> bool:
-    from ingest.clean import section_keys_match
-
-    return suggestion["doc"] == expected["doc"] and section_keys_match(suggestion["section"], expected["section"])
-
-
-def eval_link(gold_path, store, settings, k: int = 10) -> dict:
-    """hit@3 and MRR (first expected section) over the gold projects, with each case's ranks."""
-    cases = read_gold(gold_path)
-    rows = []
-    for case in cases:
-        suggestions = suggest(store, settings, case["project"], k=k)["suggestions"]
-        rank = next((s["rank"] for s in suggestions if any(_same_section(s, e) for e in case["expect"])), None)
-        rows.append({"id": case["id"], "rank": rank,
-                     "top": [f"{s['doc']} § {s['section']}" for s in suggestions[:3]]})
-    n = len(rows) or 1
-    return {
-        "gold": str(gold_path), "cases": len(rows),
-        "hit@3": round(sum(1 for r in rows if r["rank"] and r["rank"] <= 3) / n, 4),
-        "mrr": round(sum(1 / r["rank"] for r in rows if r["rank"]) / n, 4),
-        "per_case": rows,
-    }
-
-
-def format_link_report(report: dict) -> str:
-    lines = [f"{report['gold']}: {report['cases']} projects  hit@3 {report['hit@3']:.3f}  MRR {report['mrr']:.3f}"]
-    for row in report["per_case"]:
-        rank = row["rank"] if row["rank"] else "-"
-        lines.append(f"  {row['id']:<8} rank {rank:<3} top: {' | '.join(row['top'])}")
-    return "\n".join(lines)

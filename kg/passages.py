@@ -13,16 +13,11 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from kg.queries import run_named
+from ontology.entity_types import PROPERTY_TYPES
 
 MAX_CHARS = 700  # about one paragraph: long enough for context, short enough to stay on topic
 # hpo:* property -> entity type of the DESIGN.md contract and facet name
-CONCEPT_PROPERTIES = {
-    "involvesActor": "actor",
-    "usesTool": "tool",
-    "concernsTerritory": "territory",
-    "targetsPopulation": "population",
-    "refersToProgramme": "programme",
-}
+CONCEPT_PROPERTIES = PROPERTY_TYPES
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+(?=[A-ZÀ-Ý«(•\-–0-9])")
 
 

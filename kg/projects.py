@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, XSD
 
-from ingest.clean import normalize_for_matching
+from ontology.textkeys import normalize_for_matching
 from kg.queries import run_named
 from ontology.namespaces import HPID, HPO
 

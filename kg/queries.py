@@ -7,7 +7,8 @@ Analyst queries (documented in docs/queries.md) open with a header comment:
     # param: actor iri  The actor concept, e.g. hpid:actor/ars
     # example: actor=hpid:actor/ars
 
-A parameter is bound by the store (pyoxigraph substitutions, rdflib initBindings); when it is not
+A parameter is bound by the store (rdflib initBindings in memory, elsewhere a VALUES block of
+escaped terms, `kg.store.inject_values`); when it is not
 given the variable stays free and the query answers for every value. Files prefixed `search_`,
 `ui_` and `link_` are internal queries of other parts, without that header.
 
@@ -25,15 +26,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from rdflib import Literal, URIRef
-from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS, XSD
 
-from ontology.namespaces import HPID, HPO
+from kg.store import PREFIXES
 
 QUERY_DIR = Path(__file__).parent / "queries"
-PREFIXES = {
-    "hpo": HPO._NS, "hpid": HPID, "skos": SKOS, "dcterms": DCTERMS, "prov": PROV,
-    "rdf": RDF, "rdfs": RDFS, "xsd": XSD,
-}
 PARAM_TYPES = ("iri", "string", "int")
 _IRI = re.compile(r'^[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20<>"{}|^`\\]*$')
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -157,35 +153,3 @@ def bind_params(query: NamedQuery, values: dict[str, str]) -> dict:
         else:
             terms[name] = Literal(raw)
     return terms
-
-
-def run_cli_query(settings: dict, text: str | None = None, name: str | None = None,
-                  params: dict | None = None, fmt: str = "table") -> str:
-    """What `hpkg sparql` prints: a query (`text`) or a named query (`name` + `params`) run on
-    the store of `settings`, in `fmt` (table, json, csv, tsv, xml). Same checks as the endpoint
-    (read-only, no SERVICE) but no time limit nor row cap. Errors become click errors (exit 1).
-    """
-    import click
-
-    from kg import formats
-    from kg.sparql_exec import SparqlError, answer_query, inspect_query
-    from kg.store import StoreError, open_store
-
-    try:
-        bindings = {}
-        if name:
-            query = describe(name)
-            text = query.text
-            bindings = bind_params(query, params or {})
-        elif params:
-            raise ValueError("--param only applies to a named query (--name)")
-        kind = inspect_query(text).kind
-        wanted = "ttl" if fmt == "table" and kind == "graph" else fmt
-        with open_store(settings["data_dir"], backend=settings["store"]) as store:
-            answer = answer_query(store, text, fmt=wanted, bindings=bindings)
-    except (KeyError, ValueError, SparqlError, StoreError, formats.FormatError) as error:
-        message = error.args[0] if isinstance(error, KeyError) else str(error)
-        raise click.ClickException(message) from None
-    body = answer.body.decode("utf-8")
-    return body if body.endswith("\n") else body + "\n"
-

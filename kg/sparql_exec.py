@@ -34,8 +34,7 @@ from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 from rdflib.plugins.sparql.parserutils import CompValue
 
 from kg import formats
-from kg.queries import PREFIXES
-from kg.store import RDFLIB_PARSER, QueryError
+from kg.store import PREFIXES, RDFLIB_PARSER, QueryError
 from ontology.namespaces import HPID
 
 # Relative IRIs in a query resolve against the instance namespace (`<section/...>` is an hpid:

@@ -9,25 +9,18 @@ from __future__ import annotations
 import functools
 import re
 import tomllib
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from rdflib import Graph
 from rdflib.namespace import RDF, SKOS
 
+from ontology.entity_types import SCHEME_TYPES  # noqa: F401 (scheme IRI tail -> mention type)
 from ontology.namespaces import HPO
+from ontology.textkeys import fold
 
 VOCAB_DIR = Path(__file__).resolve().parent / "vocab"
 AMBIGUITIES = VOCAB_DIR / "src" / "ambiguities.toml"
-# scheme IRI tail -> mention type
-SCHEME_TYPES = {
-    "actors": "actor",
-    "tools": "tool",
-    "territories": "territory",
-    "populations": "population",
-    "programmes": "programme",
-}
 ARTICLES = {"le", "la", "les", "l", "un", "une"}
 
 
@@ -126,13 +119,6 @@ def _expand(short: str) -> str:
     from ontology.namespaces import HPID
 
     return str(HPID[short]) if not short.startswith("http") else short
-
-
-def fold(text: str) -> str:
-    """Lower-case, strip accents, unify apostrophes: the base of every label comparison."""
-    text = text.replace("’", "'").replace("‘", "'").replace("\u00a0", " ")
-    text = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in text if not unicodedata.combining(ch))
 
 
 def crude_stem(word: str) -> str:

@@ -28,7 +28,6 @@ import argparse
 import re
 import sys
 import tomllib
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +35,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, SKOS
 
 from ontology.namespaces import HPID, HPO
+from ontology.textkeys import slugify
 
 VOCAB_DIR = Path(__file__).resolve().parent / "vocab"
 SRC_DIR = VOCAB_DIR / "src"
@@ -67,12 +67,6 @@ class ConceptSource:
     @property
     def key(self) -> str:
         return f"{self.scheme}/{self.id}"
-
-
-def slugify(text: str) -> str:
-    """ASCII slug: `Établissement d'hébergement` -> `etablissement-d-hebergement`."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
 
 
 def concept_iri(scheme: str, concept_id: str) -> URIRef:

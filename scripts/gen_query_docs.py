@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = args.data_dir
         if data_dir is None:
-            from kg.build import ingest_paths
+            from pipeline.build import ingest_paths
             from search_api.settings import load_settings
 
             data_dir = Path(tmp)

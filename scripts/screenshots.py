@@ -59,7 +59,7 @@ def _app(data_dir: str):
     with app.app_context():
         empty = overview(get_store())["sections"] == 0
         if empty:
-            from kg.build import ingest_paths
+            from pipeline.build import ingest_paths
 
             print(f"screenshots: {data_dir} holds no graph; ingesting corpus/ first", file=sys.stderr)
             ingest_paths([ROOT / "corpus"], settings, build_index=True)

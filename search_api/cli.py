@@ -64,7 +64,7 @@ def main() -> None:
 @click.option("--prune", is_flag=True, help="Remove stored pages that are not among PATHS (the graph mirrors the corpus).")
 def ingest(paths: tuple[Path, ...], data_dir: Path | None, no_index: bool, prune: bool) -> None:
     """Corpus files or folders -> graph (+ search index). Exits 1 when any file was skipped."""
-    from kg.build import ingest_paths
+    from pipeline.build import ingest_paths
 
     settings = _settings(data_dir)
     report = ingest_paths(list(paths) or [Path("corpus")], settings, build_index=not no_index, prune=prune)
@@ -97,13 +97,15 @@ def crawl(url: str, out: Path, max_pages: int, delay: float, max_mb: float, pref
 @main.command()
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the DESIGN.md JSON contract.")
-def extract(file: Path, as_json: bool) -> None:
-    """Section tree and entities of one page."""
+@data_dir_option
+def extract(file: Path, as_json: bool, data_dir: Path | None) -> None:
+    """Section tree and entities of one page (the size limit is the data directory's settings')."""
     from ingest.errors import IngestError
     from ingest.pipeline import extract_file
 
+    settings = _settings(data_dir)
     try:
-        payload = extract_file(file)
+        payload = extract_file(file, max_bytes=int(settings["max_file_mb"] * 2**20))
     except IngestError as error:
         raise click.ClickException(str(error)) from error
     if as_json:
@@ -192,8 +194,6 @@ def search(query: str, k: int, as_json: bool, data_dir: Path | None) -> None:
 @data_dir_option
 def sparql(query, query_file, name, params, fmt, data_dir) -> None:
     """Run a SPARQL query (text, file or named query) on the graph."""
-    from kg.queries import run_cli_query
-
     settings = _settings(data_dir)
     for p in params:
         if "=" not in p:
@@ -203,6 +203,36 @@ def sparql(query, query_file, name, params, fmt, data_dir) -> None:
     if not text and not name:
         raise click.UsageError("give a QUERY, --file or --name")
     click.echo(run_cli_query(settings, text=text, name=name, params=bindings, fmt=fmt), nl=False)
+
+
+def run_cli_query(settings: dict, text: str | None = None, name: str | None = None,
+                  params: dict | None = None, fmt: str = "table") -> str:
+    """What `hpkg sparql` prints: a query (`text`) or a named query (`name` + `params`) run on
+    the store of `settings`, in `fmt` (table, json, csv, tsv, xml). Same checks as the endpoint
+    (read-only, no SERVICE) but no time limit nor row cap. Errors become click errors (exit 1).
+    """
+    from kg import formats
+    from kg.queries import bind_params, describe
+    from kg.sparql_exec import SparqlError, answer_query, inspect_query
+    from kg.store import StoreError, open_store
+
+    try:
+        bindings = {}
+        if name:
+            query = describe(name)
+            text = query.text
+            bindings = bind_params(query, params or {})
+        elif params:
+            raise ValueError("--param only applies to a named query (--name)")
+        kind = inspect_query(text).kind
+        wanted = "ttl" if fmt == "table" and kind == "graph" else fmt
+        with open_store(settings["data_dir"], backend=settings["store"]) as store:
+            answer = answer_query(store, text, fmt=wanted, bindings=bindings)
+    except (KeyError, ValueError, SparqlError, StoreError, formats.FormatError) as error:
+        message = error.args[0] if isinstance(error, KeyError) else str(error)
+        raise click.ClickException(message) from None
+    body = answer.body.decode("utf-8")
+    return body if body.endswith("\n") else body + "\n"
 
 
 @main.command()
@@ -241,7 +271,7 @@ def export(fmt: str, output: Path | None, data_dir: Path | None) -> None:
 @data_dir_option
 def link(description: str, k: int, as_json: bool, data_dir: Path | None) -> None:
     """Policy axes a project fits, with reasons."""
-    from kg.linking import suggest
+    from pipeline.link import suggest
 
     settings = _settings(data_dir)
     with _open_store(settings) as store:
@@ -292,10 +322,13 @@ def eval_group() -> None:
 @click.argument("gold", type=click.Path(exists=True, path_type=Path))
 @click.option("--corpus", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("corpus"), show_default=True)
 @click.option("--json", "as_json", is_flag=True)
-def eval_entities_cmd(gold: Path, corpus: Path, as_json: bool) -> None:
-    """Recall per entity type, and what was extracted beyond the gold."""
-    from ingest.evaluate import eval_entities, format_entity_report
+@data_dir_option
+def eval_entities_cmd(gold: Path, corpus: Path, as_json: bool, data_dir: Path | None) -> None:
+    """Recall per entity type, and what was extracted beyond the gold (reads pages, not the
+    store: `--data-dir` is accepted as by every command and names the settings)."""
+    from evaluation.entities import eval_entities, format_entity_report
 
+    _settings(data_dir)  # a bad setting fails here, as in the other commands
     report = eval_entities(gold, corpus)
     click.echo(json.dumps(report, ensure_ascii=False, indent=2) if as_json else format_entity_report(report))
 
@@ -303,10 +336,12 @@ def eval_entities_cmd(gold: Path, corpus: Path, as_json: bool) -> None:
 @eval_group.command(name="structure")
 @click.argument("gold", type=click.Path(exists=True, path_type=Path))
 @click.option("--corpus", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("corpus"), show_default=True)
-def eval_structure_cmd(gold: Path, corpus: Path) -> None:
+@data_dir_option
+def eval_structure_cmd(gold: Path, corpus: Path, data_dir: Path | None) -> None:
     """Share of gold sections found, with the right title and parent (JSON)."""
-    from ingest.evaluate import eval_structure
+    from evaluation.structure import eval_structure
 
+    _settings(data_dir)  # reads pages, not the store; --data-dir as in every command
     click.echo(json.dumps(eval_structure(gold, corpus), ensure_ascii=False, indent=2))
 
 
@@ -316,7 +351,7 @@ def eval_structure_cmd(gold: Path, corpus: Path) -> None:
 @data_dir_option
 def eval_search_cmd(gold: Path, as_json: bool, data_dir: Path | None) -> None:
     """nDCG@10, MRR and Recall@5 for dense, lexical and the default, side by side."""
-    from kg.search_eval import eval_search, format_search_report
+    from evaluation.search import eval_search, format_search_report
 
     report = eval_search(gold, _settings(data_dir))
     click.echo(json.dumps(report, ensure_ascii=False, indent=2) if as_json else format_search_report(report))
@@ -328,7 +363,7 @@ def eval_search_cmd(gold: Path, as_json: bool, data_dir: Path | None) -> None:
 @data_dir_option
 def eval_link_cmd(gold: Path, as_json: bool, data_dir: Path | None) -> None:
     """hit@3 and MRR of project -> section suggestions."""
-    from kg.linking import eval_link, format_link_report
+    from evaluation.link import eval_link, format_link_report
 
     settings = _settings(data_dir)
     try:

@@ -209,7 +209,7 @@ _TITLES = {400: "Saisie invalide", 404: "Page introuvable", 409: "Conflit de mod
 # --- suggestions ---------------------------------------------------------------------------------
 
 def _suggest(text: str, k: int | None = None, territories=(), populations=()) -> dict:
-    from kg.linking import suggest
+    from pipeline.link import suggest
 
     from search_api.resources import get_store
 

@@ -13,6 +13,7 @@ from markupsafe import Markup
 from werkzeug.exceptions import default_exceptions
 
 from kg.browse import entity_page, orientation_page, overview, plan_tree
+from ontology import entity_types
 from search_api import ui_search as results
 from search_api.errors import BadRequest, NotFound
 from search_api.graph_svg import neighbourhood_svg
@@ -25,11 +26,7 @@ HPID = "https://w3id.org/healthpolicy-kg/id/"
 # An absolute IRI as the store accepts it (kg.store: RFC 3987 IRIREF characters, a scheme).
 _VALID_IRI = re.compile(r'[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20<>"{}|^`\\]*')
 KIND_LABELS = {  # entity type -> (singular, plural) in French
-    "actor": ("Acteur", "Acteurs"),
-    "tool": ("Outil", "Outils"),
-    "territory": ("Territoire", "Territoires"),
-    "population": ("Population", "Populations"),
-    "programme": ("Programme", "Programmes"),
+    **{t.name: (t.label, t.plural) for t in entity_types.TABLE},
     "scheme": ("Schéma", "Schémas"),
     "doc": ("Page source", "Pages sources"),
     "section": ("Orientation", "Orientations"),

@@ -33,7 +33,7 @@ def shared_dir() -> Path:
 @pytest.fixture(scope="session")
 def ingested(tmp_path_factory, corpus_dir) -> dict:
     """Settings of a data dir holding the bundled corpus, ingested once (graph + index)."""
-    from kg.build import ingest_paths
+    from pipeline.build import ingest_paths
     from search_api.settings import load_settings
 
     data_dir = tmp_path_factory.mktemp("data")

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from ingest.evaluate import eval_entities, eval_structure
-from kg.linking import eval_link
-from kg.search_eval import eval_search
+from evaluation.entities import eval_entities
+from evaluation.structure import eval_structure
+from evaluation.link import eval_link
+from evaluation.search import eval_search
 from kg.store import open_store
 
 BLIND = Path(__file__).parent / "data" / "blind"
@@ -24,7 +25,7 @@ TUNED = BLIND / "gold" / "tuned"
 def blind_ingested(tmp_path_factory, corpus_dir):
     """Settings of a data dir holding the corpus and every blind page (both parts, as a user
     would search them together), and the ingest report."""
-    from kg.build import ingest_paths
+    from pipeline.build import ingest_paths
     from search_api.settings import load_settings
 
     settings = load_settings({"data_dir": str(tmp_path_factory.mktemp("blind"))})

@@ -29,7 +29,7 @@ from rdflib import BNode, Dataset, Graph, URIRef
 from rdflib.compare import isomorphic as _isomorphic
 
 from ingest import iris
-from kg.build import ONTOLOGY_GRAPH, ingest_paths
+from pipeline.build import ONTOLOGY_GRAPH, ingest_paths
 from kg.index import STALE_MARKER, _load, load_index
 from kg.passages import corpus_hash, read_passages
 from kg.store import open_store

@@ -159,7 +159,7 @@ def test_stale_marker_makes_the_next_open_check_the_store(tmp_path):
         for iri, graph in tiny_graphs(TEXT).items():
             store.replace_graph(iri, graph)
         old = ensure_index(store, settings)
-        mark_stale(settings)  # what kg.build does before its first page
+        mark_stale(settings)  # what pipeline.build does before its first page
         changed = "Le guichet unique accompagne l'installation des jeunes médecins en zone rurale."
         store.replace_graph(HPID["graph/900_sroms"], tiny_graphs(changed)[HPID["graph/900_sroms"]])
         assert open_index(store, settings) is not None

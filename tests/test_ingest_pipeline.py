@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from ingest.clean import normalize_for_matching
+from ontology.textkeys import normalize_for_matching
 from ingest.pipeline import iter_documents, load_manifest, parse_file
 from tests.test_ingest_properties import assert_tree_invariants
 
@@ -103,8 +103,12 @@ def test_hpkg_extract_json_follows_the_design_contract(corpus_dir):
     result = CliRunner().invoke(main, ["extract", str(corpus_dir / "004_d9216070b0b5bf36.txt"), "--json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
-    assert set(payload) == {"doc", "title", "sections", "entities"}
+    assert set(payload) == {"doc", "title", "sections", "entities", "source"}  # source: additive (issue 15)
     assert payload["doc"] == "004_d9216070b0b5bf36"
+    source = payload["source"]
+    assert (source["scheme"], source["publisher"], source["year"], source["pages"]) == (
+        "Schéma Régional d'Organisation Médico-sociale", "ARS PACA", 2011, "15-17")
+    assert "ARS PACA" in source["text"]
     assert [s["number"] for s in payload["sections"]] == ["2", "2.8", "2.8.1", "2.8.2", "2.8.3", "2.8.4"]
     for section in payload["sections"]:
         assert set(section) == {"number", "title", "level", "parent", "text", "items"}
@@ -112,6 +116,19 @@ def test_hpkg_extract_json_follows_the_design_contract(corpus_dir):
     assert payload["sections"][4]["items"][0] == "la fiabilisation\u00a0 des systèmes d’information,"
     for entity in payload["entities"]:
         assert set(entity) == {"type", "text", "start", "end", "section", "concept", "label"}
+
+
+def test_hpkg_extract_and_eval_entities_read_data_dir(tmp_path):
+    """Every command takes --data-dir (DESIGN.md); extract's size limit is that dir's setting."""
+    from search_api.cli import main
+
+    for command in (["extract"], ["eval", "entities"], ["eval", "structure"]):
+        result = CliRunner().invoke(main, [*command, "--help"])
+        assert "--data-dir" in result.output, command
+    page = tmp_path / "big.txt"
+    page.write_bytes(b"x" * (2 * 2**20))
+    result = CliRunner(env={"HPKG_MAX_FILE_MB": "1"}).invoke(main, ["extract", str(page), "--data-dir", str(tmp_path)])
+    assert result.exit_code != 0 and str(page) in result.output
 
 
 def test_hpkg_extract_reports_a_bad_file_in_one_line(tmp_path):

@@ -17,7 +17,7 @@ from ingest.pipeline import document_from_text
 from ingest.read import decode
 from ingest.to_rdf import document_graph
 from ingest.tree import LABELS, QUALIFIER_SHIFT
-from kg.build import check_graph
+from pipeline.build import check_graph
 
 FAST = settings(max_examples=int(__import__("os").environ.get("HPKG_HYPOTHESIS_EXAMPLES", "150")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -14,7 +14,7 @@ from ingest.model import Document, Item, Mention, Section, Source
 from ingest.pipeline import document_from_text
 from ingest.to_rdf import KIND_CLASSES, document_graph, resolve_reference, section_table
 from ingest.tree import LABELS
-from kg.build import ONTOLOGY_FILE
+from pipeline.build import ONTOLOGY_FILE
 from ontology.namespaces import HPID, HPO
 from ontology.shapes import validate
 

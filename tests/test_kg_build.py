@@ -10,10 +10,10 @@ from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import OWL, RDF, SKOS
 
-import kg.build
+import pipeline.build
 from ingest import iris
 from ingest.model import Document, Section
-from kg.build import ONTOLOGY_GRAPH, IngestReport, ingest_document, ingest_paths
+from pipeline.build import ONTOLOGY_GRAPH, IngestReport, ingest_document, ingest_paths
 from kg.store import open_store
 from ontology.namespaces import HPID, HPO
 from search_api.cli import main
@@ -167,7 +167,7 @@ def test_graph_failing_shapes_is_refused_naming_the_node(built, tmp_path):
         before = store.export("nq")
         bad = Document(doc="x", path="pages/x.txt", title="Page", text="Un titre\nDu texte.",
                        sections=[Section("1", "", 1, None, 0, 18, text="Un titre\nDu texte.")])  # empty title
-        with pytest.raises(kg.build.IngestError, match=r"pages/x.txt: graph fails the SHACL shapes: <https://w3id.org/healthpolicy-kg/id/section/sans-plan/x/1>"):
+        with pytest.raises(pipeline.build.IngestError, match=r"pages/x.txt: graph fails the SHACL shapes: <https://w3id.org/healthpolicy-kg/id/section/sans-plan/x/1>"):
             ingest_document(store, bad)
         assert store.export("nq") == before
 
@@ -175,7 +175,7 @@ def test_graph_failing_shapes_is_refused_naming_the_node(built, tmp_path):
 def test_interrupted_ingest_leaves_no_half_written_page(built, tmp_path, copied_corpus, monkeypatch):
     _, _, reference = built
     data_dir = tmp_path / "data"
-    real_graph = kg.build.document_graph
+    real_graph = pipeline.build.document_graph
     done = []
 
     def interrupted(doc, mentions, known=None, warnings=None):
@@ -184,7 +184,7 @@ def test_interrupted_ingest_leaves_no_half_written_page(built, tmp_path, copied_
         done.append(doc.doc)
         return real_graph(doc, mentions, known, warnings)
 
-    monkeypatch.setattr(kg.build, "document_graph", interrupted)
+    monkeypatch.setattr(pipeline.build, "document_graph", interrupted)
     with pytest.raises(KeyboardInterrupt):
         ingest_paths([copied_corpus], settings_for(data_dir), build_index=False)
     graphs = graphs_of(data_dir)

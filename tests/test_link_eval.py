@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kg.linking import eval_link, read_gold, suggest
+from evaluation.link import eval_link, read_gold
+from pipeline.link import suggest
 from kg.store import open_store
 from search_api.cli import main
 

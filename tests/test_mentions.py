@@ -208,7 +208,7 @@ def test_actor_takes_in_the_region_name_but_not_after_region():
 
 
 def test_spacy_is_not_loaded_at_import():
-    code = "import sys, ingest.mentions, ingest.evaluate; print('spacy' in sys.modules)"
+    code = "import sys, ingest.mentions, evaluation.entities; print('spacy' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
 

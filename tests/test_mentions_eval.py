@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from ingest.evaluate import eval_entities, format_entity_report, read_gold, texts_match
+from evaluation.entities import eval_entities, format_entity_report, read_gold, texts_match
 from ingest.model import ENTITY_TYPES
 
 

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from ingest.model import ENTITY_TYPES
-from kg.search_eval import eval_search, format_search_report
+from evaluation.search import eval_search, format_search_report
 from search_api import create_app
 from search_api.cli import main as cli
 

@@ -146,3 +146,27 @@ def test_docstring_examples_run(module):
 
     failures, tried = doctest.testmod(importlib.import_module(module))
     assert tried > 0 and failures == 0
+
+
+ACCEPT_HEADERS = [
+    "", "*/*", "text/csv", "text/*", "text/*;q=0.5, text/csv;q=0.4", "application/json;q=0",
+    "application/sparql-results+json, application/json;q=0.9, */*;q=0.1",
+    "text/turtle;q=0.8, application/n-triples;q=0.9, application/ld+json",
+    "text/csv; charset=utf-8", "text/csv;charset=utf-8, text/tab-separated-values;q=0.7",
+    "application/xml;q=1.5, text/csv", "text/csv;q=abc, application/json", "*/csv, text/csv;q=0.2",
+    'text/csv;foo="a,b";q=0.5, application/json;q=0.4', "TEXT/CSV", " , ,text/csv", "text",
+    "application/sparql-results+xml;q=0.5, application/rdf+xml", "image/png", "text/html,application/xhtml+xml,"
+    "application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8", "text/csv;q=0.5;level=1, text/csv;q=0.3",
+]
+
+
+@pytest.mark.parametrize("accept", ACCEPT_HEADERS)
+@pytest.mark.parametrize("kind", ["select", "ask", "graph"])
+def test_accept_negotiation_matches_werkzeug(kind, accept):
+    """kg parses Accept itself (no web library below the web); werkzeug's reading is the reference."""
+    from werkzeug.datastructures import MIMEAccept
+    from werkzeug.http import parse_accept_header
+
+    offers = sorted({f.mime for f in formats.formats_for(kind)}
+                    | {a for f in formats.formats_for(kind) for a in f.aliases if "/" in a})
+    assert formats.best_match(accept, offers) == parse_accept_header(accept, MIMEAccept).best_match(offers)

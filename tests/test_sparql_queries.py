@@ -307,7 +307,7 @@ ORDER BY ?doc
 def test_documents_overview_rewrite_keeps_the_joined_rows(tmp_path, backend):
     from pathlib import Path
 
-    from kg.build import ingest_paths
+    from pipeline.build import ingest_paths
     from search_api.settings import load_settings
 
     corpus = Path(__file__).resolve().parent.parent / "corpus"

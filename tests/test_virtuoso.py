@@ -71,7 +71,7 @@ def ingested_virtuoso(virtuoso, tmp_path_factory, corpus_dir, ingested):  # noqa
     The data dir starts with the index built from the embedded store (session fixture
     `ingested`): ingest keeps it only when the passages read back from Virtuoso hash the same,
     which is checked, and saves the embedding time of a second build."""
-    from kg.build import ingest_paths
+    from pipeline.build import ingest_paths
     from search_api.settings import load_settings
 
     with open_store(None, backend=virtuoso.url) as store:
@@ -104,7 +104,7 @@ def apps(ingested_virtuoso, tmp_path_factory):
 
 
 def test_reingest_is_idempotent(ingested_virtuoso, corpus_dir):
-    from kg.build import ingest_paths
+    from pipeline.build import ingest_paths
 
     with open_store(None, backend=ingested_virtuoso["store"]) as store:
         before = (store.graphs(), len(store), store.export("nq"))

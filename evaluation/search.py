@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import math
 
-from ingest.clean import match_key, section_keys_match
-from ingest.evaluate import read_jsonl
+from evaluation.gold import read_jsonl, section_keys_match
 from kg.index import open_index
 from kg.search import query_vector, search_store
+from ontology.textkeys import match_key
 
 MODES = ("dense", "lexical", "hybrid")
 MEASURES = ("ndcg@10", "mrr", "recall@5")

@@ -8,14 +8,13 @@ lower-casing, collapsing white space and unifying apostrophes (at least 3 charac
 """
 from __future__ import annotations
 
-import json
 import re
 import time
 from pathlib import Path
 
+from evaluation.gold import document_file, read_jsonl
 from ingest.model import ENTITY_TYPES, Mention
 
-_SUFFIXES = (".txt", ".html", ".htm")
 
 
 def normalise(text: str) -> str:
@@ -31,29 +30,6 @@ def texts_match(a: str, b: str) -> bool:
     return len(shorter) >= 3 and (a == b or a in b or b in a)
 
 
-def read_jsonl(path, fields: tuple[str, ...]) -> list[tuple[int, dict]]:
-    """(line number, object) of each non-blank line of a gold JSONL file.
-
-    ValueError naming the file and line when a line is not a JSON object with `fields`.
-    """
-    path = Path(path)
-    rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{path}:{number}: invalid JSON: {error.msg}") from None
-        if not isinstance(row, dict):
-            raise ValueError(f"{path}:{number}: a line must be a JSON object")
-        for name in fields:
-            if name not in row:
-                raise ValueError(f"{path}:{number}: missing field {name!r}")
-        rows.append((number, row))
-    return rows
-
-
 def read_gold(path: Path) -> list[dict]:
     """Gold lines, checked; a bad line raises ValueError naming the file and line."""
     documents = []
@@ -65,14 +41,6 @@ def read_gold(path: Path) -> list[dict]:
                 raise ValueError(f"{path}:{number}: mention {mention!r} needs 'text' and a 'type' in {ENTITY_TYPES}")
         documents.append(entry)
     return documents
-
-
-def _document_file(corpus_dir: Path, doc: str) -> Path:
-    for suffix in _SUFFIXES:
-        candidate = corpus_dir / f"{doc}{suffix}"
-        if candidate.exists():
-            return candidate
-    raise FileNotFoundError(f"{corpus_dir}: no page named {doc} ({', '.join(_SUFFIXES)}) for the gold document")
 
 
 def _names(mention: Mention, labels_of: dict[str, tuple[str, ...]]) -> list[str]:
@@ -99,7 +67,7 @@ def eval_entities(gold_path: Path, corpus_dir: Path) -> dict:
     extracted = 0
     started = time.perf_counter()
     for entry in gold:
-        document = parse_file(_document_file(corpus_dir, entry["doc"]))
+        document = parse_file(document_file(corpus_dir, entry["doc"]))
         mentions = extract_mentions(document)
         extracted += len(mentions)
         for wanted in entry.get("mentions", []):
@@ -156,53 +124,3 @@ def format_entity_report(report: dict) -> str:
         flag = " [candidate]" if m["candidate"] else ""
         lines.append(f"  {m['doc']}  {m['type']:<10} {m['text']}  -> {m['label']} ({m['method']}){flag}")
     return "\n".join(lines)
-
-
-def eval_structure(gold_path: Path, corpus_dir: Path) -> dict:
-    """Section tree against gold: share of gold sections found (by printed number, else title),
-    with the right title and the right parent; parsed sections the gold lacks, for precision.
-
-    Gold: one page a line, `{"doc", "sections": [{"number", "title", "parent"}]}` with `parent`
-    the parent's number, or its title when it has none (null at the top of the plan).
-    """
-    from ingest.clean import match_key, section_keys_match
-    from ingest.pipeline import parse_file
-
-    totals = {"gold": 0, "found": 0, "title": 0, "parent": 0, "extra": 0}
-    per_doc = []
-    for _, entry in read_jsonl(Path(gold_path), ("doc", "sections")):
-        document = parse_file(_document_file(Path(corpus_dir), entry["doc"]))
-        parsed = [s for s in document.sections if not s.from_breadcrumb]
-        by_key = {s.key: s for s in document.sections}
-        counts = {"doc": entry["doc"], "gold": 0, "found": 0, "title": 0, "parent": 0}
-        used = set()
-        for wanted in entry["sections"]:
-            counts["gold"] += 1
-            key = wanted.get("number") or wanted["title"]
-            section = next((s for s in parsed if id(s) not in used and section_keys_match(s.key, key)), None)
-            if section is None:
-                continue
-            used.add(id(section))
-            counts["found"] += 1
-            counts["title"] += match_key(section.title) == match_key(wanted["title"])
-            parent = by_key.get(section.parent) if section.parent else None
-            parent_keys = [parent.key, parent.title] if parent else []
-            gold_parent = wanted.get("parent")
-            counts["parent"] += (any(section_keys_match(k, gold_parent) for k in parent_keys) if gold_parent
-                                 else parent is None or parent.from_breadcrumb or _is_page_heading(parent, document))
-        counts["extra"] = len([s for s in parsed if id(s) not in used and not _is_page_heading(s, document)])
-        per_doc.append(counts)
-        for name in totals:
-            totals[name] += counts[name]
-    gold = totals["gold"] or 1
-    return {"gold": str(gold_path), "documents": len(per_doc),
-            "sections": totals["gold"], "recall": round(totals["found"] / gold, 3),
-            "title_accuracy": round(totals["title"] / gold, 3), "parent_accuracy": round(totals["parent"] / gold, 3),
-            "extra_sections": totals["extra"], "per_doc": per_doc}
-
-
-def _is_page_heading(section, document) -> bool:
-    """The page's own title as the root of its tree: the gold counts body headings only."""
-    from ingest.clean import match_key
-
-    return section.parent is None and match_key(section.title) == match_key(document.title or "")
