@@ -18,9 +18,10 @@ from dataclasses import dataclass
 
 from ingest.model import Document, Mention
 from ontology.namespaces import HPID
-from ontology.textkeys import fold
+from ontology.territories import load_data as load_territories
+from ontology.territories import territory_iri
+from ontology.textkeys import fold, slugify
 from ontology.vocab import ARTICLES, Concept, ambiguities, concept_table, crude_stem, label_key
-from ontology.textkeys import slugify
 
 SPACY_MODEL = "fr_core_news_sm"
 # 1:1 character replacements, so offsets in the normalised text equal offsets in the original
@@ -297,11 +298,11 @@ def _is_proper(label: str) -> bool:
     return label[:1].isupper() and not label.split()[0].isupper()
 
 
-def _vocabulary_spans(text: str, tokens: list[_Token], matcher: _Matcher) -> list[_Span]:
+def _vocabulary_spans(text: str, tokens: list[_Token], matcher: _Matcher, region: str | None = None) -> list[_Span]:
     spans = []
     for i, j, entries in matcher.find(tokens):
         start, end = tokens[i].start, tokens[j].end
-        iri = _choose(entries, text, start, end, matcher)
+        iri = _choose(entries, text, start, end, matcher, region)
         concept = matcher.concepts[iri]
         end = _extend(text, end, concept, matcher)
         if i == j and tokens[i].before.endswith("(") and text[end:end + 1] == ")":
@@ -328,9 +329,10 @@ def _shortened_expansion(text: str, tokens: list[_Token], i: int, concept: Conce
     return tokens[best].start if best <= i - 2 else tokens[i].start
 
 
-def _choose(entries, text: str, start: int, end: int, matcher: _Matcher) -> str:
+def _choose(entries, text: str, start: int, end: int, matcher: _Matcher, region: str | None = None) -> str:
     """One concept for a matched label: the only one, the acronym reading of an all-caps
-    surface, or the documented reading that the words before it select."""
+    surface, the documented reading that the words before it select, or the place in the
+    page's région (`region`, an INSEE code) among homonym places (Saint-Denis 93 or 974)."""
     iris = sorted({entry[0] for entry in entries})
     if len(iris) > 1 and text[start:end].isupper():
         acronyms = sorted({iri for iri, label, _ in entries if label.isupper()})
@@ -339,13 +341,26 @@ def _choose(entries, text: str, start: int, end: int, matcher: _Matcher) -> str:
         return iris[0]
     ambiguity = next((a for a in matcher.ambiguous if set(iris) <= set(a.concepts)), None)
     if ambiguity is None:
-        return iris[0]
+        local = [iri for iri in iris if region and _territory_regions().get(iri) == region]
+        return local[0] if len(local) == 1 else iris[0]
     sentence_start = max(text.rfind(". ", 0, start), text.rfind("\n", 0, start), start - 200) + 1
     before = fold(text[sentence_start:start])
     for iri, cues in ambiguity.cues.items():
         if iri in iris and any(re.search(r"\b" + re.escape(fold(cue)), before) for cue in cues):
             return iri
     return next(iri for iri in ambiguity.concepts if iri in iris)
+
+
+@functools.lru_cache(maxsize=1)
+def _territory_regions() -> dict[str, str]:
+    """The région (INSEE code) of every place of the territories vocabulary, by IRI."""
+    data = load_territories()
+    regions = {str(territory_iri("region", r["code"])): r["code"] for r in data["regions"]}
+    for d in data["departements"]:
+        regions[str(territory_iri("departement", d["code"]))] = d["region"]
+    for c in data["communes"]:
+        regions[str(territory_iri("commune", c["code"]))] = c["region"]
+    return regions
 
 
 _YEARS = re.compile(r"[ \t]*(?:\d{4}(?:[ \t]*[-–/][ \t]*\d{4})?)\b")
@@ -402,6 +417,10 @@ def _name_end(tokens: list[_Token], i: int, limit: int = 14, appositions: bool =
         gap = _gap(tokens, j)
         if not re.fullmatch(r"[ \t'\-]*", gap):
             break  # punctuation, a line break or a parenthesis ends a name
+        if gap == "-" and last == j - 1:  # `Saint-Denis`, `bucco-dentaire`: one hyphenated word
+            last = j
+            j += 1
+            continue
         pos = _pos(token)
         if token.folded in NAME_STOPS or pos in {"VERB", "AUX", "ADV", "PRON", "SCONJ"}:
             break
@@ -758,7 +777,7 @@ def extract_mentions(doc: Document) -> list[Mention]:
     tags, entities = _analyse(normalised)
     tokens = _tokens(text, tags)
     matcher = _matcher()
-    spans = _vocabulary_spans(normalised, tokens, matcher)
+    spans = _vocabulary_spans(normalised, tokens, matcher, doc.region_code)
     places = [(start, end) for start, end, label in entities if label == "LOC"]
     spans = [span for span in spans if not _doubtful_place(span, normalised, matcher, places)]
     spans += _pattern_spans(normalised, tokens, matcher, spans)

@@ -245,3 +245,12 @@ def test_one_word_commune_opening_a_sentence_needs_spacy_to_see_a_place():
     text = "Signes d'alerte : la fatigue.\n  • Signes cliniques à repérer.\nLes Mées et Signes accueillent une maison de santé. La réunion a lieu."
     places = [m.text for m in extract_mentions(page(text)) if m.type == "territory"]
     assert places == ["Les Mées", "Signes"]
+
+
+@pytest.mark.parametrize("region, commune", [("04", "commune-97411"), ("11", "commune-93066"), (None, "commune-93066")])
+def test_a_homonym_town_is_read_in_the_pages_region(region, commune):
+    """Saint-Denis is a town of Seine-Saint-Denis (Île-de-France, 11) and of La Réunion (04)."""
+    doc = page("Le centre hospitalier de Saint-Denis ouvre une consultation.")
+    doc.region_code = region
+    towns = [m.concept.rsplit("/", 1)[-1] for m in extract_mentions(doc) if m.text == "Saint-Denis"]
+    assert towns == [commune]

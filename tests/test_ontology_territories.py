@@ -41,7 +41,7 @@ def test_region_counts(graph, source):
 def test_departement_and_commune_counts(graph, source):
     assert len(set(graph.subjects(RDF.type, HPO.Departement))) == len(source["departements"]) == 101
     communes = set(graph.subjects(RDF.type, HPO.Commune))
-    assert len(communes) == len(source["communes"]) == 946
+    assert len(communes) == len(source["communes"]) == 946 + 952  # all of PACA, towns of 10,000+ elsewhere
     assert all(str(c).startswith(str(HPID["territory/commune-"])) for c in communes)
 
 
@@ -80,10 +80,14 @@ def test_marseille_chain_commune_departement_region(graph):
     assert ancestors == [marseille, HPID["territory/departement-13"], HPID["territory/region-93"]]
 
 
-def test_every_commune_is_under_a_paca_departement(graph):
-    paca = {HPID[f"territory/departement-{code}"] for code in PACA_DEPARTEMENTS}
-    for commune in graph.subjects(RDF.type, HPO.Commune):
-        assert graph.value(commune, SKOS.broader) in paca, commune
+def test_every_commune_is_under_its_departement(graph, source):
+    departements = {d["code"] for d in source["departements"]}
+    for row in source["communes"]:
+        assert row["departement"] in departements, row
+        assert graph.value(HPID[f"territory/commune-{row['code']}"], SKOS.broader) == \
+            HPID[f"territory/departement-{row['departement']}"]
+    paca = sum(1 for row in source["communes"] if row["region"] == "93")
+    assert paca == 946  # every PACA commune, whatever its size
 
 
 def test_overseas_and_corsica_codes(graph):
@@ -145,14 +149,17 @@ def test_extract_keeps_the_subset(tmp_path):
             {"code": "13201", "nom": "Marseille 1er", "typeLiaison": 0, "departement": "13", "region": "93",
              "type": "arrondissement-municipal"},
             {"code": "01001", "nom": "Ailleurs", "typeLiaison": 0, "departement": "01", "region": "84",
-             "type": "commune-actuelle"},
+             "type": "commune-actuelle", "zone": "metro", "population": 800},
+            {"code": "01053", "nom": "Bourg-en-Bresse", "typeLiaison": 0, "departement": "01", "region": "84",
+             "type": "commune-actuelle", "zone": "metro", "population": 41000},
         ],
     }
     for name, content in rows.items():
         (package / "data" / name).write_text(json.dumps(content), encoding="utf-8")
     out = tmp_path / "out"
     counts = territories.extract(package, out)
-    assert counts == {"regions": 1, "departements": 1, "communes-93": 1}
+    assert counts == {"regions": 1, "departements": 1, "communes-93": 1, "communes-10k": 1}
+    assert [c["nom"] for c in json.loads((out / "communes-10k.json").read_text())] == ["Bourg-en-Bresse"]
     communes = json.loads((out / "communes-93.json").read_text())
     assert communes == [{"code": "13055", "departement": "13", "nom": "Marseille", "region": "93", "typeLiaison": 0}]
     assert json.loads((out / "source.json").read_text())["version"] == "9.9.9"
