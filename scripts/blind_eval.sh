@@ -1,13 +1,19 @@
 #!/bin/bash
-# usage: blind_eval.sh CODE_DIR DATA_DIR OUT
+# The blind set's evals as JSON, for scripts/blind_summary.py (docs/quality.md).
+#   bash scripts/blind_eval.sh CODE_DIR DATA_DIR OUT_PREFIX
+# CODE_DIR is the checkout whose code is measured (its packages shadow the installed ones);
+# DATA_DIR holds the corpus and tests/data/blind/pages ingested by that code. BLIND (default:
+# this checkout's tests/data/blind) and PY (default: this checkout's .venv) can be set, so a
+# baseline checkout can be measured on the same gold.
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+BLIND="${BLIND:-$here/tests/data/blind}"
+PY="${PY:-$here/.venv/bin/python}"
 cd "$1"
-PY=/work/main/.venv/bin/python
-B=/work/main/tests/data/blind
-run() { $PY -c "import sys; sys.argv=['hpkg']+sys.argv[1:]; from search_api.cli import main; main()" "$@"; }
+run() { "$PY" -c "import sys; sys.argv = ['hpkg'] + sys.argv[1:]; from search_api.cli import main; main()" "$@"; }
 for split in tuned heldout; do
-  run eval structure $B/gold/$split/structure.jsonl --corpus $B/pages > $3.$split.structure.json
-  run eval entities $B/gold/$split/entities.jsonl --corpus $B/pages --json > $3.$split.entities.json
-  run eval search $B/gold/$split/search.jsonl --json --data-dir $2 > $3.$split.search.json
-  run eval link $B/gold/$split/link.jsonl --json --data-dir $2 > $3.$split.link.json
+  run eval structure "$BLIND/gold/$split/structure.jsonl" --corpus "$BLIND/pages" > "$3.$split.structure.json"
+  run eval entities "$BLIND/gold/$split/entities.jsonl" --corpus "$BLIND/pages" --json > "$3.$split.entities.json"
+  run eval search "$BLIND/gold/$split/search.jsonl" --json --data-dir "$2" > "$3.$split.search.json"
+  run eval link "$BLIND/gold/$split/link.jsonl" --json --data-dir "$2" > "$3.$split.link.json"
 done
-echo done

@@ -60,7 +60,7 @@ def test_search_floor_on_unseen_pages_and_hybrid_beats_each_method(blind_ingeste
 def test_entity_recall_floor_on_unseen_pages():
     report = eval_entities(TUNED / "entities.jsonl", BLIND / "pages")
     recall = {kind: counts["recall"] for kind, counts in report["by_type"].items()}
-    assert report["overall"]["recall"] >= 0.80, recall  # measured 0.821
+    assert report["overall"]["recall"] >= 0.81, recall  # measured 0.826
     others = [value for kind, value in recall.items() if kind != "tool"]
     assert recall["tool"] >= 0.70 and min(others) >= 0.80, recall  # measured tool 0.717, least other 0.821
 
