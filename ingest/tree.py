@@ -9,6 +9,8 @@ labelled levels; letters and arabic numbers subdivide whatever holds them.
 Dotted arabic numbers nest by prefix (`2.8.1` goes under `2.8`, wherever the stack is).
 Breadcrumb ancestors and the page's own heading are a floor: later headings of the page go
 below them, except numbered ones whose number says otherwise (`3` after `2.8`).
+In a text page, an unnumbered heading after the last member of a series (`Pilotage` after the
+last `Mesure`) closes the series instead of going inside its last member.
 
 Printed numbers keep their label (`Objectif 3`, `Action 3.1`, `Axe 2`): that is what the page
 prints and what makes `Objectif 3` and `Axe 3` different keys. A number printed twice in one
@@ -17,7 +19,7 @@ page (`A.` under `I.` and under `II.`) is qualified by its parent's number (`II.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ontology.textkeys import normalize_for_matching
 from ingest.model import Item, Section
@@ -178,9 +180,11 @@ def build_sections(
         open_node(heading, anchor, anchor, floor=True, from_breadcrumb=True)
 
     current: _Node | None = None
-    for block in blocks:
+    headings = [b.heading or parse_heading(text[b.start:b.end]) if b.kind == "heading" else None for b in blocks]
+    later = _series_after(headings)
+    for index, block in enumerate(blocks):
         if block.kind == "heading":
-            heading = block.heading or parse_heading(text[block.start:block.end])
+            heading = _closing(headings[index], stack, later[index])
             _settle(stack, heading, nodes)
             current = open_node(heading, block.start, block.end, floor=block.is_title)
             continue
@@ -198,6 +202,41 @@ def build_sections(
         section.parent = node.parent.section.key if node.parent else None
         section.text = text[section.start:section.end] if not section.from_breadcrumb else ""
     return [node.section for node in nodes]
+
+
+def _series(heading: Heading) -> tuple:
+    return (heading.style, heading.kind, heading.depth if heading.style == "arabic" else 0)
+
+
+def _series_after(headings: list[Heading | None]) -> list[set]:
+    """For each block, the numbered series (style, label, depth) that some later heading continues."""
+    seen: set = set()
+    after: list[set] = []
+    for heading in reversed(headings):
+        after.append(set(seen))
+        if heading is not None and heading.number:
+            seen.add(_series(heading))
+    return after[::-1]
+
+
+def _closing(heading: Heading, stack: list[_Node], resumed: set) -> Heading:
+    """An unnumbered heading of a text page after the last member of the series it follows
+    (`Pilotage` after `Mesure 6`, `Modalités de suivi` after `Axe 3` > `F.`) closes them: it
+    becomes a sibling of the outermost series that never resumes. Where the series resumes
+    (`Contexte` between `Orientation 3` and `Orientation 4`), it stays inside. HTML headings
+    keep what their h-level says."""
+    if heading.style != "plain" or heading.rank > PLAIN_RANK:
+        return heading
+    if stack and stack[-1].heading.style == "plain" and stack[-1].heading.rank < PLAIN_RANK - CAPITALS_LIFT:
+        return replace(heading, rank=stack[-1].heading.rank)  # after a closing heading: its sibling
+    outermost = None
+    for node in reversed(stack):
+        if node.floor or not node.heading.number or _series(node.heading) in resumed:
+            break
+        outermost = node
+    if outermost is None:
+        return heading
+    return replace(heading, rank=outermost.heading.rank)
 
 
 def _settle(stack: list[_Node], heading: Heading, opened: list[_Node]) -> None:

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from ontology.textkeys import normalize_for_matching
-from ingest.pipeline import iter_documents, load_manifest, parse_file
+from ingest.pipeline import document_from_text, iter_documents, load_manifest, parse_file
 from tests.test_ingest_properties import assert_tree_invariants
 
 PAGES = Path(__file__).parent / "data" / "pages"
@@ -211,3 +211,14 @@ def test_wrapped_items_continue_but_a_dedented_line_does_not(tmp_path):
     assert [i.text for i in doc.sections[0].items] == [
         "item one", "item two qui continue\n    sur la ligne suivante ;", "item trois"]
     assert doc.sections[0].text.endswith("La suite du texte.")
+
+
+def test_unnumbered_heading_after_the_last_of_a_series_closes_it():
+    """`Pilotage` after the last axis is the plan's, not the last axis's; an unnumbered heading
+    between two members of a series (`Contexte`) stays inside the first."""
+    text = ("Plan d'action\n\nAxe 1 - Prévenir\n\nA. Repérer\n\nTexte.\n\nContexte\n\nTexte.\n\n"
+            "B. Orienter\n\nTexte.\n\nAxe 2 - Soigner\n\nC. Traiter\n\nTexte.\n\nPilotage\n\nTexte.\n\n"
+            "Indicateurs\n\nTexte.\n")
+    parents = {s.key: s.parent for s in document_from_text("closing.txt", text).sections}
+    assert parents["Contexte"] == "A" and parents["C"] == "Axe 2"
+    assert parents["Pilotage"] is None and parents["Indicateurs"] is None
