@@ -20,20 +20,13 @@ from urllib.parse import urlparse
 from flask import (Blueprint, Response, current_app, flash, g, jsonify, redirect, render_template,
                    request, session, url_for)
 
-from kg.projects import CSV_COLUMNS, LINK_STATUSES, PROJECT_STATUSES, Conflict, ProjectError, Projects
-from search_api.errors import BadRequest, HpkgError, NotFound
+from kg.errors import BadInput, Conflict, Forbidden, NotAuthenticated, NotFound, TooManyAttempts
+from kg.projects import CSV_COLUMNS, LINK_STATUSES, PROJECT_STATUSES, Projects
+from search_api.handlers import status_of
 from search_api.resources import stored_secret
 
 bp = Blueprint("links", __name__)
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
-
-
-class Unauthorized(HpkgError):
-    status = 401
-
-
-class TooManyRequests(HpkgError):
-    status = 429
 
 
 # --- app setup: session cookie and secret key ------------------------------------------------
@@ -87,7 +80,7 @@ def _check_csrf() -> None:
     sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token") or ""
     expected = session.get("csrf") or ""
     if not expected or not hmac.compare_digest(sent, expected):
-        raise HpkgError("Jeton CSRF absent ou invalide : rechargez la page et recommencez.", status=403)
+        raise Forbidden("Jeton CSRF absent ou invalide : rechargez la page et recommencez.")
 
 
 def login_required(view):
@@ -99,7 +92,7 @@ def login_required(view):
         if user is None or not user.can_edit:
             session.pop("user", None)
             if _is_api():
-                raise Unauthorized("Connexion requise : connectez-vous avec un compte éditeur.")
+                raise NotAuthenticated("Connexion requise : connectez-vous avec un compte éditeur.")
             return redirect(url_for("links.login", next=request.full_path.rstrip("?")))
         if request.method in WRITE_METHODS:
             _check_csrf()
@@ -130,11 +123,11 @@ def _record_failure(name: str) -> None:
 def _authenticate(name: str, password: str):
     _check_csrf()
     if _rate_limited(name):
-        raise TooManyRequests("Trop de tentatives de connexion : réessayez dans une minute.")
+        raise TooManyAttempts("Trop de tentatives de connexion : réessayez dans une minute.")
     user = _users().authenticate(name, password)
     if user is None:
         _record_failure(name)
-        raise Unauthorized("Identifiant ou mot de passe incorrect.")
+        raise NotAuthenticated("Identifiant ou mot de passe incorrect.")
     session.clear()  # a fresh session (and CSRF token) at each login: no session fixation
     session["user"] = user.name
     session["role"] = user.role
@@ -158,8 +151,8 @@ def login():
         try:
             _authenticate(name, request.form.get("password", ""))
             return redirect(_safe_next(request.args.get("next")))
-        except HpkgError as failure:
-            error, status = failure.message, failure.status
+        except (Forbidden, NotAuthenticated, TooManyAttempts) as failure:
+            error, status = failure.message, status_of(failure)
     return render_template("login.html", error=error, next=request.args.get("next", "")), status
 
 
@@ -190,22 +183,6 @@ def api_logout():
     return jsonify({"ok": True})
 
 
-# --- errors of kg.projects as HTTP errors ------------------------------------------------------
-
-@bp.app_errorhandler(ProjectError)
-def _project_error(error):
-    """ProjectError -> JSON {ok, status, error, errors} or the French error page."""
-    from search_api.handlers import wants_json
-
-    if wants_json():
-        return jsonify({"ok": False, "status": error.status, "error": error.message, "errors": error.errors}), error.status
-    return render_template("error.html", status=error.status, title=_TITLES.get(error.status, "Erreur"),
-                           message=error.message), error.status
-
-
-_TITLES = {400: "Saisie invalide", 404: "Page introuvable", 409: "Conflit de modification"}
-
-
 # --- suggestions ---------------------------------------------------------------------------------
 
 def _suggest(text: str, k: int | None = None, territories=(), populations=()) -> dict:
@@ -221,9 +198,9 @@ def _k_param(value) -> int:
     try:
         k = int(value or 0) or _settings()["link_suggestions"]
     except (TypeError, ValueError, OverflowError):  # JSON 1e400 is inf
-        raise BadRequest("k : un nombre entier est attendu") from None
+        raise BadInput("k : un nombre entier est attendu") from None
     if not 1 <= k <= 50:
-        raise BadRequest("k : entre 1 et 50")
+        raise BadInput("k : entre 1 et 50")
     return k
 
 
@@ -237,7 +214,7 @@ def api_link():
     else:
         text, k = request.args.get("q", ""), request.args.get("k")
     if not str(text).strip():
-        raise BadRequest("q : décrivez le projet en quelques phrases")
+        raise BadInput("q : décrivez le projet en quelques phrases")
     return jsonify(_suggest(str(text), _k_param(k)))
 
 
@@ -255,7 +232,7 @@ def _store_suggestions(project) -> int:
 def _json_body() -> dict:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise BadRequest("corps de la requête : un objet JSON est attendu")
+        raise BadInput("corps de la requête : un objet JSON est attendu")
     return body
 
 
@@ -399,7 +376,7 @@ def project_new():
             _store_suggestions(project)
             flash("Projet enregistré ; voici les orientations suggérées.")
             return redirect(url_for("links.project_page", project_id=project.id))
-        except ProjectError as error:
+        except BadInput as error:
             errors = error.errors
     return render_template("projects_form.html", form=form, errors=errors, project=None), 400 if errors else 200
 
@@ -417,7 +394,7 @@ def project_page(project_id: str):
         try:
             found = search_store(get_store(), _settings(), query, k=8)["hits"]
         except ValueError as error:  # an over-long query: say so on the page
-            raise BadRequest(f"Recherche : {error}") from error
+            raise BadInput(f"Recherche : {error}") from error
     return render_template("projects_detail.html", project=project, sections=_sections(), query=query,
                            found=found, link_statuses=LINK_STATUSES, project_statuses=PROJECT_STATUSES)
 
@@ -437,8 +414,8 @@ def project_edit(project_id: str):
             _store_suggestions(_projects().update(project_id, form, form.get("version"), g.user.name))
             flash("Modifications enregistrées ; suggestions mises à jour.")
             return redirect(url_for("links.project_page", project_id=project_id))
-        except ProjectError as error:
-            errors, status = error.errors, error.status
+        except (BadInput, Conflict) as error:
+            errors, status = error.errors, status_of(error)
             if isinstance(error, Conflict):
                 form["version"] = form.get("version")  # keep the stale version: the user must reload
     return render_template("projects_form.html", form=form, errors=errors, project=project), status
@@ -477,8 +454,8 @@ def project_import():
         else:
             try:
                 created = _projects().import_csv(upload.read().decode("utf-8-sig", "replace"), g.user.name)
-            except ProjectError as error:
-                errors, status = error.errors, error.status
+            except BadInput as error:
+                errors, status = error.errors, status_of(error)
     return render_template("projects_import.html", errors=errors, created=created, columns=CSV_COLUMNS), status
 
 

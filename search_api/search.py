@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
-from search_api.errors import BadRequest
+from kg.errors import BadInput
 from search_api.resources import get_store
 
 bp = Blueprint("search", __name__)
@@ -23,5 +23,5 @@ def api_search():
         k = validate_k(request.args.get("k", "10"))
         filters = validate_filters({f: request.args.getlist(f) for f in FACETS if request.args.getlist(f)})
     except ValueError as error:
-        raise BadRequest(str(error)) from error
+        raise BadInput(str(error)) from error
     return jsonify(search_store(get_store(), current_app.config["HPKG"], query, k=k, filters=filters))

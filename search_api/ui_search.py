@@ -6,7 +6,7 @@ import re
 
 from markupsafe import Markup, escape
 
-from search_api.errors import BadRequest
+from kg.errors import BadInput
 
 CHIP_TYPES = ("actor", "tool", "territory", "population")
 FACET_ORDER = ("scheme", "actor", "tool", "territory", "population", "programme")
@@ -25,11 +25,11 @@ def run_search(store, settings: dict, query: str, filters: dict, *, page: int, p
 
     unknown = [f for f in filters if f not in FACETS]
     if unknown:
-        raise BadRequest(f"Filtre « {unknown[0]} » non pris en charge par la recherche.")
+        raise BadInput(f"Filtre « {unknown[0]} » non pris en charge par la recherche.")
     try:
         answer = search_store(store, settings, query, k=min(max_results, MAX_K), filters=filters)
     except ValueError as error:
-        raise BadRequest(f"Recherche impossible : {error}") from error
+        raise BadInput(f"Recherche impossible : {error}") from error
     hits = answer["hits"]
     for hit in hits:
         explanation = hit.get("explanation") or {}
