@@ -23,9 +23,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     handlers.init_app(app)
     security.init_app(app)  # headers, body limit, deep JSON: every route
 
-    from search_api import health, links, search, sparql, ui
+    from search_api import auth, health, links, search, sparql, ui
 
-    for module in (ui, search, sparql, links, health):
+    for module in (ui, search, sparql, auth, links, health):
         app.register_blueprint(module.bp)
 
     from search_api.logs import RequestLog

@@ -1,43 +1,23 @@
 """Projects and their links to policy axes: French pages and a JSON API (blueprint "links").
 
-Reading is public. Writing needs a logged-in editor or admin (session cookie, HttpOnly,
-SameSite=Lax) and the session's CSRF token: the `csrf_token` field of a form, or the
-`X-CSRF-Token` header of an API call. Failed logins are rate-limited per user name and IP.
-Edits carry the version the editor read (form field, JSON `version` or `If-Match`); a stale
-one gets 409 with a French message, never a silent overwrite.
+Reading is public. Writing needs a logged-in editor or admin and the session's CSRF token
+(`search_api.auth.login_required`). Edits carry the version the editor read (form field, JSON
+`version` or `If-Match`); a stale one gets 409 with a French message, never a silent overwrite.
 """
 from __future__ import annotations
 
-import hmac
-import secrets
-import threading
-import time
-from collections import defaultdict, deque
-from functools import wraps
-from pathlib import Path
-from urllib.parse import urlparse
+from flask import Blueprint, Response, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 
-from flask import (Blueprint, Response, current_app, flash, g, jsonify, redirect, render_template,
-                   request, session, url_for)
-
-from kg.errors import BadInput, Conflict, Forbidden, NotAuthenticated, NotFound, TooManyAttempts
+from kg.errors import BadInput, Conflict, NotFound
+from kg.linking import load_candidates
 from kg.projects import CSV_COLUMNS, LINK_STATUSES, PROJECT_STATUSES, Projects
+from kg.search import search_store
+from pipeline.link import suggest
+from search_api.auth import login_required
 from search_api.handlers import status_of
-from search_api.resources import stored_secret
+from search_api.resources import get_store
 
 bp = Blueprint("links", __name__)
-WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
-
-
-# --- app setup: session cookie and secret key ------------------------------------------------
-
-@bp.record_once
-def _setup(state) -> None:
-    app = state.app
-    settings = app.config["HPKG"]
-    app.secret_key = settings["secret_key"] or stored_secret(Path(settings["data_dir"]))
-    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
-    app.extensions.setdefault("hpkg_links", {"failures": defaultdict(deque), "lock": threading.Lock()})
 
 
 def _settings() -> dict:
@@ -45,151 +25,17 @@ def _settings() -> dict:
 
 
 def _projects() -> Projects:
-    from search_api.resources import get_store
-
     return Projects(get_store())
-
-
-def _users():
-    from kg.users import UserStore
-
-    cache = current_app.extensions["hpkg"]
-    if "users" not in cache:
-        cache["users"] = UserStore(_settings()["data_dir"])
-    return cache["users"]
-
-
-def _is_api() -> bool:
-    return request.path.startswith("/api/")
-
-
-# --- sessions, CSRF, rate limit ----------------------------------------------------------------
-
-def csrf_token() -> str:
-    if "csrf" not in session:
-        session["csrf"] = secrets.token_urlsafe(32)
-    return session["csrf"]
 
 
 @bp.app_context_processor
 def _template_globals():
-    return {"csrf_token": csrf_token, "current_user": session.get("user"), "statuses": PROJECT_STATUSES}
-
-
-def _check_csrf() -> None:
-    sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token") or ""
-    expected = session.get("csrf") or ""
-    if not expected or not hmac.compare_digest(sent, expected):
-        raise Forbidden("Jeton CSRF absent ou invalide : rechargez la page et recommencez.")
-
-
-def login_required(view):
-    """Editors and admins only; CSRF checked on every state-changing request."""
-    @wraps(view)
-    def wrapped(*args, **kwargs):
-        name = session.get("user")
-        user = _users().get(name) if name else None
-        if user is None or not user.can_edit:
-            session.pop("user", None)
-            if _is_api():
-                raise NotAuthenticated("Connexion requise : connectez-vous avec un compte éditeur.")
-            return redirect(url_for("links.login", next=request.full_path.rstrip("?")))
-        if request.method in WRITE_METHODS:
-            _check_csrf()
-        g.user = user
-        return view(*args, **kwargs)
-
-    return wrapped
-
-
-def _rate_limited(name: str) -> bool:
-    state = current_app.extensions["hpkg_links"]
-    key = (name.lower(), request.remote_addr or "")
-    with state["lock"]:
-        window = state["failures"].get(key, deque())
-        while window and window[0] < time.monotonic() - 60:
-            window.popleft()
-        if not window:
-            state["failures"].pop(key, None)  # forget quiet keys: the table stays small
-        return len(window) >= _settings()["login_attempts_per_minute"]
-
-
-def _record_failure(name: str) -> None:
-    state = current_app.extensions["hpkg_links"]
-    with state["lock"]:
-        state["failures"][(name.lower(), request.remote_addr or "")].append(time.monotonic())
-
-
-def _authenticate(name: str, password: str):
-    _check_csrf()
-    if _rate_limited(name):
-        raise TooManyAttempts("Trop de tentatives de connexion : réessayez dans une minute.")
-    user = _users().authenticate(name, password)
-    if user is None:
-        _record_failure(name)
-        raise NotAuthenticated("Identifiant ou mot de passe incorrect.")
-    session.clear()  # a fresh session (and CSRF token) at each login: no session fixation
-    session["user"] = user.name
-    session["role"] = user.role
-    return user
-
-
-def _safe_next(target: str | None) -> str:
-    """Only local paths: a login link must not send the user to another site."""
-    # a backslash counts: browsers read `/\evil.example` as `//evil.example`
-    if (target and target.startswith("/") and not target.startswith("//") and "\\" not in target
-            and not urlparse(target).netloc):
-        return target
-    return url_for("links.project_list")
-
-
-@bp.route("/connexion", methods=["GET", "POST"])
-def login():
-    error, status = None, 200
-    if request.method == "POST":
-        name = request.form.get("name", "").strip()
-        try:
-            _authenticate(name, request.form.get("password", ""))
-            return redirect(_safe_next(request.args.get("next")))
-        except (Forbidden, NotAuthenticated, TooManyAttempts) as failure:
-            error, status = failure.message, status_of(failure)
-    return render_template("login.html", error=error, next=request.args.get("next", "")), status
-
-
-@bp.post("/deconnexion")
-def logout():
-    _check_csrf()
-    session.clear()
-    return redirect(url_for("links.project_list"))
-
-
-@bp.get("/api/session")
-def api_session():
-    return jsonify({"user": session.get("user"), "role": session.get("role"), "csrf_token": csrf_token()})
-
-
-@bp.post("/api/login")
-def api_login():
-    body = request.get_json(silent=True)
-    body = body if isinstance(body, dict) else {}  # a JSON list or string: no name, no password
-    user = _authenticate(str(body.get("name", "")), str(body.get("password", "")))
-    return jsonify({"ok": True, "user": user.name, "role": user.role, "csrf_token": csrf_token()})
-
-
-@bp.post("/api/logout")
-def api_logout():
-    _check_csrf()
-    session.clear()
-    return jsonify({"ok": True})
+    return {"statuses": PROJECT_STATUSES}
 
 
 # --- suggestions ---------------------------------------------------------------------------------
 
 def _suggest(text: str, k: int | None = None, territories=(), populations=()) -> dict:
-    from pipeline.link import suggest
-
-    from search_api.resources import get_store
-
     k = k or _settings()["link_suggestions"]
     return suggest(get_store(), _settings(), text, k=k, territories=territories, populations=populations)
 
@@ -326,10 +172,6 @@ def export(fmt: str):
 
 
 def _section_info(iri: str) -> dict:
-    from kg.linking import load_candidates
-
-    from search_api.resources import get_store
-
     for candidate in load_candidates(get_store(), min_text=0):
         if candidate.iri == iri:
             return {"iri": iri, "doc": candidate.doc, "section": candidate.key, "title": candidate.title,
@@ -353,10 +195,6 @@ def api_coverage():
 
 def _sections() -> dict:
     """Every section by IRI, to show a project's links with their number and title."""
-    from kg.linking import load_candidates
-
-    from search_api.resources import get_store
-
     return {c.iri: c for c in load_candidates(get_store(), min_text=0)}
 
 
@@ -387,10 +225,6 @@ def project_page(project_id: str):
     query = request.args.get("q", "").strip()
     found = None
     if query:
-        from kg.search import search_store
-
-        from search_api.resources import get_store
-
         try:
             found = search_store(get_store(), _settings(), query, k=8)["hits"]
         except ValueError as error:  # an over-long query: say so on the page
