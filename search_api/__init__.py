@@ -17,6 +17,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config["JSON_AS_ASCII"] = False
     app.json.ensure_ascii = False
 
+    # Imported here, not at the top: `hpkg` imports this package for its settings, and the
+    # blueprints pull in the search stack, which `hpkg --help` must not wait for.
     from search_api import handlers, resources, security
 
     resources.init_app(app)

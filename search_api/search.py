@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from kg.errors import BadInput
+from kg.search import FACETS, search_store, validate_filters, validate_k, validate_query
 from search_api.resources import get_store
 
 bp = Blueprint("search", __name__)
@@ -16,8 +17,6 @@ bp = Blueprint("search", __name__)
 
 @bp.get("/api/search")
 def api_search():
-    from kg.search import FACETS, search_store, validate_filters, validate_k, validate_query
-
     try:
         query = validate_query(request.args.get("q"))
         k = validate_k(request.args.get("k", "10"))

@@ -14,6 +14,7 @@ from werkzeug.exceptions import default_exceptions
 
 from kg.browse import entity_page, orientation_page, overview, plan_tree
 from kg.errors import BadInput, NotFound
+from kg.queries import describe, query_names
 from ontology import entity_types
 from search_api import ui_search as results
 from search_api.graph_svg import neighbourhood_svg
@@ -178,8 +179,6 @@ def _page_url(page: int) -> str:
 def _template_helpers():
     def named_queries():
         """Every named query; those documented for analysts (a `title:` header) first."""
-        from kg.queries import describe, query_names
-
         queries = [{"name": q.name, "title": q.title, "query": q.text, "analyst": bool(q.title)}
                    for q in map(describe, query_names())]
         return sorted(queries, key=lambda q: (not q["analyst"], q["name"]))

@@ -7,6 +7,9 @@ import re
 from markupsafe import Markup, escape
 
 from kg.errors import BadInput
+from kg.index import open_index
+from kg.lexical import tokenize
+from kg.search import FACETS, MAX_K, search_store, section_vector
 
 CHIP_TYPES = ("actor", "tool", "territory", "population")
 FACET_ORDER = ("scheme", "actor", "tool", "territory", "population", "programme")
@@ -21,8 +24,6 @@ def parse_filters(args) -> dict[str, list[str]]:
 def run_search(store, settings: dict, query: str, filters: dict, *, page: int, per_page: int,
                max_results: int) -> dict:
     """One page of hits (passages highlighted), the facets with counts, and the total."""
-    from kg.search import FACETS, MAX_K, search_store
-
     unknown = [f for f in filters if f not in FACETS]
     if unknown:
         raise BadInput(f"Filtre « {unknown[0]} » non pris en charge par la recherche.")
@@ -67,8 +68,6 @@ def highlight(text: str, terms: list[str]) -> Markup:
     >>> str(highlight("Les infirmiers libéraux <et> les SSIAD", ["infirmier"]))
     'Les <mark>infirmiers</mark> libéraux &lt;et&gt; les SSIAD'
     """
-    from kg.lexical import tokenize
-
     stems = set(tokenize(" ".join(terms)))
     out, cursor = [], 0
     for match in _WORD.finditer(text):
@@ -91,9 +90,6 @@ def _filter_labels(facets: dict, filters: dict) -> list[dict]:
 def similar_sections(store, settings: dict, page: dict, limit: int = 5) -> list[dict]:
     """Sections close in meaning to an orientation (its title and opening as the query),
     itself excluded; empty when the search index is not built."""
-    from kg.index import open_index
-    from kg.search import search_store, section_vector
-
     query = " ".join(f"{page['title']} {page['text'][:300]}".split())[:480]
     if not query:
         return []
