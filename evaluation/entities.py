@@ -14,6 +14,9 @@ from pathlib import Path
 
 from evaluation.gold import document_file, read_jsonl
 from ingest.model import ENTITY_TYPES, Mention
+from ingest.mentions import extract_mentions
+from ingest.pipeline import parse_file
+from ontology.vocab import concept_table
 
 
 
@@ -55,10 +58,6 @@ def _names(mention: Mention, labels_of: dict[str, tuple[str, ...]]) -> list[str]
 
 def eval_entities(gold_path: Path, corpus_dir: Path) -> dict:
     """Recall per type and overall on a gold file; extras listed for precision review."""
-    from ingest.mentions import extract_mentions
-    from ingest.pipeline import parse_file
-    from ontology.vocab import concept_table
-
     gold = read_gold(Path(gold_path))
     corpus_dir = Path(corpus_dir)
     labels_of = {concept.iri: concept.labels for concept in concept_table()}

@@ -9,8 +9,10 @@ from __future__ import annotations
 import math
 
 from evaluation.gold import read_jsonl, section_keys_match
-from kg.index import open_index
+from kg.embeddings import model_id
+from kg.index import load_index, open_index
 from kg.search import query_vector, search_store
+from kg.store import open_store
 from ontology.textkeys import match_key
 
 MODES = ("dense", "lexical", "hybrid")
@@ -67,8 +69,6 @@ def eval_search(gold, settings: dict, store=None, index=None) -> dict:
         index = _saved_index(settings)
     if index is None:
         if store is None:
-            from kg.store import open_store
-
             with open_store(settings["data_dir"], backend=settings["store"]) as opened:
                 return eval_search(gold, settings, store=opened)
         index = open_index(store, settings)
@@ -91,9 +91,6 @@ def eval_search(gold, settings: dict, store=None, index=None) -> dict:
 
 def _saved_index(settings: dict):
     """The saved index when it was built with the configured model, else None."""
-    from kg.embeddings import model_id
-    from kg.index import load_index
-
     try:
         index = load_index(settings)
     except FileNotFoundError:

@@ -24,16 +24,13 @@ from rdflib import BNode, Graph, Literal, URIRef, Variable
 from rdflib.namespace import XSD
 from rdflib.query import Result
 
+from kg.errors import NoAcceptableFormat
 from ontology.namespaces import BASE
 
 Row = Sequence["URIRef | Literal | BNode | None"]
 
 # Query forms and the kind of answer each gives.
 FORMS = {"SELECT": "select", "ASK": "ask", "CONSTRUCT": "graph", "DESCRIBE": "graph"}
-
-
-class FormatError(ValueError):
-    """A `format` parameter naming no format available for this kind of query."""
 
 
 @dataclass(frozen=True)
@@ -191,13 +188,13 @@ def formats_for(kind: str) -> list[Format]:
 
 
 def find(kind: str, name: str) -> Format:
-    """The format of `kind` named `name` (short name, alias or media type); FormatError if none."""
+    """The format of `kind` named `name` (short name, alias or media type); NoAcceptableFormat if none."""
     wanted = name.strip().lower().split(";")[0].strip()
     for fmt in formats_for(kind):
         if wanted == fmt.name or wanted == fmt.mime or wanted in fmt.aliases:
             return fmt
     known = ", ".join(f.name for f in formats_for(kind))
-    raise FormatError(f"format {name!r} is not available for {kind.upper()} answers (use one of: {known})")
+    raise NoAcceptableFormat(f"format {name!r} is not available for {kind.upper()} answers (use one of: {known})")
 
 
 def negotiate(kind: str, accept: str | None = None, name: str | None = None) -> Format:
@@ -343,5 +340,5 @@ def _short(term) -> str:
 def parse_results(data: bytes, fmt: Format) -> Result:
     """Read back an answer written in `fmt` with rdflib's own parsers (used by round-trip tests)."""
     if fmt.name not in ("json", "xml", "csv", "tsv"):
-        raise FormatError(f"rdflib has no result parser for {fmt.name!r}")
+        raise NoAcceptableFormat(f"rdflib has no result parser for {fmt.name!r}")
     return Result.parse(io.BytesIO(data), format=fmt.name)

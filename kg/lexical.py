@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kg.queries import run_named
 from ontology.textkeys import STOPWORDS, fold, stemmer
 
 _WORD = re.compile(r"[0-9a-zà-öø-ÿœæ]+", re.IGNORECASE)
@@ -148,8 +149,6 @@ def vocabulary_labels(store=None) -> dict[str, list[str]]:
             for concept, label in graph.subject_objects(predicate):
                 concepts.setdefault(str(concept), []).append(str(label))
     if store is not None:
-        from kg.queries import run_named
-
         for row in run_named(store, "search_labels"):
             concepts.setdefault(str(row.concept), []).append(str(row.label))
     return concepts

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from kg.lexical import LexicalIndex
 from kg.queries import run_named
+from kg.search import MAX_QUERY_CHARS, search_store
 from ontology import entity_types
 from ontology.textkeys import STOPWORDS, fold, stemmer
 
@@ -117,8 +118,6 @@ def _meaning(store, settings, text: str, k: int) -> tuple[dict[str, float], dict
     """Section IRI -> search score (best passage), and -> snippet, from kg.search."""
     if settings is None:
         return {}, {}
-    from kg.search import MAX_QUERY_CHARS, search_store
-
     if len(text) > MAX_QUERY_CHARS:  # a long description: its opening says what the project is
         text = text[:MAX_QUERY_CHARS].rsplit(" ", 1)[0]
     result = search_store(store, settings, text, k=min(k, 100))

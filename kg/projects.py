@@ -2,11 +2,12 @@
 
 A person decides, the tool only suggests: every project and every link decision carries who made
 it and when (PROV-O), and a version number so that two editors never silently overwrite each
-other (a stale version raises `Conflict`, shown as HTTP 409).
+other (a stale version raises `kg.errors.Conflict`, shown as HTTP 409).
 
 Writes read the projects graph, change it in memory and put it back with `Store.replace_graph`
 (atomic, durable once it returns), under one lock so that concurrent requests of one server
-serialise. Messages of `ProjectError` are shown to users as they are, hence in French.
+serialise. Bad input raises `kg.errors.BadInput` (`errors`: one message per field or CSV
+line), an unknown project `NotFound`. Their messages are shown to users as they are, hence in French.
 """
 from __future__ import annotations
 
@@ -22,9 +23,10 @@ from datetime import datetime, timezone
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, XSD
 
-from ontology.textkeys import normalize_for_matching
+from kg.errors import BadInput, Conflict, NotFound
 from kg.queries import run_named
 from ontology.namespaces import HPID, HPO
+from ontology.textkeys import normalize_for_matching
 
 GRAPH = HPID["graph/projects"]
 LINKER = HPID["agent/linker"]  # the software agent that makes suggestions
@@ -44,27 +46,6 @@ CSV_INFO_COLUMNS = ("id", "version", "created", "creator", "modified", "modifier
 
 PROJECTS_LOCK = "projects"  # kg.store lock name of the projects graph's writes
 LOCK_TIMEOUT_S = 30.0
-
-
-class ProjectError(ValueError):
-    """Bad input; `errors` lists one French message per field (or per CSV line)."""
-
-    status = 400
-
-    def __init__(self, message: str, errors: list[str] | None = None):
-        super().__init__(message)
-        self.message = message
-        self.errors = errors or [message]
-
-
-class NotFoundError(ProjectError):
-    status = 404
-
-
-class Conflict(ProjectError):
-    """The project changed since the caller read it."""
-
-    status = 409
 
 
 @dataclass
@@ -224,7 +205,7 @@ class Projects:
         graph = self._graph()
         iri = self.project_iri(project)
         if (iri, RDF.type, HPO.Project) not in graph:
-            raise NotFoundError(f"Projet introuvable : {project}")
+            raise NotFound(f"Projet introuvable : {project}")
         return _read_project(graph, iri)
 
     @staticmethod
@@ -307,7 +288,7 @@ class Projects:
     def create(self, data: dict, user: str) -> Project:
         clean, errors = self.clean(data)
         if errors:
-            raise ProjectError("Le projet n'a pas été enregistré : " + " ; ".join(errors), errors)
+            raise BadInput("Le projet n'a pas été enregistré : " + " ; ".join(errors), errors)
 
         def change(graph: Graph) -> URIRef:
             iri = HPID[f"project/{slugify(clean['title'])}-{uuid.uuid4().hex[:8]}"]
@@ -326,7 +307,7 @@ class Projects:
         merged.update({k: v for k, v in data.items() if k in merged and v is not None})
         clean, errors = self.clean(merged)
         if errors:
-            raise ProjectError("Le projet n'a pas été enregistré : " + " ; ".join(errors), errors)
+            raise BadInput("Le projet n'a pas été enregistré : " + " ; ".join(errors), errors)
         iri = self.project_iri(project)
 
         def change(graph: Graph) -> None:
@@ -353,16 +334,16 @@ class Projects:
         raises `Conflict`. Confirming or rejecting keeps the suggestion's score and reasons.
         """
         if status not in LINK_STATUSES:
-            raise ProjectError(f"statut du lien : « {status} » inconnu (valeurs : {', '.join(LINK_STATUSES)})")
+            raise BadInput(f"statut du lien : « {status} » inconnu (valeurs : {', '.join(LINK_STATUSES)})")
         section_iri = self.section_index().get(normalise_ref(section))
         if section_iri is None:
-            raise ProjectError(f"section : « {section} » n'existe pas dans le graphe")
+            raise BadInput(f"section : « {section} » n'existe pas dans le graphe")
         iri = self.project_iri(project)
         version = _read_version(version)
 
         def change(graph: Graph) -> Alignment:
             if (iri, RDF.type, HPO.Project) not in graph:
-                raise NotFoundError(f"Projet introuvable : {project}")
+                raise NotFound(f"Projet introuvable : {project}")
             link = alignment_iri(str(iri), section_iri)
             current = graph.value(link, HPO.version)
             if version is not None and current is not None and version != int(current):
@@ -400,7 +381,7 @@ class Projects:
 
         def change(graph: Graph) -> int:
             if (iri, RDF.type, HPO.Project) not in graph:
-                raise NotFoundError(f"Projet introuvable : {project}")
+                raise NotFound(f"Projet introuvable : {project}")
             wanted = {str(alignment_iri(str(iri), s["iri"])) for s in suggestions}
             for link in list(graph.subjects(HPO.alignedProject, iri)):
                 if graph.value(link, HPO.status) == Literal("suggested") and str(link) not in wanted:
@@ -434,7 +415,7 @@ class Projects:
         """The projects graph as Turtle (`ttl`) or JSON-LD (`jsonld`)."""
         formats = {"ttl": "turtle", "turtle": "turtle", "jsonld": "json-ld", "json-ld": "json-ld"}
         if fmt not in formats:
-            raise ProjectError(f"format : « {fmt} » inconnu (ttl ou jsonld)")
+            raise BadInput(f"format : « {fmt} » inconnu (ttl ou jsonld)")
         graph = self._graph()
         for prefix, namespace in (("hpo", HPO._NS), ("hpid", HPID), ("prov", PROV), ("dcterms", DCTERMS)):
             graph.bind(prefix, namespace)
@@ -474,7 +455,7 @@ class Projects:
     def import_csv(self, text: str, user: str) -> list[Project]:
         """Create one project per CSV line, all or nothing.
 
-        Every line is checked first; any error raises `ProjectError` listing each as
+        Every line is checked first; any error raises `BadInput` listing each as
         `ligne N : …` (N = line number in the file, header = 1) and nothing is stored.
         """
         reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
@@ -484,7 +465,7 @@ class Projects:
         if missing or unknown:
             problems = ([f"colonne obligatoire absente : {', '.join(missing)}"] if missing else []) + (
                 [f"colonnes inconnues : {', '.join(unknown)} (attendues : {', '.join(CSV_COLUMNS)})"] if unknown else [])
-            raise ProjectError("ligne 1 : " + " ; ".join(problems), [f"ligne 1 : {p}" for p in problems])
+            raise BadInput("ligne 1 : " + " ; ".join(problems), [f"ligne 1 : {p}" for p in problems])
         populations = self.population_index()
         sections = self.section_index()
         rows, errors = [], []
@@ -508,7 +489,7 @@ class Projects:
         if not rows and not errors:
             errors.append("ligne 2 : le fichier ne contient aucun projet")
         if errors:
-            raise ProjectError(f"Import refusé, rien n'a été importé ({len(errors)} erreur(s)) : "
+            raise BadInput(f"Import refusé, rien n'a été importé ({len(errors)} erreur(s)) : "
                                + " ; ".join(errors), errors)
 
         def change(graph: Graph) -> list[URIRef]:
@@ -611,7 +592,7 @@ def normalise_ref(ref: str) -> str:
 
 
 def _read_version(value) -> int | None:
-    """The version an editor saw: None when absent, else a whole number (ProjectError if not).
+    """The version an editor saw: None when absent, else a whole number (BadInput if not).
 
     >>> _read_version(" 3 "), _read_version("")
     (3, None)
@@ -620,18 +601,18 @@ def _read_version(value) -> int | None:
         return None
     text = str(value).strip()
     if isinstance(value, bool) or not (text.isascii() and text.isdigit() and len(text) <= 18):
-        raise ProjectError(f"version : « {str(value)[:40]} » n'est pas un nombre entier")
+        raise BadInput(f"version : « {str(value)[:40]} » n'est pas un nombre entier")
     return int(text)
 
 
 def _check_version(graph: Graph, iri: URIRef, expected) -> int:
     if (iri, RDF.type, HPO.Project) not in graph:
-        raise NotFoundError(f"Projet introuvable : {iri.rsplit('/', 1)[-1]}")
+        raise NotFound(f"Projet introuvable : {iri.rsplit('/', 1)[-1]}")
     current = int(graph.value(iri, HPO.version) or 1)
     try:
         expected = int(expected)
     except (TypeError, ValueError):
-        raise ProjectError("version : obligatoire pour modifier un projet (nombre entier)") from None
+        raise BadInput("version : obligatoire pour modifier un projet (nombre entier)") from None
     if expected != current:
         who = user_name(graph.value(iri, PROV.wasAttributedTo))
         when = graph.value(iri, DCTERMS.modified)

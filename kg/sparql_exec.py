@@ -34,7 +34,8 @@ from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 from rdflib.plugins.sparql.parserutils import CompValue
 
 from kg import formats
-from kg.store import PREFIXES, RDFLIB_PARSER, QueryError
+from kg.errors import BadInput, Failed, Forbidden, HpkgError, NoAcceptableFormat, Timeout
+from kg.store import PREFIXES, RDFLIB_PARSER, QueryError, StoreError
 from ontology.namespaces import HPID
 
 # Relative IRIs in a query resolve against the instance namespace (`<section/...>` is an hpid:
@@ -46,36 +47,6 @@ PRELUDE = f"BASE <{QUERY_BASE}> " + "".join(f"PREFIX {p}: <{ns}> " for p, ns in 
 
 # How much more memory (address space) a query worker may take than the server it forks from.
 WORKER_EXTRA_MEMORY = 2 * 1024**3
-
-
-class SparqlError(Exception):
-    """A query refused or failed; `status` is the HTTP status the endpoint answers with."""
-
-    status = 400
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
-
-
-class QuerySyntaxError(SparqlError):
-    status = 400
-
-
-class QueryForbidden(SparqlError):
-    status = 403
-
-
-class QueryTimeout(SparqlError):
-    status = 503
-
-
-class QueryFailed(SparqlError):
-    status = 500
-
-
-class UnsupportedFormat(SparqlError):
-    status = 406
 
 
 @dataclass(frozen=True)
@@ -139,9 +110,9 @@ def inspect_query(text: str) -> QueryInfo:
     ('http://ex/g',)
     >>> try:
     ...     inspect_query("SELECT * { SERVICE <http://example.org/sparql> { ?s ?p ?o } }")
-    ... except QueryForbidden as error:
-    ...     print(error.status, error)
-    403 SERVICE is not allowed on this endpoint: federated queries would reach the network
+    ... except Forbidden as error:
+    ...     print(type(error).__name__, error)
+    Forbidden SERVICE is not allowed on this endpoint: federated queries would reach the network
     """
     if len(text or "") <= CACHED_QUERY_CHARS:
         return _inspect_cached(text)
@@ -167,31 +138,31 @@ def _inspect(text: str) -> QueryInfo:
 
 def _inspect_unlocked(text: str) -> QueryInfo:
     if not text or not text.strip():
-        raise QuerySyntaxError("the query is empty")
+        raise BadInput("the query is empty")
     try:
         parsed = parseQuery(PRELUDE + text)
     except RecursionError:  # pyparsing recurses per nesting level: ~100 nested groups
-        raise QuerySyntaxError("the query is nested too deeply for the parser "
+        raise BadInput("the query is nested too deeply for the parser "
                                "(groups, brackets or parentheses): flatten it") from None
     except ParseBaseException as error:
         if mentions_service(text):  # rdflib cannot parse SERVICE after an IRI holding '#'
-            raise QueryForbidden(_NO_SERVICE) from None
+            raise Forbidden(_NO_SERVICE) from None
         if _is_update(PRELUDE + text):
-            raise QueryForbidden(
+            raise Forbidden(
                 "updates (INSERT, DELETE, LOAD, CLEAR, DROP...) are not allowed: this endpoint is read-only"
             ) from None
         column = error.col - len(PRELUDE) if error.lineno == 1 else error.col
-        raise QuerySyntaxError(f"syntax error at line {error.lineno}, column {column}, "
+        raise BadInput(f"syntax error at line {error.lineno}, column {column}, "
                                f"{_near(text, error.lineno, column)}: {error.msg}") from None
     found = any(isinstance(n, CompValue) and n.name == "ServiceGraphPattern" for n in _walk(parsed))
     if found or mentions_service(text):
-        raise QueryForbidden(_NO_SERVICE)
+        raise Forbidden(_NO_SERVICE)
     try:
         algebra = translateQuery(parsed).algebra
     except RecursionError:
-        raise QuerySyntaxError("the query is nested too deeply: flatten it") from None
+        raise BadInput("the query is nested too deeply: flatten it") from None
     except Exception as error:  # rdflib raises plain Exceptions for semantic errors
-        raise QuerySyntaxError(f"invalid query: {error}") from None
+        raise BadInput(f"invalid query: {error}") from None
     form = algebra.name.replace("Query", "").upper()
     clauses = algebra.get("datasetClause") or []
     query = parsed[1]
@@ -255,10 +226,7 @@ def answer_query(store, text: str, *, accept: str | None = None, fmt: str | None
     rdflib_sparql.SPARQL_LOAD_GRAPHS = False  # FROM never fetches from the web
     started = time.perf_counter()
     info = inspect_query(text)
-    try:
-        chosen = formats.negotiate(info.kind, accept, fmt)
-    except formats.FormatError as error:
-        raise UnsupportedFormat(str(error)) from None
+    chosen = formats.negotiate(info.kind, accept, fmt)  # NoAcceptableFormat if none fits
     default, named = dataset_for(info, default_graph_uris, named_graph_uris)
     run = PRELUDE + text
     if max_rows and max_rows > 0 and info.form == "SELECT" and info.open_ended:
@@ -269,12 +237,14 @@ def answer_query(store, text: str, *, accept: str | None = None, fmt: str | None
         result = store.query(run, bindings=dict(bindings or {}),
                              default_graph_uris=default, named_graph_uris=named)
         answer = _serialize(result, info, chosen, max_rows)
-    except SparqlError:
-        raise
     except (SyntaxError, QueryError) as error:  # the engine's own parser disagreed with rdflib's
-        raise QuerySyntaxError(f"the query engine refused the query: {error}") from None
+        raise BadInput(f"the query engine refused the query: {error}") from None
+    except HpkgError as error:
+        if not isinstance(error, StoreError):  # refused by us (format, limits): as it is
+            raise
+        raise Failed(f"query failed: {type(error).__name__}: {error}") from None
     except Exception as error:
-        raise QueryFailed(f"query failed: {type(error).__name__}: {error}") from None
+        raise Failed(f"query failed: {type(error).__name__}: {error}") from None
     answer.seconds = round(time.perf_counter() - started, 4)
     return answer
 
@@ -320,7 +290,7 @@ PARSE_IN_SERVER_CHARS = 2048
 
 def answer_query_limited(store, text: str, *, timeout_s: float, allow_network: bool = False,
                          **kwargs) -> Answer:
-    """`answer_query` in a forked child killed after `timeout_s` seconds (QueryTimeout).
+    """`answer_query` in a forked child killed after `timeout_s` seconds (Timeout).
 
     `allow_network` is for a store that is itself a remote SPARQL server; otherwise the child
     blocks every Python socket connection as a second line of defence.
@@ -346,10 +316,10 @@ def answer_query_limited(store, text: str, *, timeout_s: float, allow_network: b
             _in_worker(allow_network)
             try:
                 payload = ("ok", answer_query(store, text, **kwargs))
-            except SparqlError as error:
+            except HpkgError as error:
                 payload = ("error", type(error).__name__, error.message)
             except BaseException as error:  # anything else becomes a 500 with its message
-                payload = ("error", "QueryFailed", f"query failed: {type(error).__name__}: {error}")
+                payload = ("error", "Failed", f"query failed: {type(error).__name__}: {error}")
             writer.send_bytes(pickle.dumps(payload))
         finally:
             os._exit(0)  # no atexit handlers, no store close: the parent owns the store
@@ -357,14 +327,14 @@ def answer_query_limited(store, text: str, *, timeout_s: float, allow_network: b
     started = time.monotonic()
     try:
         if not reader.poll(timeout_s):
-            raise QueryTimeout(
+            raise Timeout(
                 f"the query was stopped after {timeout_s:g} s (time limit of this endpoint); "
                 "narrow it down or add a LIMIT"
             )
         try:
             payload = pickle.loads(reader.recv_bytes())
         except EOFError:
-            raise QueryFailed("the query worker stopped without an answer (out of memory?)") from None
+            raise Failed("the query worker stopped without an answer (out of memory?)") from None
     finally:
         reader.close()
         _reap(pid)
@@ -373,7 +343,7 @@ def answer_query_limited(store, text: str, *, timeout_s: float, allow_network: b
         answer.seconds = round(time.monotonic() - started, 4)
         return answer
     _, name, message = payload
-    raise _ERRORS.get(name, QueryFailed)(message)
+    raise _ERRORS.get(name, Failed)(message)
 
 
 def _in_worker(allow_network: bool) -> None:
@@ -409,5 +379,6 @@ def _reap(pid: int) -> None:
         pass
 
 
-_ERRORS = {cls.__name__: cls for cls in (QuerySyntaxError, QueryForbidden, QueryTimeout,
-                                          QueryFailed, UnsupportedFormat, SparqlError)}
+# The worker sends an error's class name and message; the server raises the same class again.
+_ERRORS = {cls.__name__: cls for cls in (BadInput, Forbidden, Timeout, Failed, NoAcceptableFormat,
+                                         HpkgError)}

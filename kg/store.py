@@ -39,6 +39,7 @@ from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS, XSD
 from rdflib.plugins.sparql import prepareQuery
 from rdflib.query import Result
 
+from kg.errors import Timeout, Unavailable
 from ontology.namespaces import HPID, HPO
 
 BACKENDS = ("oxigraph", "memory", "http://...")  # a URL: RemoteStore (oxigraph serve, Virtuoso 7)
@@ -94,15 +95,16 @@ RDFLIB_PARSER = _ParserLock()
 os.register_at_fork(after_in_child=RDFLIB_PARSER.reset)
 
 
-class StoreError(Exception):
-    """The store refused an operation; the message names the graph, file or term at fault."""
+class StoreError(Unavailable):
+    """The store refused an operation; the message names the graph, file or term at fault
+    (for the log: the web shows its own French message)."""
 
 
 class QueryError(StoreError, ValueError):
     """A SPARQL query is malformed or failed; the message says why in one line."""
 
 
-class LockTimeout(StoreError):
+class LockTimeout(StoreError, Timeout):
     """`Store.lock` could not be taken in time; the message names the lock."""
 
 

@@ -22,6 +22,8 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from kg.errors import BadInput
+
 ROLES = ("editor", "admin")
 NAME_RE = re.compile(r"^[A-Za-z0-9._@-]{2,64}$")
 MIN_PASSWORD = 8
@@ -35,10 +37,6 @@ CREATE TABLE IF NOT EXISTS users (
     created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
 )
 """
-
-
-class UserError(ValueError):
-    """A bad user name, role or password; the message names the field."""
 
 
 @dataclass(frozen=True)
@@ -90,18 +88,18 @@ class UserStore:
     def add(self, name: str, password: str, role: str = "editor", replace: bool = False) -> User:
         """Create a user (or change its password and role with `replace=True`)."""
         if not NAME_RE.match(name or ""):
-            raise UserError(f"name: {name!r} must be 2-64 letters, digits or . _ @ -")
+            raise BadInput(f"name: {name!r} must be 2-64 letters, digits or . _ @ -")
         if role not in ROLES:
-            raise UserError(f"role: {role!r} is not one of {', '.join(ROLES)}")
+            raise BadInput(f"role: {role!r} is not one of {', '.join(ROLES)}")
         if len(password or "") < MIN_PASSWORD:
-            raise UserError(f"password: must have at least {MIN_PASSWORD} characters")
+            raise BadInput(f"password: must have at least {MIN_PASSWORD} characters")
         verb = "INSERT OR REPLACE" if replace else "INSERT"
         try:
             with self._connect() as db:
                 db.execute(f"{verb} INTO users (name, role, password) VALUES (?, ?, ?)",
                            (name, role, hash_password(password)))
         except sqlite3.IntegrityError as error:
-            raise UserError(f"name: user {name!r} already exists") from error
+            raise BadInput(f"name: user {name!r} already exists") from error
         return User(name, role)
 
     def get(self, name: str) -> User | None:

@@ -51,7 +51,7 @@ for projects, `hpid:graph/ontology` for the model and vocabularies). The prefixe
 {prefixes} are predeclared, and relative IRIs resolve against
 `hpid:`. Queries are stopped after `sparql_timeout_s` seconds (503), answers hold at most
 `sparql_max_rows` rows (header `X-SPARQL-Truncated` when cut), and SERVICE, LOAD and updates
-are refused. Errors are one line of plain text (JSON `{{ok, status, error}}` when the client asks
+are refused. Errors are one line of plain text (JSON `{{ok, status, error, errors}}` when the client asks
 for JSON): 400 syntax error (with line and column) or bad parameter, 403 update or SERVICE,
 405 method other than GET/POST, 406 format unavailable for the query form, 413 body over
 `max_body_kb`, 415 content type other than `application/x-www-form-urlencoded` or

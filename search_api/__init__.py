@@ -17,15 +17,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config["JSON_AS_ASCII"] = False
     app.json.ensure_ascii = False
 
+    # Imported here, not at the top: `hpkg` imports this package for its settings, and the
+    # blueprints pull in the search stack, which `hpkg --help` must not wait for.
     from search_api import handlers, resources, security
 
     resources.init_app(app)
     handlers.init_app(app)
     security.init_app(app)  # headers, body limit, deep JSON: every route
 
-    from search_api import health, links, search, sparql, ui
+    from search_api import auth, health, links, search, sparql, ui
 
-    for module in (ui, search, sparql, links, health):
+    for module in (ui, search, sparql, auth, links, health):
         app.register_blueprint(module.bp)
 
     from search_api.logs import RequestLog

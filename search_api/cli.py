@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from kg.errors import BadInput, HpkgError
 from search_api.settings import load_settings
 
 data_dir_option = click.option(
@@ -211,10 +212,9 @@ def run_cli_query(settings: dict, text: str | None = None, name: str | None = No
     the store of `settings`, in `fmt` (table, json, csv, tsv, xml). Same checks as the endpoint
     (read-only, no SERVICE) but no time limit nor row cap. Errors become click errors (exit 1).
     """
-    from kg import formats
     from kg.queries import bind_params, describe
-    from kg.sparql_exec import SparqlError, answer_query, inspect_query
-    from kg.store import StoreError, open_store
+    from kg.sparql_exec import answer_query, inspect_query
+    from kg.store import open_store
 
     try:
         bindings = {}
@@ -228,7 +228,7 @@ def run_cli_query(settings: dict, text: str | None = None, name: str | None = No
         wanted = "ttl" if fmt == "table" and kind == "graph" else fmt
         with open_store(settings["data_dir"], backend=settings["store"]) as store:
             answer = answer_query(store, text, fmt=wanted, bindings=bindings)
-    except (KeyError, ValueError, SparqlError, StoreError, formats.FormatError) as error:
+    except (KeyError, ValueError, HpkgError) as error:
         message = error.args[0] if isinstance(error, KeyError) else str(error)
         raise click.ClickException(message) from None
     body = answer.body.decode("utf-8")
@@ -300,7 +300,7 @@ def user() -> None:
 @data_dir_option
 def user_add(name: str, role: str, password_stdin: bool, replace: bool, data_dir: Path | None) -> None:
     """Create a user (password asked twice, or read from stdin)."""
-    from kg.users import UserError, UserStore
+    from kg.users import UserStore
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -308,7 +308,7 @@ def user_add(name: str, role: str, password_stdin: bool, replace: bool, data_dir
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         created = UserStore(_settings(data_dir)["data_dir"]).add(name, password, role=role, replace=replace)
-    except UserError as error:
+    except BadInput as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"user {created.name} ({created.role}) saved")
 

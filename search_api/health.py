@@ -17,6 +17,8 @@ from importlib.metadata import PackageNotFoundError, version
 from flask import Blueprint, current_app, jsonify
 
 from kg.index import index_dir
+from kg.store import StoreError
+from search_api.resources import get_store
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger("hpkg.health")
@@ -54,8 +56,6 @@ def health():
 
 def _store_state(settings: dict, reasons: list[str]) -> dict:
     """Backend name, reachability (one ASK) and the cached triple count."""
-    from kg.store import StoreError
-    from search_api.resources import get_store
 
     backend = settings["store"]
     state = {"backend": "remote" if backend.startswith(("http://", "https://")) else backend}

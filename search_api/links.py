@@ -1,50 +1,23 @@
 """Projects and their links to policy axes: French pages and a JSON API (blueprint "links").
 
-Reading is public. Writing needs a logged-in editor or admin (session cookie, HttpOnly,
-SameSite=Lax) and the session's CSRF token: the `csrf_token` field of a form, or the
-`X-CSRF-Token` header of an API call. Failed logins are rate-limited per user name and IP.
-Edits carry the version the editor read (form field, JSON `version` or `If-Match`); a stale
-one gets 409 with a French message, never a silent overwrite.
+Reading is public. Writing needs a logged-in editor or admin and the session's CSRF token
+(`search_api.auth.login_required`). Edits carry the version the editor read (form field, JSON
+`version` or `If-Match`); a stale one gets 409 with a French message, never a silent overwrite.
 """
 from __future__ import annotations
 
-import hmac
-import secrets
-import threading
-import time
-from collections import defaultdict, deque
-from functools import wraps
-from pathlib import Path
-from urllib.parse import urlparse
+from flask import Blueprint, Response, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 
-from flask import (Blueprint, Response, current_app, flash, g, jsonify, redirect, render_template,
-                   request, session, url_for)
-
-from kg.projects import CSV_COLUMNS, LINK_STATUSES, PROJECT_STATUSES, Conflict, ProjectError, Projects
-from search_api.errors import BadRequest, HpkgError, NotFound
-from search_api.resources import stored_secret
+from kg.errors import BadInput, Conflict, NotFound
+from kg.linking import load_candidates
+from kg.projects import CSV_COLUMNS, LINK_STATUSES, PROJECT_STATUSES, Projects
+from kg.search import search_store
+from pipeline.link import suggest
+from search_api.auth import login_required
+from search_api.handlers import status_of
+from search_api.resources import get_store
 
 bp = Blueprint("links", __name__)
-WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
-
-
-class Unauthorized(HpkgError):
-    status = 401
-
-
-class TooManyRequests(HpkgError):
-    status = 429
-
-
-# --- app setup: session cookie and secret key ------------------------------------------------
-
-@bp.record_once
-def _setup(state) -> None:
-    app = state.app
-    settings = app.config["HPKG"]
-    app.secret_key = settings["secret_key"] or stored_secret(Path(settings["data_dir"]))
-    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
-    app.extensions.setdefault("hpkg_links", {"failures": defaultdict(deque), "lock": threading.Lock()})
 
 
 def _settings() -> dict:
@@ -52,167 +25,17 @@ def _settings() -> dict:
 
 
 def _projects() -> Projects:
-    from search_api.resources import get_store
-
     return Projects(get_store())
-
-
-def _users():
-    from kg.users import UserStore
-
-    cache = current_app.extensions["hpkg"]
-    if "users" not in cache:
-        cache["users"] = UserStore(_settings()["data_dir"])
-    return cache["users"]
-
-
-def _is_api() -> bool:
-    return request.path.startswith("/api/")
-
-
-# --- sessions, CSRF, rate limit ----------------------------------------------------------------
-
-def csrf_token() -> str:
-    if "csrf" not in session:
-        session["csrf"] = secrets.token_urlsafe(32)
-    return session["csrf"]
 
 
 @bp.app_context_processor
 def _template_globals():
-    return {"csrf_token": csrf_token, "current_user": session.get("user"), "statuses": PROJECT_STATUSES}
-
-
-def _check_csrf() -> None:
-    sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token") or ""
-    expected = session.get("csrf") or ""
-    if not expected or not hmac.compare_digest(sent, expected):
-        raise HpkgError("Jeton CSRF absent ou invalide : rechargez la page et recommencez.", status=403)
-
-
-def login_required(view):
-    """Editors and admins only; CSRF checked on every state-changing request."""
-    @wraps(view)
-    def wrapped(*args, **kwargs):
-        name = session.get("user")
-        user = _users().get(name) if name else None
-        if user is None or not user.can_edit:
-            session.pop("user", None)
-            if _is_api():
-                raise Unauthorized("Connexion requise : connectez-vous avec un compte éditeur.")
-            return redirect(url_for("links.login", next=request.full_path.rstrip("?")))
-        if request.method in WRITE_METHODS:
-            _check_csrf()
-        g.user = user
-        return view(*args, **kwargs)
-
-    return wrapped
-
-
-def _rate_limited(name: str) -> bool:
-    state = current_app.extensions["hpkg_links"]
-    key = (name.lower(), request.remote_addr or "")
-    with state["lock"]:
-        window = state["failures"].get(key, deque())
-        while window and window[0] < time.monotonic() - 60:
-            window.popleft()
-        if not window:
-            state["failures"].pop(key, None)  # forget quiet keys: the table stays small
-        return len(window) >= _settings()["login_attempts_per_minute"]
-
-
-def _record_failure(name: str) -> None:
-    state = current_app.extensions["hpkg_links"]
-    with state["lock"]:
-        state["failures"][(name.lower(), request.remote_addr or "")].append(time.monotonic())
-
-
-def _authenticate(name: str, password: str):
-    _check_csrf()
-    if _rate_limited(name):
-        raise TooManyRequests("Trop de tentatives de connexion : réessayez dans une minute.")
-    user = _users().authenticate(name, password)
-    if user is None:
-        _record_failure(name)
-        raise Unauthorized("Identifiant ou mot de passe incorrect.")
-    session.clear()  # a fresh session (and CSRF token) at each login: no session fixation
-    session["user"] = user.name
-    session["role"] = user.role
-    return user
-
-
-def _safe_next(target: str | None) -> str:
-    """Only local paths: a login link must not send the user to another site."""
-    # a backslash counts: browsers read `/\evil.example` as `//evil.example`
-    if (target and target.startswith("/") and not target.startswith("//") and "\\" not in target
-            and not urlparse(target).netloc):
-        return target
-    return url_for("links.project_list")
-
-
-@bp.route("/connexion", methods=["GET", "POST"])
-def login():
-    error, status = None, 200
-    if request.method == "POST":
-        name = request.form.get("name", "").strip()
-        try:
-            _authenticate(name, request.form.get("password", ""))
-            return redirect(_safe_next(request.args.get("next")))
-        except HpkgError as failure:
-            error, status = failure.message, failure.status
-    return render_template("login.html", error=error, next=request.args.get("next", "")), status
-
-
-@bp.post("/deconnexion")
-def logout():
-    _check_csrf()
-    session.clear()
-    return redirect(url_for("links.project_list"))
-
-
-@bp.get("/api/session")
-def api_session():
-    return jsonify({"user": session.get("user"), "role": session.get("role"), "csrf_token": csrf_token()})
-
-
-@bp.post("/api/login")
-def api_login():
-    body = request.get_json(silent=True)
-    body = body if isinstance(body, dict) else {}  # a JSON list or string: no name, no password
-    user = _authenticate(str(body.get("name", "")), str(body.get("password", "")))
-    return jsonify({"ok": True, "user": user.name, "role": user.role, "csrf_token": csrf_token()})
-
-
-@bp.post("/api/logout")
-def api_logout():
-    _check_csrf()
-    session.clear()
-    return jsonify({"ok": True})
-
-
-# --- errors of kg.projects as HTTP errors ------------------------------------------------------
-
-@bp.app_errorhandler(ProjectError)
-def _project_error(error):
-    """ProjectError -> JSON {ok, status, error, errors} or the French error page."""
-    from search_api.handlers import wants_json
-
-    if wants_json():
-        return jsonify({"ok": False, "status": error.status, "error": error.message, "errors": error.errors}), error.status
-    return render_template("error.html", status=error.status, title=_TITLES.get(error.status, "Erreur"),
-                           message=error.message), error.status
-
-
-_TITLES = {400: "Saisie invalide", 404: "Page introuvable", 409: "Conflit de modification"}
+    return {"statuses": PROJECT_STATUSES}
 
 
 # --- suggestions ---------------------------------------------------------------------------------
 
 def _suggest(text: str, k: int | None = None, territories=(), populations=()) -> dict:
-    from pipeline.link import suggest
-
-    from search_api.resources import get_store
-
     k = k or _settings()["link_suggestions"]
     return suggest(get_store(), _settings(), text, k=k, territories=territories, populations=populations)
 
@@ -221,9 +44,9 @@ def _k_param(value) -> int:
     try:
         k = int(value or 0) or _settings()["link_suggestions"]
     except (TypeError, ValueError, OverflowError):  # JSON 1e400 is inf
-        raise BadRequest("k : un nombre entier est attendu") from None
+        raise BadInput("k : un nombre entier est attendu") from None
     if not 1 <= k <= 50:
-        raise BadRequest("k : entre 1 et 50")
+        raise BadInput("k : entre 1 et 50")
     return k
 
 
@@ -237,7 +60,7 @@ def api_link():
     else:
         text, k = request.args.get("q", ""), request.args.get("k")
     if not str(text).strip():
-        raise BadRequest("q : décrivez le projet en quelques phrases")
+        raise BadInput("q : décrivez le projet en quelques phrases")
     return jsonify(_suggest(str(text), _k_param(k)))
 
 
@@ -255,7 +78,7 @@ def _store_suggestions(project) -> int:
 def _json_body() -> dict:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise BadRequest("corps de la requête : un objet JSON est attendu")
+        raise BadInput("corps de la requête : un objet JSON est attendu")
     return body
 
 
@@ -349,10 +172,6 @@ def export(fmt: str):
 
 
 def _section_info(iri: str) -> dict:
-    from kg.linking import load_candidates
-
-    from search_api.resources import get_store
-
     for candidate in load_candidates(get_store(), min_text=0):
         if candidate.iri == iri:
             return {"iri": iri, "doc": candidate.doc, "section": candidate.key, "title": candidate.title,
@@ -376,10 +195,6 @@ def api_coverage():
 
 def _sections() -> dict:
     """Every section by IRI, to show a project's links with their number and title."""
-    from kg.linking import load_candidates
-
-    from search_api.resources import get_store
-
     return {c.iri: c for c in load_candidates(get_store(), min_text=0)}
 
 
@@ -399,7 +214,7 @@ def project_new():
             _store_suggestions(project)
             flash("Projet enregistré ; voici les orientations suggérées.")
             return redirect(url_for("links.project_page", project_id=project.id))
-        except ProjectError as error:
+        except BadInput as error:
             errors = error.errors
     return render_template("projects_form.html", form=form, errors=errors, project=None), 400 if errors else 200
 
@@ -410,14 +225,10 @@ def project_page(project_id: str):
     query = request.args.get("q", "").strip()
     found = None
     if query:
-        from kg.search import search_store
-
-        from search_api.resources import get_store
-
         try:
             found = search_store(get_store(), _settings(), query, k=8)["hits"]
         except ValueError as error:  # an over-long query: say so on the page
-            raise BadRequest(f"Recherche : {error}") from error
+            raise BadInput(f"Recherche : {error}") from error
     return render_template("projects_detail.html", project=project, sections=_sections(), query=query,
                            found=found, link_statuses=LINK_STATUSES, project_statuses=PROJECT_STATUSES)
 
@@ -437,8 +248,8 @@ def project_edit(project_id: str):
             _store_suggestions(_projects().update(project_id, form, form.get("version"), g.user.name))
             flash("Modifications enregistrées ; suggestions mises à jour.")
             return redirect(url_for("links.project_page", project_id=project_id))
-        except ProjectError as error:
-            errors, status = error.errors, error.status
+        except (BadInput, Conflict) as error:
+            errors, status = error.errors, status_of(error)
             if isinstance(error, Conflict):
                 form["version"] = form.get("version")  # keep the stale version: the user must reload
     return render_template("projects_form.html", form=form, errors=errors, project=project), status
@@ -477,8 +288,8 @@ def project_import():
         else:
             try:
                 created = _projects().import_csv(upload.read().decode("utf-8-sig", "replace"), g.user.name)
-            except ProjectError as error:
-                errors, status = error.errors, error.status
+            except BadInput as error:
+                errors, status = error.errors, status_of(error)
     return render_template("projects_import.html", errors=errors, created=created, columns=CSV_COLUMNS), status
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from flask import Flask, current_app
 
+from kg.store import open_store
+
 
 def init_app(app: Flask) -> None:
     app.extensions["hpkg"] = {}
@@ -24,8 +26,6 @@ def get_store():
     if "store" not in cache:
         with _OPEN_LOCK:
             if "store" not in cache:
-                from kg.store import open_store
-
                 settings = current_app.config["HPKG"]
                 cache["store"] = store = open_store(settings["data_dir"], backend=settings["store"])
                 atexit.register(store.close)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
-from search_api.errors import BadRequest
+from kg.errors import BadInput
+from kg.search import FACETS, search_store, validate_filters, validate_k, validate_query
 from search_api.resources import get_store
 
 bp = Blueprint("search", __name__)
@@ -16,12 +17,10 @@ bp = Blueprint("search", __name__)
 
 @bp.get("/api/search")
 def api_search():
-    from kg.search import FACETS, search_store, validate_filters, validate_k, validate_query
-
     try:
         query = validate_query(request.args.get("q"))
         k = validate_k(request.args.get("k", "10"))
         filters = validate_filters({f: request.args.getlist(f) for f in FACETS if request.args.getlist(f)})
     except ValueError as error:
-        raise BadRequest(str(error)) from error
+        raise BadInput(str(error)) from error
     return jsonify(search_store(get_store(), current_app.config["HPKG"], query, k=k, filters=filters))

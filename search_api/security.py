@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import Flask, Request, Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from search_api.errors import BadRequest
+from kg.errors import BadInput
 
 # Everything the pages use is served from here (YASGUI is vendored): no other origin, no inline
 # script. Inline styles stay allowed: templates and YASGUI's editor set `style` attributes.
@@ -38,7 +38,7 @@ class HpkgRequest(Request):
         try:
             return super().get_json(force=force, silent=silent, cache=cache)
         except RecursionError:
-            raise BadRequest("corps de la requête : JSON imbriqué trop profondément") from None
+            raise BadInput("corps de la requête : JSON imbriqué trop profondément") from None
 
 
 def init_app(app: Flask) -> None:

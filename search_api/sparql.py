@@ -2,21 +2,20 @@
 
 The view only reads the protocol request (where the query is, which dataset, which format) and
 hands it to `kg.sparql_exec`, which checks, runs and serializes the query in a killable worker.
-Errors are plain text for SPARQL clients, `{ok, status, error}` JSON for clients that prefer
-JSON and the French error page for browsers (search_api/handlers.py).
+Errors are plain text for SPARQL clients, the JSON error shape for clients that prefer JSON and
+the French error page for browsers, all rendered by search_api/handlers.py.
 """
 from __future__ import annotations
 
 import re
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDF
-from werkzeug.exceptions import HTTPException
 
 from kg import formats
-from kg.sparql_exec import SparqlError, answer_query_limited
-from search_api.errors import HpkgError
+from kg.errors import BadInput, Forbidden, MethodNotAllowed, UnsupportedMediaType
+from kg.sparql_exec import answer_query_limited
 from search_api.resources import get_store
 
 bp = Blueprint("sparql", __name__)
@@ -36,25 +35,16 @@ _IRI = re.compile(r'^[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20<>"{}|^`\\]*\Z')  # \Z: 
 _READ_ONLY = "updates are not allowed: this endpoint is read-only"
 
 
-class ProtocolError(HpkgError):
-    """A malformed protocol request; `headers` go on the error response (e.g. Allow)."""
-
-    def __init__(self, message: str, status: int = 400, headers: dict | None = None):
-        super().__init__(message, status)
-        self.headers = headers or {}
-
-
 @bp.route("/sparql", methods=["GET", "POST", "OPTIONS", "PUT", "DELETE", "PATCH"])
 def endpoint():
     if request.method == "OPTIONS":
         return _preflight()
     if request.method not in ("GET", "POST"):
-        raise ProtocolError(f"method {request.method} is not allowed on /sparql: use GET or POST",
-                            405, {"Allow": ALLOWED})
+        raise MethodNotAllowed(f"method {request.method} is not allowed on /sparql: use GET or POST", ALLOWED)
     text, params = _read_protocol_request()
     if text is None:
         if request.method == "POST":
-            raise ProtocolError("missing 'query' parameter")
+            raise BadInput("missing 'query' parameter")
         return _service_description_or_page()
     settings = current_app.config["HPKG"]
     answer = answer_query_limited(
@@ -83,30 +73,30 @@ def _read_protocol_request() -> tuple[str | None, dict]:
         mimetype = request.mimetype  # lower case, parameters stripped
         charset = request.mimetype_params.get("charset")
         if not mimetype:
-            raise ProtocolError(f"missing Content-Type: POST the query as {FORM_TYPE} (query=...) "
-                                f"or as {QUERY_TYPE}", 415)
+            raise UnsupportedMediaType(f"missing Content-Type: POST the query as {FORM_TYPE} (query=...) "
+                                       f"or as {QUERY_TYPE}")
         if mimetype == UPDATE_TYPE:
-            raise ProtocolError(_READ_ONLY, 403)
+            raise Forbidden(_READ_ONLY)
         if mimetype not in (FORM_TYPE, QUERY_TYPE):
-            raise ProtocolError(f"unsupported Content-Type {mimetype!r}: use {FORM_TYPE} or {QUERY_TYPE}", 415)
+            raise UnsupportedMediaType(f"unsupported Content-Type {mimetype!r}: use {FORM_TYPE} or {QUERY_TYPE}")
         if charset and charset.strip().lower() not in ("utf-8", "utf8"):
-            raise ProtocolError(f"unsupported charset {charset!r}: send the query in UTF-8", 415)
+            raise UnsupportedMediaType(f"unsupported charset {charset!r}: send the query in UTF-8")
         if mimetype == QUERY_TYPE:
             if "query" in args:
-                raise ProtocolError("more than one query: the body holds the query, "
-                                    "so the URL must not have a 'query' parameter")
+                raise BadInput("more than one query: the body holds the query, "
+                               "so the URL must not have a 'query' parameter")
             try:
                 text = request.get_data(cache=False).decode("utf-8")
             except UnicodeDecodeError as error:
-                raise ProtocolError(f"the request body is not valid UTF-8 (byte {error.start})", 400) from None
+                raise BadInput(f"the request body is not valid UTF-8 (byte {error.start})") from None
         else:
             fields.append(request.form)
     if any("update" in f for f in fields):
-        raise ProtocolError(_READ_ONLY, 403)
+        raise Forbidden(_READ_ONLY)
     if text is None:
         queries = [q for f in fields for q in f.getlist("query")]
         if len(queries) > 1:
-            raise ProtocolError(f"more than one 'query' parameter ({len(queries)}): send exactly one")
+            raise BadInput(f"more than one 'query' parameter ({len(queries)}): send exactly one")
         text = queries[0] if queries else None
     params = {"format": None}
     for name in ("format", "output"):  # `output` is what Fuseki and Virtuoso call it
@@ -117,7 +107,7 @@ def _read_protocol_request() -> tuple[str | None, dict]:
         params[name] = [v for f in fields for v in f.getlist(name)]
         for value in params[name]:
             if not _IRI.match(value):
-                raise ProtocolError(f"{name}: {value!r} is not an absolute IRI")
+                raise BadInput(f"{name}: {value!r} is not an absolute IRI")
     return text, params
 
 
@@ -129,10 +119,7 @@ def _service_description_or_page():
     rdf = max((accept[f.mime] for f in formats.formats_for("graph")), default=0)
     if html and html >= rdf:
         return render_template("sparql.html", endpoint=request.base_url)
-    try:
-        fmt = formats.negotiate("graph", request.headers.get("Accept"), request.args.get("format"))
-    except formats.FormatError as error:
-        raise ProtocolError(str(error), 406) from None
+    fmt = formats.negotiate("graph", request.headers.get("Accept"), request.args.get("format"))
     body = formats.write_graph(fmt, service_description(request.base_url))
     response = Response(body, content_type=fmt.content_type)
     response.headers["Vary"] = "Accept"
@@ -185,42 +172,3 @@ def _cors(response: Response) -> Response:
         response.headers["Access-Control-Allow-Origin"] = "*"
         response.headers["Access-Control-Expose-Headers"] = "X-SPARQL-Truncated, X-SPARQL-Max-Rows"
     return response
-
-
-# ---------------------------------------------------------------- errors
-def error_response(status: int, message: str, headers: dict | None = None):
-    """Plain text for SPARQL clients, handlers.py JSON for JSON clients, French page for browsers."""
-    best = request.accept_mimetypes.best_match(
-        ["text/plain", "application/json", "application/sparql-results+json", "text/html"])
-    if best == "text/html":
-        from search_api.handlers import render_error
-
-        response, _ = render_error(status, message)
-        response = current_app.make_response((response, status))
-    elif best in ("application/json", "application/sparql-results+json"):
-        response = jsonify({"ok": False, "status": status, "error": message})
-        response.status_code = status
-    else:
-        response = Response(message + "\n", status=status, content_type="text/plain; charset=utf-8")
-    response.headers.update(headers or {})
-    return response
-
-
-@bp.errorhandler(SparqlError)
-def _sparql_error(error: SparqlError):
-    return error_response(error.status, error.message)
-
-
-@bp.errorhandler(ProtocolError)
-def _protocol_error(error: ProtocolError):
-    return error_response(error.status, error.message, error.headers)
-
-
-@bp.errorhandler(HTTPException)
-def _http_error(error: HTTPException):
-    # 413 (body over max_body_kb) and the like, raised while reading the request.
-    message = error.description or error.name
-    if error.code == 413:
-        limit = current_app.config["HPKG"]["max_body_kb"]
-        message = f"request body too large: the limit is {limit} KB"
-    return error_response(error.code or 500, message)

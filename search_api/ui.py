@@ -13,9 +13,10 @@ from markupsafe import Markup
 from werkzeug.exceptions import default_exceptions
 
 from kg.browse import entity_page, orientation_page, overview, plan_tree
+from kg.errors import BadInput, NotFound
+from kg.queries import describe, query_names
 from ontology import entity_types
 from search_api import ui_search as results
-from search_api.errors import BadRequest, NotFound
 from search_api.graph_svg import neighbourhood_svg
 from search_api.handlers import wants_json
 from search_api.resources import get_store
@@ -103,7 +104,7 @@ def entity(path: str | None = None):
 
 def _page_number(raw: str) -> int:
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 3) or not 1 <= int(raw) <= MAX_RESULTS // PER_PAGE:
-        raise BadRequest(f"Paramètre « page » invalide : {raw!r} (un nombre entre 1 et "
+        raise BadInput(f"Paramètre « page » invalide : {raw!r} (un nombre entre 1 et "
                          f"{MAX_RESULTS // PER_PAGE} est attendu).")
     return int(raw)
 
@@ -113,11 +114,11 @@ def _iri_from(path: str | None, prefix: str) -> str:
     iri = request.args.get("iri")
     if not iri:
         if not path:
-            raise BadRequest("Paramètre « iri » manquant : indiquez l'identifiant de la page voulue.")
+            raise BadInput("Paramètre « iri » manquant : indiquez l'identifiant de la page voulue.")
         iri = HPID + prefix + _strip_json(path)
     if not _VALID_IRI.fullmatch(iri):  # the store refuses it anyway: say why, rather than a 500
         shown = iri if len(iri) <= 200 else iri[:200] + "…"
-        raise BadRequest(f"Identifiant invalide : {shown!r} n'est pas une IRI absolue (espaces, "
+        raise BadInput(f"Identifiant invalide : {shown!r} n'est pas une IRI absolue (espaces, "
                          "caractères de contrôle et < > \" { } | ^ ` \\ y sont interdits).")
     return iri
 
@@ -178,8 +179,6 @@ def _page_url(page: int) -> str:
 def _template_helpers():
     def named_queries():
         """Every named query; those documented for analysts (a `title:` header) first."""
-        from kg.queries import describe, query_names
-
         queries = [{"name": q.name, "title": q.title, "query": q.text, "analyst": bool(q.title)}
                    for q in map(describe, query_names())]
         return sorted(queries, key=lambda q: (not q["analyst"], q["name"]))

@@ -6,7 +6,10 @@ import re
 
 from markupsafe import Markup, escape
 
-from search_api.errors import BadRequest
+from kg.errors import BadInput
+from kg.index import open_index
+from kg.lexical import tokenize
+from kg.search import FACETS, MAX_K, search_store, section_vector
 
 CHIP_TYPES = ("actor", "tool", "territory", "population")
 FACET_ORDER = ("scheme", "actor", "tool", "territory", "population", "programme")
@@ -21,15 +24,13 @@ def parse_filters(args) -> dict[str, list[str]]:
 def run_search(store, settings: dict, query: str, filters: dict, *, page: int, per_page: int,
                max_results: int) -> dict:
     """One page of hits (passages highlighted), the facets with counts, and the total."""
-    from kg.search import FACETS, MAX_K, search_store
-
     unknown = [f for f in filters if f not in FACETS]
     if unknown:
-        raise BadRequest(f"Filtre « {unknown[0]} » non pris en charge par la recherche.")
+        raise BadInput(f"Filtre « {unknown[0]} » non pris en charge par la recherche.")
     try:
         answer = search_store(store, settings, query, k=min(max_results, MAX_K), filters=filters)
     except ValueError as error:
-        raise BadRequest(f"Recherche impossible : {error}") from error
+        raise BadInput(f"Recherche impossible : {error}") from error
     hits = answer["hits"]
     for hit in hits:
         explanation = hit.get("explanation") or {}
@@ -67,8 +68,6 @@ def highlight(text: str, terms: list[str]) -> Markup:
     >>> str(highlight("Les infirmiers libéraux <et> les SSIAD", ["infirmier"]))
     'Les <mark>infirmiers</mark> libéraux &lt;et&gt; les SSIAD'
     """
-    from kg.lexical import tokenize
-
     stems = set(tokenize(" ".join(terms)))
     out, cursor = [], 0
     for match in _WORD.finditer(text):
@@ -91,9 +90,6 @@ def _filter_labels(facets: dict, filters: dict) -> list[dict]:
 def similar_sections(store, settings: dict, page: dict, limit: int = 5) -> list[dict]:
     """Sections close in meaning to an orientation (its title and opening as the query),
     itself excluded; empty when the search index is not built."""
-    from kg.index import open_index
-    from kg.search import search_store, section_vector
-
     query = " ".join(f"{page['title']} {page['text'][:300]}".split())[:480]
     if not query:
         return []

@@ -8,9 +8,10 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF
 
-from kg.projects import GRAPH, Conflict, NotFoundError, ProjectError, Projects, parse_territory
+from kg.errors import BadInput, Conflict, NotFound
+from kg.projects import GRAPH, Projects, parse_territory
 from kg.store import open_store
-from kg.users import UserError, UserStore
+from kg.users import UserStore
 from ontology.namespaces import HPID, HPO
 
 DOC = "900_test"
@@ -82,7 +83,7 @@ def test_update_bumps_version_and_detects_conflict(projects):
 
 
 def test_validation_names_each_field(projects):
-    with pytest.raises(ProjectError) as caught:
+    with pytest.raises(BadInput) as caught:
         projects.create({"title": "", "territories": "1X", "status": "fini"}, "alice")
     messages = " | ".join(caught.value.errors)
     assert "titre : obligatoire" in messages
@@ -110,9 +111,9 @@ def test_decisions_are_attributed_and_versioned(projects):
     assert added.section == str(section_iri("Optimiser l’offre médico-sociale"))
     axis = projects.axis_projects(str(section_iri("2.8.2")))
     assert [(a["id"], a["status"], a["who"]) for a in axis] == [(project.id, "confirmed", "bob")]
-    with pytest.raises(ProjectError, match="n'existe pas"):
+    with pytest.raises(BadInput, match="n'existe pas"):
         projects.decide(project.id, f"{DOC} § 9.9", "confirmed", "bob")
-    with pytest.raises(NotFoundError):
+    with pytest.raises(NotFound):
         projects.decide("inconnu", str(section_iri("2.8.2")), "confirmed", "bob")
 
 
@@ -132,7 +133,7 @@ def test_csv_import_all_or_nothing_with_line_numbers(projects):
            "MSP du Val,texte,13,,draft,900_test § 2.8.2\n"
            ",sans titre,13,,draft,\n"
            "Répit,texte,99999X,,draft,900_test § 7.7\n")
-    with pytest.raises(ProjectError) as caught:
+    with pytest.raises(BadInput) as caught:
         projects.import_csv(bad, "alice")
     errors = caught.value.errors
     assert errors[0] == "ligne 3 : titre : obligatoire"
@@ -145,7 +146,7 @@ def test_csv_import_all_or_nothing_with_line_numbers(projects):
     created = projects.import_csv("\n".join(good) + "\n", "alice")
     assert [p.title for p in created] == ["MSP du Val"]
     assert [(a.section, a.status, a.who) for a in created[0].alignments] == [(str(section_iri("2.8.2")), "confirmed", "alice")]
-    with pytest.raises(ProjectError, match="colonnes inconnues : budget"):
+    with pytest.raises(BadInput, match="colonnes inconnues : budget"):
         projects.import_csv("title,budget\nX,3\n", "alice")
 
 
@@ -193,11 +194,11 @@ def test_users(tmp_path):
     assert users.authenticate("alice", "un mot de passe").role == "admin"
     assert users.authenticate("alice", "Un mot de passe") is None
     assert users.authenticate("nobody", "un mot de passe") is None
-    with pytest.raises(UserError, match="already exists"):
+    with pytest.raises(BadInput, match="already exists"):
         users.add("alice", "autre mot de passe")
-    with pytest.raises(UserError, match="role"):
+    with pytest.raises(BadInput, match="role"):
         users.add("bob", "un mot de passe", role="root")
-    with pytest.raises(UserError, match="password"):
+    with pytest.raises(BadInput, match="password"):
         users.add("bob", "court")
     users.add("alice", "nouveau mot de passe", role="editor", replace=True)
     assert users.authenticate("alice", "nouveau mot de passe").role == "editor"

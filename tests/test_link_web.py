@@ -44,7 +44,7 @@ def app(shared_app):
 
     with shared_app.app_context():
         get_store().remove_graph(GRAPH)
-    shared_app.extensions["hpkg_links"]["failures"].clear()
+    shared_app.extensions["hpkg_auth"]["failures"].clear()
     return shared_app
 
 

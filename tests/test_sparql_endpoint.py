@@ -163,8 +163,8 @@ def test_syntax_error_names_line_and_column(client):
 def test_error_shape_is_json_for_json_clients(client):
     response = _get(client, "ASK {", headers={"Accept": "application/json"})
     assert response.status_code == 400
-    assert response.get_json() == {"ok": False, "status": 400,
-                                   "error": "syntax error at line 1, column 6, at the end of the line: Expected AskQuery"}
+    message = "syntax error at line 1, column 6, at the end of the line: Expected AskQuery"
+    assert response.get_json() == {"ok": False, "status": 400, "error": message, "errors": [message]}
 
 
 @pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])

@@ -127,7 +127,7 @@ def test_negotiate(kind, accept, name, expected):
 
 @pytest.mark.parametrize("kind, name", [("ask", "csv"), ("select", "ttl"), ("graph", "csv"), ("select", "yaml")])
 def test_unavailable_format_is_named(kind, name):
-    with pytest.raises(formats.FormatError, match=f"format '{name}' is not available for {kind.upper()}"):
+    with pytest.raises(formats.NoAcceptableFormat, match=f"format '{name}' is not available for {kind.upper()}"):
         formats.negotiate(kind, None, name)
 
 
