@@ -32,6 +32,7 @@ import numpy as np
 
 from kg.calibration import Calibration, calibrate
 from kg.embeddings import get_embedder, model_id
+from kg.errors import Unavailable
 from kg.lexical import LexicalIndex, Synonyms, vocabulary_labels
 from kg.passages import Passage, SectionInfo, corpus_hash, read_passages
 
@@ -267,6 +268,33 @@ def open_index(store, settings: dict) -> SearchIndex:
             or index.manifest.get("faiss") != settings.get("faiss_index", "flat")):
         return ensure_index(store, settings)
     return index
+
+
+class IndexUnavailable(Unavailable):
+    """No usable search index to serve, and none served before in this app."""
+
+
+def serve_index(settings: dict, last: SearchIndex | None = None) -> tuple[SearchIndex, bool]:
+    """The index a request may use, and whether it is stale; never builds one.
+
+    The saved index when it loads and was built with the configured model and FAISS kind;
+    otherwise (missing, damaged, another model) `last`, the one this app served before. Stale
+    means the store changed since the index was built (an ingest is running or ran) or `last`
+    is served. IndexUnavailable when there is nothing to serve: the index is built by `hpkg
+    ingest` and at `hpkg serve` start-up, never inside a request.
+    """
+    stale = _stale_stamp(settings) is not None
+    try:
+        index = load_index(settings)
+        if (index.manifest.get("model") != model_id(settings["embedding_model"])
+                or index.manifest.get("faiss") != settings.get("faiss_index", "flat")):
+            raise IndexUnusable(f"{index.folder}: built with another model or FAISS kind")
+    except FileNotFoundError as error:  # IndexUnusable included
+        if last is None:
+            raise IndexUnavailable(f"search index unavailable ({error}); run `hpkg ingest`, or restart "
+                                   "`hpkg serve`, which builds it") from error
+        return last, True
+    return index, stale
 
 
 def mark_stale(settings: dict) -> None:

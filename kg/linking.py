@@ -114,13 +114,13 @@ def best_passage(project_stems: set[str], text: str, idf: dict[str, float], limi
     return best
 
 
-def _meaning(store, settings, text: str, k: int) -> tuple[dict[str, float], dict[str, str]]:
+def _meaning(store, settings, text: str, k: int, index=None) -> tuple[dict[str, float], dict[str, str]]:
     """Section IRI -> search score (best passage), and -> snippet, from kg.search."""
     if settings is None:
         return {}, {}
     if len(text) > MAX_QUERY_CHARS:  # a long description: its opening says what the project is
         text = text[:MAX_QUERY_CHARS].rsplit(" ", 1)[0]
-    result = search_store(store, settings, text, k=min(k, 100))
+    result = search_store(store, settings, text, k=min(k, 100), index=index)
     scores, snippets = {}, {}
     for hit in result["hits"]:
         if hit["iri"] not in scores:
@@ -143,12 +143,13 @@ def _join_fr(labels: list[str]) -> str:
 
 
 def suggest(store, settings, text: str, k: int = 5, territories=(), populations=(),
-            concepts: dict[str, tuple[str, str]] | None = None) -> dict:
+            concepts: dict[str, tuple[str, str]] | None = None, index=None) -> dict:
     """Rank sections for a project description (DESIGN.md `hpkg link --json` contract).
 
     `concepts` are those found in the text (iri -> (type, label); `pipeline.link.suggest` fills
     them), `territories`/`populations` concept IRIs declared on the project, matched alike.
-    `settings` None skips the search index (words + concepts only).
+    `settings` None skips the search index (words + concepts only); `index` is the one to use
+    (the web app passes the one it serves, so a request never builds one).
     """
     text = " ".join(text.split())
     candidates = load_candidates(store)
@@ -156,7 +157,7 @@ def suggest(store, settings, text: str, k: int = 5, territories=(), populations=
         return {"suggestions": []}
     query = stems(text)
     words = _normalise(_bm25(query, candidates))
-    meaning_raw, snippets = _meaning(store, settings, text, k=max(len(candidates), 20))
+    meaning_raw, snippets = _meaning(store, settings, text, k=max(len(candidates), 20), index=index)
     meaning = _normalise({c.iri: meaning_raw.get(c.iri, 0.0) for c in candidates})
 
     found = dict(concepts or {})

@@ -157,6 +157,11 @@ def serve(host, port, production: bool, workers, threads, data_dir: Path | None)
         configure_logging(settings["log_format"], settings["log_level"])
     except ValueError as error:
         raise click.ClickException(str(error)) from error
+    from search_api.serving import prepare_index
+
+    outcome = prepare_index(settings)  # built here, at start-up: requests never build it
+    if "error" in outcome:
+        click.echo(f"warning: search index not checked: {outcome['error']}", err=True)
     app = create_app({"data_dir": settings["data_dir"]})
     app.run(host=settings["host"], port=settings["port"], threaded=True)
 

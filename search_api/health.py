@@ -13,12 +13,13 @@ import os
 import threading
 import time
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify
 
-from kg.index import index_dir
+from kg.index import STALE_MARKER, index_dir
 from kg.store import StoreError
-from search_api.resources import get_store
+from search_api.resources import get_store, index_stale
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger("hpkg.health")
@@ -91,7 +92,10 @@ def _index_state(settings: dict, reasons: list[str]) -> dict:
     except (OSError, ValueError) as error:
         reasons.append(f"search index unreadable (manifest.json: {type(error).__name__})")
         return {"error": "unreadable"}
-    return {key: manifest.get(key) for key in ("passages", "sections", "embedding_model", "faiss", "built_at")}
+    state = {key: manifest.get(key) for key in ("passages", "sections", "embedding_model", "faiss", "built_at")}
+    # the store changed since the build (an ingest ran or runs), or requests get the last good index
+    state["stale"] = (Path(settings["data_dir"]) / STALE_MARKER).exists() or bool(index_stale())
+    return state
 
 
 def _cause(error: Exception) -> str:

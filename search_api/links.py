@@ -15,7 +15,7 @@ from kg.search import search_store
 from pipeline.link import suggest
 from search_api.auth import login_required
 from search_api.handlers import status_of
-from search_api.resources import get_store
+from search_api.resources import get_index, get_store
 
 bp = Blueprint("links", __name__)
 
@@ -37,7 +37,8 @@ def _template_globals():
 
 def _suggest(text: str, k: int | None = None, territories=(), populations=()) -> dict:
     k = k or _settings()["link_suggestions"]
-    return suggest(get_store(), _settings(), text, k=k, territories=territories, populations=populations)
+    return suggest(get_store(), _settings(), text, k=k, territories=territories, populations=populations,
+                   index=get_index())
 
 
 def _k_param(value) -> int:
@@ -226,7 +227,7 @@ def project_page(project_id: str):
     found = None
     if query:
         try:
-            found = search_store(get_store(), _settings(), query, k=8)["hits"]
+            found = search_store(get_store(), _settings(), query, k=8, index=get_index())["hits"]
         except ValueError as error:  # an over-long query: say so on the page
             raise BadInput(f"Recherche : {error}") from error
     return render_template("projects_detail.html", project=project, sections=_sections(), query=query,

@@ -1,4 +1,5 @@
-"""Resources belong to the app: the store and the search index, opened once, closed at exit."""
+"""Resources belong to the app: the store (opened once, closed at exit) and the search index
+(the saved one, or the last good one: a request never builds it)."""
 from __future__ import annotations
 
 import atexit
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from flask import Flask, current_app
 
+from kg.index import SearchIndex, serve_index
 from kg.store import open_store
 
 
@@ -30,6 +32,22 @@ def get_store():
                 cache["store"] = store = open_store(settings["data_dir"], backend=settings["store"])
                 atexit.register(store.close)
     return cache["store"]
+
+
+def get_index() -> SearchIndex:
+    """The search index for this request: the saved one, or the last good one this app served
+    when the saved one is missing, damaged or being rebuilt (then reported stale by /health).
+    Never built here: `hpkg ingest` and `hpkg serve`'s start-up build it. IndexUnavailable
+    (503) when there has never been one."""
+    cache = current_app.extensions["hpkg"]
+    index, stale = serve_index(current_app.config["HPKG"], cache.get("index"))
+    cache["index"], cache["index_stale"] = index, stale
+    return index
+
+
+def index_stale() -> bool | None:
+    """Whether the index last served is stale (None: none served yet in this app)."""
+    return current_app.extensions["hpkg"].get("index_stale")
 
 
 def stored_secret(data_dir: Path) -> str:

@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from kg.errors import BadInput
 from kg.search import FACETS, search_store, validate_filters, validate_k, validate_query
-from search_api.resources import get_store
+from search_api.resources import get_index, get_store
 
 bp = Blueprint("search", __name__)
 
@@ -23,4 +23,5 @@ def api_search():
         filters = validate_filters({f: request.args.getlist(f) for f in FACETS if request.args.getlist(f)})
     except ValueError as error:
         raise BadInput(str(error)) from error
-    return jsonify(search_store(get_store(), current_app.config["HPKG"], query, k=k, filters=filters))
+    return jsonify(search_store(get_store(), current_app.config["HPKG"], query, k=k, filters=filters,
+                                index=get_index()))

@@ -7,7 +7,6 @@ import re
 from markupsafe import Markup, escape
 
 from kg.errors import BadInput
-from kg.index import open_index
 from kg.lexical import tokenize
 from kg.search import FACETS, MAX_K, search_store, section_vector
 
@@ -21,14 +20,14 @@ def parse_filters(args) -> dict[str, list[str]]:
     return {facet: args.getlist(facet) for facet in FACET_ORDER if args.getlist(facet)}
 
 
-def run_search(store, settings: dict, query: str, filters: dict, *, page: int, per_page: int,
+def run_search(store, settings: dict, query: str, filters: dict, *, index, page: int, per_page: int,
                max_results: int) -> dict:
     """One page of hits (passages highlighted), the facets with counts, and the total."""
     unknown = [f for f in filters if f not in FACETS]
     if unknown:
         raise BadInput(f"Filtre « {unknown[0]} » non pris en charge par la recherche.")
     try:
-        answer = search_store(store, settings, query, k=min(max_results, MAX_K), filters=filters)
+        answer = search_store(store, settings, query, k=min(max_results, MAX_K), filters=filters, index=index)
     except ValueError as error:
         raise BadInput(f"Recherche impossible : {error}") from error
     hits = answer["hits"]
@@ -87,16 +86,12 @@ def _filter_labels(facets: dict, filters: dict) -> list[dict]:
             for f, iris in filters.items() for iri in iris]
 
 
-def similar_sections(store, settings: dict, page: dict, limit: int = 5) -> list[dict]:
+def similar_sections(store, settings: dict, page: dict, index, limit: int = 5) -> list[dict]:
     """Sections close in meaning to an orientation (its title and opening as the query),
-    itself excluded; empty when the search index is not built."""
+    itself excluded; empty when there is no search index (`index` None)."""
     query = " ".join(f"{page['title']} {page['text'][:300]}".split())[:480]
-    if not query:
+    if not query or index is None:
         return []
-    try:
-        index = open_index(store, settings)
-    except FileNotFoundError:
-        return []  # no search index in this data directory yet
     # the section's stored vectors, not a new embedding of its text: no model run per page
     vector = section_vector(index, page["iri"])
     answer = search_store(store, settings, query, k=limit + 1, index=index, vector=vector)

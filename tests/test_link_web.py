@@ -6,10 +6,12 @@ import re
 
 import pytest
 
+from kg.index import ensure_index
 from kg.store import open_store
 from kg.users import UserStore
 from ontology.namespaces import HPID
 from search_api import create_app
+from search_api.settings import load_settings
 from tests.test_link_projects import DOC, plan_graph, section_iri
 
 PASSWORD = "mot de passe solide"
@@ -19,6 +21,7 @@ def make_data_dir(path):
     """A data dir holding the small plan of test_link_projects and two editors."""
     with open_store(path, backend="oxigraph") as store:
         store.replace_graph(HPID[f"graph/{DOC}"], plan_graph())
+        ensure_index(store, load_settings({"data_dir": str(path)}))  # as `hpkg ingest` does
     users = UserStore(path)
     users.add("alice", PASSWORD, role="editor")
     users.add("bob", PASSWORD, role="admin")

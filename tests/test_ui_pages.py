@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
+
+from kg.index import ensure_index
 from lxml import html as lxml_html
 
 from search_api import create_app
@@ -25,6 +27,7 @@ def app(tmp_path_factory):
 
     with app.app_context():
         s.load_sample(get_store())
+        ensure_index(get_store(), app.config["HPKG"])  # as `hpkg ingest` does: requests never build it
     yield app
     with app.app_context():
         get_store().close()  # now, while its temporary folder still exists
