@@ -92,7 +92,8 @@ def synthetic_nquads(corpus: bytes, triples: int, seed: int = 42) -> bytes:
             line = CONCEPT.sub(lambda m: f"<{moved.get(m.group(1), m.group(1))}>", line)
             out.append(line)
         copy += 1
-    return ("\n".join(out[:max(triples, len(ontology))]) + "\n").encode("utf-8")
+    # the corpus itself is always whole, however large the vocabularies grow
+    return ("\n".join(out[:max(triples, len(ontology) + len(pages))]) + "\n").encode("utf-8")
 
 
 def query_params(store) -> dict[str, dict]:

@@ -43,7 +43,7 @@ def test_no_blind_page_is_lost_or_untyped_at_ingest(blind_ingested):
 def test_structure_of_unseen_page_shapes():
     report = eval_structure(TUNED / "structure.jsonl", BLIND / "pages")
     assert report["documents"] >= 16 and report["sections"] >= 150
-    assert report["recall"] >= 0.98 and report["parent_accuracy"] >= 0.94  # measured 1.0 and 0.961
+    assert report["recall"] >= 0.98 and report["parent_accuracy"] >= 0.97  # measured 1.0 and 1.0
 
 
 def test_search_floor_on_unseen_pages_and_hybrid_beats_each_method(blind_ingested):
