@@ -39,6 +39,7 @@ from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS, XSD
 from rdflib.plugins.sparql import prepareQuery
 from rdflib.query import Result
 
+from kg.bulk_load import bulk_load_parts
 from ontology.namespaces import HPID, HPO
 
 BACKENDS = ("oxigraph", "memory", "http://...")  # a URL: RemoteStore (oxigraph serve, Virtuoso 7)
@@ -366,9 +367,10 @@ class OxigraphStore(_UpdateStore):
 
     def load_file(self, path, graph_iri) -> int:
         """Native parser. Into an empty graph (`hpkg load` of a new graph, a big file): the bulk
-        loader, several times faster than one transaction; it is not transactional, so a
-        failure drops the graph again (it was empty: nothing of the file stays). Into a graph
-        that holds triples: one transaction, so a failure leaves the graph as it was."""
+        loader, fed in parts on every core (`bulk_load_parts`), several times faster than one
+        transaction; it is not transactional, so a failure drops the graph again (it was
+        empty: nothing of the file stays). Into a graph that holds triples: one transaction,
+        so a failure leaves the graph as it was."""
         path = Path(path)
         fmt = LOAD_FORMATS.get(path.suffix.lower())
         if fmt is None:
@@ -384,8 +386,8 @@ class OxigraphStore(_UpdateStore):
                 yield ox.Quad(quad.subject, quad.predicate, quad.object, iri)
 
         try:
-            if bulk:
-                self._ox.bulk_extend(quads())
+            if bulk:  # parts loaded side by side on the cores (kg/bulk_load.py)
+                count = bulk_load_parts(self._ox, path, fmt, iri)
             else:
                 self._ox.extend(list(quads()))  # parsed whole first: a bad file writes nothing
         except BaseException as error:  # an interrupt too: the bulk loader leaves what it wrote
