@@ -317,9 +317,14 @@ class _UpdateStore(Store):
 
 
 class OxigraphStore(_UpdateStore):
-    """Embedded, transactional, on-disk Oxigraph (pyoxigraph) at `path`."""
+    """Embedded, transactional, on-disk Oxigraph (pyoxigraph) at `path`; in memory when `path`
+    is None (a scratch store: the passages of one page, pipeline/prefetch.py)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path | None):
+        self.path = path
+        if path is None:
+            self._ox = ox.Store()
+            return
         path.mkdir(parents=True, exist_ok=True)
         try:
             self._ox = ox.Store(str(path))
@@ -410,8 +415,8 @@ class OxigraphStore(_UpdateStore):
     def __len__(self) -> int:
         return len(self._ox)
 
-    def _lock_folder(self) -> Path:
-        return self.path.parent / "locks"
+    def _lock_folder(self) -> Path | None:
+        return None if self.path is None else self.path.parent / "locks"
 
     def close(self) -> None:
         # pyoxigraph has no close(): dropping the last reference releases the RocksDB lock.
