@@ -9,14 +9,15 @@ vector is keyed by the exact text it embeds, so such a passage is simply embedde
 the build, never given a wrong vector. Embedding is deterministic whatever the batch
 (tests/test_embedding_threads.py): the index is the one a build from scratch gives.
 
-The background thread (and the engine threads it starts) runs at a lower priority (nice +10,
-Linux: per thread): it takes the cores the page work leaves idle, never the page work's own
-(measured at normal priority on a busy machine: the pages slowed down more than the embedding
-gained). When the pages are done, `vectors()` stops it after the page in hand; the build embeds
-the rest at normal priority, on every core.
+The background thread embeds one passage at a time, on one core, at a lower priority (nice
++10, Linux: per thread): it takes the core the page work leaves idle, never the page work's own
+(measured at normal priority with two engine threads on a busy machine: the pages slowed down
+more than the embedding gained). When the pages are done, `vectors()` takes what it embedded
+and stops it; the build embeds the rest at normal priority, on every core.
 """
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import queue
@@ -42,6 +43,7 @@ class PassagePrefetch:
         self._pages: queue.Queue = queue.Queue()
         self._vectors: dict[str, np.ndarray] = {}
         self._stop = threading.Event()
+        self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="hpkg-prefetch", daemon=True)
         self._thread.start()
 
@@ -49,31 +51,40 @@ class PassagePrefetch:
         self._pages.put((iri, graph))
 
     def vectors(self, wait: bool = False) -> dict[str, np.ndarray]:
-        """Stop after the page in hand (with `wait`: after every page handed in); the vectors
-        embedded so far."""
-        self.close(wait)
-        return self._vectors
-
-    def close(self, wait: bool = False) -> None:
-        if not wait:
-            self._stop.set()
-        if self._thread.is_alive():
+        """The vectors embedded so far; the background stops after the passage in hand, in its
+        own time (it runs niced: waiting for it on a busy machine would cost seconds). With
+        `wait`: after every page handed in."""
+        if wait:
             self._pages.put(_DONE)
             self._thread.join()
+        self.close()
+        with self._lock:
+            return dict(self._vectors)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._pages.put(_DONE)
 
     def _run(self) -> None:
         _lower_priority()
         try:
             embedder = get_embedder(self._model)
             while (item := self._pages.get()) is not _DONE and not self._stop.is_set():
-                texts = [t for t in page_contexts(*item) if t not in self._vectors]
-                if texts:
-                    rows = embedder.embed_passages(texts).reshape(len(texts), embedder.dim)
-                    self._vectors.update(zip(texts, rows))
+                for text in page_contexts(*item):
+                    if self._stop.is_set():
+                        return
+                    if text not in self._vectors:  # one passage a call, on this thread alone
+                        row = _embed_one(embedder, text)
+                        with self._lock:
+                            self._vectors[text] = row
         except Exception as error:  # the build embeds whatever is missing
             log.warning("passage prefetch stopped: %s: %s", type(error).__name__, error)
-            while self._pages.get() is not _DONE:
-                pass
+
+
+def _embed_one(embedder, text: str) -> np.ndarray:
+    if "threads" in inspect.signature(embedder.embed_passages).parameters:  # e5: no thread pool
+        return embedder.embed_passages([text], threads=1).reshape(-1)
+    return embedder.embed_passages([text]).reshape(-1)
 
 
 def _lower_priority(step: int = 10) -> None:
