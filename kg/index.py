@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kg.calibration import Calibration, calibrate
+from kg.calibration import CachedQueries, Calibration, calibrate, load_query_vectors, save_query_vectors
 from kg.embeddings import get_embedder, model_id
 from kg.errors import Unavailable
 from kg.lexical import LexicalIndex, Synonyms, vocabulary_labels
@@ -91,11 +91,13 @@ def make_faiss(vectors: np.ndarray, kind: str = "flat"):
     return index
 
 
-def ensure_index(store, settings: dict, kind: str | None = None, rebuild: bool = False) -> SearchIndex:
+def ensure_index(store, settings: dict, kind: str | None = None, rebuild: bool = False,
+                 known_vectors: dict | None = None) -> SearchIndex:
     """Build the index of the store's passages, or reuse the saved one when the corpus hash,
     the model id and the FAISS kind (`kind`, else the `faiss_index` setting) are unchanged and
     its files pass their checksums (never with `rebuild`: the caller found them damaged).
-    Called by pipeline.build after an ingest; clears the stale marker.
+    Called by pipeline.build after an ingest (with the passage vectors it embedded while
+    writing the pages, `known_vectors`: reused, see `build_index`); clears the stale marker.
     """
     kind = kind or settings.get("faiss_index", "flat")
     folder = index_dir(settings)
@@ -119,21 +121,27 @@ def ensure_index(store, settings: dict, kind: str | None = None, rebuild: bool =
             changed = [key for key, value in wanted.items() if manifest.get(key) != value]
             log.info("search index: %s changed; rebuilding it", ", ".join(changed))
         if index is None:
-            index = build_index(passages, sections, synonyms, settings, kind=kind, wanted=wanted)
+            index = build_index(passages, sections, synonyms, settings, kind=kind, wanted=wanted,
+                                known_vectors=known_vectors)
         _clear_stale(settings, stale)
         return index
 
 
-def build_index(passages, sections, synonyms, settings, kind="flat", wanted=None) -> SearchIndex:
-    """Embed the passages, build FAISS and BM25, and save them (swapped in atomically)."""
+def build_index(passages, sections, synonyms, settings, kind="flat", wanted=None,
+                known_vectors: dict | None = None) -> SearchIndex:
+    """Embed the passages, build FAISS and BM25, and save them (swapped in atomically).
+    `known_vectors` (passage context -> vector of this model, e.g. embedded by the ingest while
+    it wrote the pages) are reused like the saved index's; the titles' query vectors of the
+    calibration are reused from the saved index too (`title_vectors.npz`)."""
     import faiss
 
     folder = index_dir(settings)
     name = settings["embedding_model"]
     embedder = get_embedder(name)
     started = time.perf_counter()
-    vectors, reused = _embed_reusing(embedder, [p.context for p in passages], settings, name)
-    calibration = calibrate(vectors, [p.title for p in passages], embedder.embed_queries)
+    vectors, reused = _embed_reusing(embedder, [p.context for p in passages], settings, name, known_vectors)
+    queries = CachedQueries(embedder.embed_queries, _saved_query_vectors(settings, name))
+    calibration = calibrate(vectors, [p.title for p in passages], queries)
     embed_seconds = time.perf_counter() - started
     faiss_index = make_faiss(vectors, kind)
     lexical = LexicalIndex.build([p.context for p in passages])
@@ -144,6 +152,7 @@ def build_index(passages, sections, synonyms, settings, kind="flat", wanted=None
         "sections": len(sections), "meta_hash": _sha(meta),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "embed_seconds": round(embed_seconds, 3), "reused_vectors": reused,
+        "reused_title_vectors": len(queries.seen) - queries.embedded,
     })
     _remove_leftovers(folder)
     tmp = folder.with_name(f"index.tmp{time.time_ns()}")
@@ -156,6 +165,7 @@ def build_index(passages, sections, synonyms, settings, kind="flat", wanted=None
         faiss.write_index(faiss_index, str(tmp / "vectors.faiss"))
         lexical.save(tmp / "bm25")
         calibration.save(tmp)
+        save_query_vectors(tmp, model_id(name), queries.seen)
         manifest["files"] = {rel: _file_entry(tmp / rel, sync=True) for rel in _index_files(tmp)}
         _write_json(tmp / "manifest.json", manifest)  # last: a folder without it is incomplete
         _fsync_dir(tmp)
@@ -172,11 +182,14 @@ def build_index(passages, sections, synonyms, settings, kind="flat", wanted=None
                        calibration=calibration)
 
 
-def _embed_reusing(embedder, texts: list[str], settings: dict, name: str) -> tuple[np.ndarray, int]:
+def _embed_reusing(embedder, texts: list[str], settings: dict, name: str,
+                   given: dict | None = None) -> tuple[np.ndarray, int]:
     """Vectors of `texts`, reusing the saved index's vector of any text it already embedded
     with the same model (embedding is deterministic, whatever the batch): a re-ingest after a
-    few pages changed embeds those pages only. Returns the vectors and how many were reused."""
+    few pages changed embeds those pages only; and those of `given` (same model). Returns the
+    vectors and how many were reused."""
     known = _saved_vectors(settings, name)
+    known.update(given or {})
     todo = sorted({t for t in texts if t not in known})
     fresh = embedder.embed_passages(todo).reshape(len(todo), embedder.dim) if todo else None
     rows = {t: fresh[i] for i, t in enumerate(todo)}
@@ -197,6 +210,15 @@ def _saved_vectors(settings: dict, name: str) -> dict[str, np.ndarray]:
         return {}
     matrix = saved.vectors.reconstruct_n(0, saved.vectors.ntotal)
     return {p.context: matrix[i] for i, p in enumerate(saved.passages)}
+
+
+def _saved_query_vectors(settings: dict, name: str) -> dict[str, np.ndarray]:
+    """The saved index's title vectors (calibration), when its files pass their checksums."""
+    try:
+        saved = load_index(settings)
+    except FileNotFoundError:  # IndexUnusable included
+        return {}
+    return load_query_vectors(saved.folder, model_id(name))
 
 
 def load_index(settings: dict) -> SearchIndex:

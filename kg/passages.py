@@ -115,8 +115,9 @@ def _cut_long(paragraph: str, max_chars: int) -> list[str]:
     return pieces
 
 
-def read_passages(store) -> tuple[list[Passage], dict[str, SectionInfo]]:
-    """Passages of every section with text or items, and the info of every such section.
+def read_passages(store, concepts: bool = True) -> tuple[list[Passage], dict[str, SectionInfo]]:
+    """Passages of every section with text or items, and the info of every such section
+    (without its entities and scheme unless `concepts`).
 
     Sections known only from a breadcrumb (no text, no items) have nothing to match and
     give no passage; they still appear in the breadcrumbs of their children.
@@ -160,7 +161,8 @@ def read_passages(store) -> tuple[list[Passage], dict[str, SectionInfo]]:
             Passage(iri, section["doc"], section["key"], section["title"], tuple(breadcrumb), chunk)
             for chunk in chunks
         )
-    _add_concepts(store, infos)
+    if concepts:
+        _add_concepts(store, infos)
     return passages, infos
 
 

@@ -39,6 +39,7 @@ from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS, XSD
 from rdflib.plugins.sparql import prepareQuery
 from rdflib.query import Result
 
+from kg.bulk_load import bulk_load_parts
 from kg.errors import Timeout, Unavailable
 from ontology.namespaces import HPID, HPO
 
@@ -318,9 +319,14 @@ class _UpdateStore(Store):
 
 
 class OxigraphStore(_UpdateStore):
-    """Embedded, transactional, on-disk Oxigraph (pyoxigraph) at `path`."""
+    """Embedded, transactional, on-disk Oxigraph (pyoxigraph) at `path`; in memory when `path`
+    is None (a scratch store: the passages of one page, pipeline/prefetch.py)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path | None):
+        self.path = path
+        if path is None:
+            self._ox = ox.Store()
+            return
         path.mkdir(parents=True, exist_ok=True)
         try:
             self._ox = ox.Store(str(path))
@@ -368,9 +374,10 @@ class OxigraphStore(_UpdateStore):
 
     def load_file(self, path, graph_iri) -> int:
         """Native parser. Into an empty graph (`hpkg load` of a new graph, a big file): the bulk
-        loader, several times faster than one transaction; it is not transactional, so a
-        failure drops the graph again (it was empty: nothing of the file stays). Into a graph
-        that holds triples: one transaction, so a failure leaves the graph as it was."""
+        loader, fed in parts on every core (`bulk_load_parts`), several times faster than one
+        transaction; it is not transactional, so a failure drops the graph again (it was
+        empty: nothing of the file stays). Into a graph that holds triples: one transaction,
+        so a failure leaves the graph as it was."""
         path = Path(path)
         fmt = LOAD_FORMATS.get(path.suffix.lower())
         if fmt is None:
@@ -386,8 +393,8 @@ class OxigraphStore(_UpdateStore):
                 yield ox.Quad(quad.subject, quad.predicate, quad.object, iri)
 
         try:
-            if bulk:
-                self._ox.bulk_extend(quads())
+            if bulk:  # parts loaded side by side on the cores (kg/bulk_load.py)
+                count = bulk_load_parts(self._ox, path, fmt, iri)
             else:
                 self._ox.extend(list(quads()))  # parsed whole first: a bad file writes nothing
         except BaseException as error:  # an interrupt too: the bulk loader leaves what it wrote
@@ -410,8 +417,8 @@ class OxigraphStore(_UpdateStore):
     def __len__(self) -> int:
         return len(self._ox)
 
-    def _lock_folder(self) -> Path:
-        return self.path.parent / "locks"
+    def _lock_folder(self) -> Path | None:
+        return None if self.path is None else self.path.parent / "locks"
 
     def close(self) -> None:
         # pyoxigraph has no close(): dropping the last reference releases the RocksDB lock.

@@ -36,6 +36,7 @@ from kg.store import Store, StoreError, open_store, to_rdflib
 from ontology.namespaces import HPID, HPO
 from ontology.shapes import validate
 from ontology.vocab import VOCAB_DIR
+from pipeline.prefetch import PassagePrefetch
 
 ONTOLOGY_GRAPH = HPID["graph/ontology"]
 ONTOLOGY_FILE = Path(__file__).resolve().parent.parent / "ontology" / "hpo.ttl"
@@ -82,13 +83,15 @@ class IngestReport:
 
 
 def ingest_paths(paths, settings: dict, build_index: bool = True, prune: bool = False,
-                 on_stored=None) -> IngestReport:
+                 on_stored=None, prefetch: bool = True) -> IngestReport:
     """Ingest files and folders into the store of `settings`, then (re)build the search index.
 
     With `prune`, the pages stored earlier but absent from these inputs are removed (a skipped
     page is not absent: its old graph stays), so the graph mirrors the corpus folder.
     `on_stored(doc, triples)` is called after each page is committed (default: a `stored`
     line on stderr). StoreError (one line, naming the data dir) when the disk is full.
+    With `build_index` and `prefetch`, each stored page's passages are embedded on a background
+    thread while the next pages are processed (pipeline/prefetch.py); the index is the same.
     """
     started = time.perf_counter()
     report = IngestReport()
@@ -113,23 +116,12 @@ def ingest_paths(paths, settings: dict, build_index: bool = True, prune: bool = 
         for doc in documents.values():  # cross-references may point to any page of this run
             known.update(section_table(doc))
         progress = tqdm(list(documents.values()), desc="ingest", unit="page", file=sys.stderr, disable=None)
-        for doc in progress:
-            progress.set_postfix_str(doc.doc)
-            try:
-                written = ingest_document(store, doc, known)
-            except IngestError as error:
-                if _disk_full(error):
-                    raise StoreError(f"{settings['data_dir']}: no space left on device; stopped at {doc.path} "
-                                     f"after storing {report.documents} page(s) (every page is either fully "
-                                     "stored or as it was)") from error
-                report.skipped.append(error)
-                continue
-            report.documents += 1
-            report.sections += written["sections"]
-            report.mentions.update(written["mentions"])
-            report.triples += written["triples"]
-            report.warnings.extend(f"{doc.path}: {warning}" for warning in written["warnings"])
-            on_stored(doc, written["triples"])
+        prefetcher = PassagePrefetch(settings["embedding_model"]) if build_index and prefetch and documents else None
+        try:
+            vectors = _ingest_pages(store, settings, progress, known, report, on_stored, prefetcher)
+        finally:
+            if prefetcher is not None:
+                prefetcher.close()
         if prune:
             present = set(documents) | {Path(error.path).stem for error in report.skipped}
             report.pruned = prune_pages(store, present)
@@ -137,13 +129,37 @@ def ingest_paths(paths, settings: dict, build_index: bool = True, prune: bool = 
             from kg.index import ensure_index  # heavy (model, FAISS): only when asked
 
             try:
-                ensure_index(store, settings)
+                ensure_index(store, settings, known_vectors=vectors)
             except OSError as error:  # a full disk while writing it: the old index is kept
                 raise StoreError(f"{settings['data_dir']}: cannot write the search index: "
                                  f"{error.strerror or error} (the graph is stored; the previous "
                                  "index, if any, is kept and marked stale)") from error
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _ingest_pages(store, settings, progress, known, report, on_stored, prefetcher) -> dict | None:
+    """Write each page (see `ingest_paths`); the prefetched passage vectors, if any."""
+    for doc in progress:
+        progress.set_postfix_str(doc.doc)
+        try:
+            written = ingest_document(store, doc, known)
+        except IngestError as error:
+            if _disk_full(error):
+                raise StoreError(f"{settings['data_dir']}: no space left on device; stopped at {doc.path} "
+                                 f"after storing {report.documents} page(s) (every page is either fully "
+                                 "stored or as it was)") from error
+            report.skipped.append(error)
+            continue
+        report.documents += 1
+        report.sections += written["sections"]
+        report.mentions.update(written["mentions"])
+        report.triples += written["triples"]
+        report.warnings.extend(f"{doc.path}: {warning}" for warning in written["warnings"])
+        on_stored(doc, written["triples"])
+        if prefetcher is not None:
+            prefetcher.add(iris.graph_iri(doc.doc), written["graph"])
+    return prefetcher.vectors() if prefetcher is not None else None
 
 
 def _acknowledge(doc: Document, triples: int) -> None:
@@ -201,7 +217,7 @@ def ingest_document(store: Store, doc: Document, known: dict | None = None) -> d
     except Exception as error:  # the store refused: the old graph of this page is still there
         raise IngestError(doc.path, f"store refused the graph: {error}") from error
     return {"sections": len(doc.sections), "mentions": Counter(m.type for m in mentions), "triples": triples,
-            "warnings": warnings}
+            "warnings": warnings, "graph": graph}
 
 
 def check_graph(path: str, graph: Graph) -> None:

@@ -225,3 +225,30 @@ def test_rebuild_reuses_nothing_from_a_damaged_index(copy):
     flip_bytes(folder / "vectors.faiss")
     passages, sections, synonyms = _passages_of(store)
     assert build_index(passages, sections, synonyms, settings).manifest["reused_vectors"] == 0
+
+
+def test_rebuild_reuses_title_vectors_and_gives_the_same_calibration(copy, monkeypatch):
+    """The calibration's titles are embedded once: a rebuild reads their vectors back from
+    title_vectors.npz (checked by the manifest) and gives the calibration a fresh build gives,
+    to the bit; a damaged cache file is not trusted."""
+    import numpy as np
+
+    from kg.embeddings import E5Small
+    from kg.index import build_index
+
+    store, settings, folder = copy
+    fresh, fresh_file = load_index(settings).calibration, (folder / "calibration.json").read_bytes()
+    assert (folder / "title_vectors.npz").is_file() and "title_vectors.npz" in load_index(settings).manifest["files"]
+    asked = []
+    original = E5Small.embed_queries
+    monkeypatch.setattr(E5Small, "embed_queries", lambda self, texts: asked.extend(texts) or original(self, texts))
+    passages, sections, synonyms = _passages_of(store)
+    index = build_index(passages, sections, synonyms, settings)
+    assert asked == [] and index.manifest["reused_title_vectors"] == index.calibration.titles > 0
+    assert index.calibration.on_topic_floor == fresh.on_topic_floor
+    np.testing.assert_array_equal(index.calibration.centroid, fresh.centroid)
+    assert (folder / "calibration.json").read_bytes() == fresh_file  # the saved floor and centroid, byte for byte
+    flip_bytes(folder / "title_vectors.npz")
+    index = build_index(passages, sections, synonyms, settings)
+    assert len(asked) == index.calibration.titles and index.manifest["reused_title_vectors"] == 0
+    assert index.calibration.on_topic_floor == fresh.on_topic_floor
