@@ -55,16 +55,15 @@ BODY_HEADS = {
 BODY_HEADS_LOWER_OK = {"comite", "commission", "conference", "federation", "observatoire"}
 # Kinds of service, unit and instrument that plans create by the dozen under new names
 # (`équipe mobile de gériatrie`, `unité de soins de longue durée`, `plateforme de répit`,
-# `contrat local de santé`): a head noun, then an adjective or a `de` complement.
-SERVICE_HEADS = {"equipe", "unite", "centre", "maison", "reseau", "pole", "cellule", "plateforme", "dispositif",
-                 "contrat", "point", "espace", "lieu", "service", "structure",
-                 "charte", "convention", "protocole", "guichet", "fonds", "outil", "label",
-                 "atelier", "demarche", "bilan", "astreinte"}
+# `contrat local de santé`): a head noun of HEAD_TYPES, then an adjective or a `de` complement.
+SERVICE_HEADS = {"equipe", "unite", "centre", "maison", "reseau", "pole", "cellule", "service",
+                 "plateforme", "dispositif", "contrat", "charte", "convention", "protocole", "guichet", "fonds",
+                 "outil", "label", "atelier", "demarche", "bilan", "astreinte"}
 # Telemedicine acts are named by speciality with `télé-` (`télédermatologie`, `télé-AVC`): tools.
 TELE_NOT_ACTS = {"telephone", "telephones", "telephonique", "telephoniques", "television", "telecharger",
                  "telechargement", "telechargements", "telechargeable", "telechargeables", "telecopie",
                  "teletravail", "teleservice", "teleservices", "telespectateur", "telespectateurs"}
-# `au centre de`, `en lieu et place`, `à l'espace`: the head is then a preposition's object.
+# `au centre de`, `en service`, `à la maison`: the head is then a preposition's object.
 SERVICE_HEAD_BLOCKERS = {"au", "en", "a"}
 # Complements that make no name of a service (`centre de la ville`, `service de l'État`).
 SERVICE_GENERIC = {"ville", "gravite", "vue", "depart", "reference", "travail", "etat", "debat", "cadre",
@@ -526,7 +525,7 @@ def _service_span(text: str, tokens: list[_Token], i: int) -> _Span | None:
     if tokens[i].pos in {"VERB", "ADJ", "AUX"}:
         return None  # `équipées pour …` is a participle, not `équipe`
     quoted = _QUOTED_NAME.match(text, tokens[i].end)
-    if quoted and _head_type(tokens[i:i + 1]):  # `charte « fête responsable »`
+    if quoted:  # `charte « fête responsable »`
         return _Span(tokens[i].start, quoted.end(), _head_type(tokens[i:i + 1]), "", "", "pattern")
     last = _name_end(tokens, i)
     if last == i:

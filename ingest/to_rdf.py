@@ -61,7 +61,7 @@ def document_graph(doc: Document, mentions: list[Mention], known_sections: Secti
     top = _add_document(graph, doc, doc_node)
     table = dict(known_sections or {})
     table.update(section_table(doc))
-    classes = level_classes(doc, warnings if warnings is not None else [])
+    classes = _level_classes(doc, warnings if warnings is not None else [])
     nodes: dict[str, URIRef] = {}  # key -> node of the latest section with that key (pre-order)
     spans: list[tuple[Section, URIRef]] = []
     for section, node in zip(doc.sections, section_nodes(doc)):
@@ -152,7 +152,7 @@ def _add_document(graph: Graph, doc: Document, node: URIRef) -> URIRef | None:
     return top
 
 
-def level_classes(doc: Document, warnings: list[str]) -> dict[str, URIRef]:
+def _level_classes(doc: Document, warnings: list[str]) -> dict[str, URIRef]:
     """Level class of each section, when its label, title or place in the tree says it.
 
     Never raises: a heading kind the model lacks leaves a plain hpo:Section and a warning.

@@ -67,7 +67,7 @@ class Heading:
     title: str
     style: str  # label | roman | letter | arabic | plain
     rank: float
-    kind: str | None = None  # a KINDS value: part | axis | priority | issue | orientation | ...
+    kind: str | None = None  # the kind of its label in LABELS: part | axis | priority | issue | ...
     digits: str | None = None  # dotted arabic number, for prefix nesting ("2.8.1")
     ambiguous_letter: bool = False  # `C.` may be roman 100 or the letter after `B.`
 

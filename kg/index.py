@@ -139,8 +139,10 @@ def build_index(passages, sections, synonyms, settings, kind="flat", wanted=None
     name = settings["embedding_model"]
     embedder = get_embedder(name)
     started = time.perf_counter()
-    vectors, reused = _embed_reusing(embedder, [p.context for p in passages], settings, name, known_vectors)
-    queries = CachedQueries(embedder.embed_queries, _saved_query_vectors(settings, name))
+    saved = _saved_index(settings)  # what the last build embedded, reused by text
+    known = {**_saved_vectors(saved, name), **(known_vectors or {})}
+    vectors, reused = _embed_reusing(embedder, [p.context for p in passages], known)
+    queries = CachedQueries(embedder.embed_queries, load_query_vectors(saved.folder, model_id(name)) if saved else {})
     calibration = calibrate(vectors, [p.title for p in passages], queries)
     embed_seconds = time.perf_counter() - started
     faiss_index = make_faiss(vectors, kind)
@@ -182,14 +184,11 @@ def build_index(passages, sections, synonyms, settings, kind="flat", wanted=None
                        calibration=calibration)
 
 
-def _embed_reusing(embedder, texts: list[str], settings: dict, name: str,
-                   given: dict | None = None) -> tuple[np.ndarray, int]:
-    """Vectors of `texts`, reusing the saved index's vector of any text it already embedded
-    with the same model (embedding is deterministic, whatever the batch): a re-ingest after a
-    few pages changed embeds those pages only; and those of `given` (same model). Returns the
-    vectors and how many were reused."""
-    known = _saved_vectors(settings, name)
-    known.update(given or {})
+def _embed_reusing(embedder, texts: list[str], known: dict[str, np.ndarray]) -> tuple[np.ndarray, int]:
+    """Vectors of `texts`, reusing `known` (text -> vector of this model: the saved index's, and
+    those the ingest embedded while writing the pages; embedding is deterministic, whatever the
+    batch): a re-ingest after a few pages changed embeds those pages only. Returns the vectors
+    and how many were reused."""
     todo = sorted({t for t in texts if t not in known})
     fresh = embedder.embed_passages(todo).reshape(len(todo), embedder.dim) if todo else None
     rows = {t: fresh[i] for i, t in enumerate(todo)}
@@ -199,26 +198,22 @@ def _embed_reusing(embedder, texts: list[str], settings: dict, name: str,
     return vectors, sum(1 for t in texts if t not in rows)
 
 
-def _saved_vectors(settings: dict, name: str) -> dict[str, np.ndarray]:
-    """The saved index's vectors by passage context; empty when there is no usable index
-    (missing or damaged: nothing from it is trusted) or it was built with another model."""
+def _saved_index(settings: dict) -> SearchIndex | None:
+    """The saved index when its files pass their checksums, else None (nothing from a missing
+    or damaged index is trusted)."""
     try:
-        saved = load_index(settings)
+        return load_index(settings)
     except FileNotFoundError:  # IndexUnusable included
-        return {}
-    if saved.manifest.get("model") != model_id(name) or saved.vectors.ntotal != len(saved.passages):
+        return None
+
+
+def _saved_vectors(saved: SearchIndex | None, name: str) -> dict[str, np.ndarray]:
+    """The saved index's vectors by passage context; empty without one, or when it was built
+    with another model."""
+    if saved is None or saved.manifest.get("model") != model_id(name) or saved.vectors.ntotal != len(saved.passages):
         return {}
     matrix = saved.vectors.reconstruct_n(0, saved.vectors.ntotal)
     return {p.context: matrix[i] for i, p in enumerate(saved.passages)}
-
-
-def _saved_query_vectors(settings: dict, name: str) -> dict[str, np.ndarray]:
-    """The saved index's title vectors (calibration), when its files pass their checksums."""
-    try:
-        saved = load_index(settings)
-    except FileNotFoundError:  # IndexUnusable included
-        return {}
-    return load_query_vectors(saved.folder, model_id(name))
 
 
 def load_index(settings: dict) -> SearchIndex:
@@ -275,7 +270,7 @@ def open_index(store, settings: dict) -> SearchIndex:
     """The index to query: the saved one when it was built with the configured model and the
     store has not changed since (no stale marker), else (none yet, damaged, stale, another
     model) the one `ensure_index` builds or validates now from the store."""
-    if _stale_stamp(settings) is not None:
+    if marked_stale(settings):
         log.info("search index: the store changed since it was built (%s); checking it",
                  Path(settings["data_dir"]) / STALE_MARKER)
         return ensure_index(store, settings)
@@ -286,10 +281,15 @@ def open_index(store, settings: dict) -> SearchIndex:
         return ensure_index(store, settings, rebuild=True)
     except FileNotFoundError:
         return ensure_index(store, settings)
-    if (index.manifest.get("model") != model_id(settings["embedding_model"])
-            or index.manifest.get("faiss") != settings.get("faiss_index", "flat")):
+    if not _built_for(index, settings):
         return ensure_index(store, settings)
     return index
+
+
+def _built_for(index: SearchIndex, settings: dict) -> bool:
+    """True when `index` was built with the configured embedding model and FAISS kind."""
+    return (index.manifest.get("model") == model_id(settings["embedding_model"])
+            and index.manifest.get("faiss") == settings.get("faiss_index", "flat"))
 
 
 class IndexUnavailable(Unavailable):
@@ -305,11 +305,10 @@ def serve_index(settings: dict, last: SearchIndex | None = None) -> tuple[Search
     is served. IndexUnavailable when there is nothing to serve: the index is built by `hpkg
     ingest` and at `hpkg serve` start-up, never inside a request.
     """
-    stale = _stale_stamp(settings) is not None
+    stale = marked_stale(settings)
     try:
         index = load_index(settings)
-        if (index.manifest.get("model") != model_id(settings["embedding_model"])
-                or index.manifest.get("faiss") != settings.get("faiss_index", "flat")):
+        if not _built_for(index, settings):
             raise IndexUnusable(f"{index.folder}: built with another model or FAISS kind")
     except FileNotFoundError as error:  # IndexUnusable included
         if last is None:
@@ -325,6 +324,11 @@ def mark_stale(settings: dict) -> None:
     data_dir = Path(settings["data_dir"])
     data_dir.mkdir(parents=True, exist_ok=True)
     _atomic_write(data_dir / STALE_MARKER, time.strftime("%Y-%m-%dT%H:%M:%SZ\n", time.gmtime()).encode())
+
+
+def marked_stale(settings: dict) -> bool:
+    """True when an ingest marked the store changed since the index was built (`mark_stale`)."""
+    return _stale_stamp(settings) is not None
 
 
 def _stale_stamp(settings: dict) -> int | None:

@@ -180,7 +180,7 @@ def _lexical_trust(index: SearchIndex, kept: list[Candidate], words: set[str]) -
     best = max((c for c in kept if c.lexical_passage >= 0), key=lambda c: c.lexical, default=None)
     if best is None:
         return 1.0
-    found = {stem for _, stem in analyze(index.passages[best.lexical_passage].context)}
+    found = _passage_stems(index, best.lexical_passage)
     return LEXICAL_TRUST_MIN + (1 - LEXICAL_TRUST_MIN) * len(words & found) / len(words)
 
 
@@ -188,8 +188,12 @@ def _covers(index: SearchIndex, c: Candidate, words: set[str]) -> bool:
     """True when the section's best lexical passage holds WORD_COVERAGE of the query's words."""
     if not words or c.lexical_passage < 0:
         return False
-    found = {stem for _, stem in analyze(index.passages[c.lexical_passage].context)}
-    return len(words & found) >= WORD_COVERAGE * len(words)
+    return len(words & _passage_stems(index, c.lexical_passage)) >= WORD_COVERAGE * len(words)
+
+
+def _passage_stems(index: SearchIndex, passage: int) -> set[str]:
+    """The stems of the content words of a passage as indexed (its context)."""
+    return {stem for _, stem in analyze(index.passages[passage].context)}
 
 
 def query_vector(index: SearchIndex, query: str, expansion: list[str] | None = None) -> np.ndarray:
@@ -347,7 +351,7 @@ def _hit(index: SearchIndex, c: Candidate, rank: int, terms: QueryTerms) -> dict
 def _explain(index: SearchIndex, c: Candidate, terms: QueryTerms) -> dict:
     """Which words and concepts matched, and what each retriever contributed."""
     info = index.sections[c.section]
-    words = {stem for _, stem in analyze(index.passages[c.passage].context)}
+    words = _passage_stems(index, c.passage)
     entity_iris = {e["iri"]: e for e in info.entities}
     return {
         "matched_terms": sorted({word.lower() for word, stem in terms.words if stem in words}),

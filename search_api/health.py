@@ -13,11 +13,10 @@ import os
 import threading
 import time
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify
 
-from kg.index import STALE_MARKER, index_dir
+from kg.index import index_dir, marked_stale
 from kg.store import StoreError
 from search_api.resources import get_store, index_stale
 
@@ -57,7 +56,6 @@ def health():
 
 def _store_state(settings: dict, reasons: list[str]) -> dict:
     """Backend name, reachability (one ASK) and the cached triple count."""
-
     backend = settings["store"]
     state = {"backend": "remote" if backend.startswith(("http://", "https://")) else backend}
     try:
@@ -94,7 +92,7 @@ def _index_state(settings: dict, reasons: list[str]) -> dict:
         return {"error": "unreadable"}
     state = {key: manifest.get(key) for key in ("passages", "sections", "embedding_model", "faiss", "built_at")}
     # the store changed since the build (an ingest ran or runs), or requests get the last good index
-    state["stale"] = (Path(settings["data_dir"]) / STALE_MARKER).exists() or bool(index_stale())
+    state["stale"] = marked_stale(settings) or bool(index_stale())
     return state
 
 

@@ -152,6 +152,12 @@ def test_unknown_services_are_candidates_typed_by_their_head(text, mention, kind
     assert found and found[0].type == kind and found[0].candidate, [m.text for m in extract_mentions(page(text))]
 
 
+def test_every_service_head_says_what_its_names_are():
+    from ingest.mentions import HEAD_TYPES, SERVICE_HEADS
+
+    assert SERVICE_HEADS <= set().union(*HEAD_TYPES.values())  # else its names get no type
+
+
 @pytest.mark.parametrize("text", ["Le siège est au centre de la ville.", "Le service de l'État instruit le dossier.",
                                   "Un numéro de téléphone unique est ouvert."])
 def test_generic_heads_make_no_service_name(text):
