@@ -3,19 +3,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ontology.errors import BadInput
 
-class IngestError(Exception):
+
+class IngestError(BadInput):
     """A file that could not be ingested; `str()` is one line: ``path: reason``.
 
-    >>> str(IngestError("corpus/x.txt", "file is empty"))
-    'corpus/x.txt: file is empty'
+    >>> error = IngestError("corpus/x.txt", "file is empty")
+    >>> str(error), error.errors
+    ('corpus/x.txt: file is empty', ['corpus/x.txt: file is empty'])
     """
 
     def __init__(self, path: str | Path, reason: str):
         self.path = str(path)
         # One line always: the message goes into summaries and logs line by line.
         self.reason = " ".join(str(reason).split())
-        super().__init__(self.path, self.reason)
+        super().__init__(f"{self.path}: {self.reason}")
 
-    def __str__(self) -> str:
-        return f"{self.path}: {self.reason}"
+    def __reduce__(self):  # rebuilt from its two parts when pickled
+        return type(self), (self.path, self.reason)

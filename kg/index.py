@@ -32,7 +32,7 @@ import numpy as np
 
 from kg.calibration import CachedQueries, Calibration, calibrate, load_query_vectors, save_query_vectors
 from kg.embeddings import get_embedder, model_id
-from kg.errors import Unavailable
+from ontology.errors import Unavailable
 from kg.lexical import LexicalIndex, Synonyms, vocabulary_labels
 from kg.passages import Passage, SectionInfo, corpus_hash, read_passages
 

@@ -114,13 +114,13 @@ def best_passage(project_stems: set[str], text: str, idf: dict[str, float], limi
     return best
 
 
-def _meaning(store, settings, text: str, k: int, index=None) -> tuple[dict[str, float], dict[str, str]]:
+def _meaning(store, settings, text: str, k: int, index=None, encoder=None) -> tuple[dict[str, float], dict[str, str]]:
     """Section IRI -> search score (best passage), and -> snippet, from kg.search."""
     if settings is None:
         return {}, {}
     if len(text) > MAX_QUERY_CHARS:  # a long description: its opening says what the project is
         text = text[:MAX_QUERY_CHARS].rsplit(" ", 1)[0]
-    result = search_store(store, settings, text, k=min(k, 100), index=index)
+    result = search_store(store, settings, text, k=min(k, 100), index=index, encoder=encoder)
     scores, snippets = {}, {}
     for hit in result["hits"]:
         if hit["iri"] not in scores:
@@ -143,7 +143,7 @@ def _join_fr(labels: list[str]) -> str:
 
 
 def suggest(store, settings, text: str, k: int = 5, territories=(), populations=(),
-            concepts: dict[str, tuple[str, str]] | None = None, index=None) -> dict:
+            concepts: dict[str, tuple[str, str]] | None = None, index=None, encoder=None) -> dict:
     """Rank sections for a project description (DESIGN.md `hpkg link --json` contract).
 
     `concepts` are those found in the text (iri -> (type, label); `pipeline.link.suggest` fills
@@ -157,7 +157,8 @@ def suggest(store, settings, text: str, k: int = 5, territories=(), populations=
         return {"suggestions": []}
     query = stems(text)
     words = _normalise(_bm25(query, candidates))
-    meaning_raw, snippets = _meaning(store, settings, text, k=max(len(candidates), 20), index=index)
+    meaning_raw, snippets = _meaning(store, settings, text, k=max(len(candidates), 20), index=index,
+                                    encoder=encoder)
     meaning = _normalise({c.iri: meaning_raw.get(c.iri, 0.0) for c in candidates})
 
     found = dict(concepts or {})

@@ -2,11 +2,11 @@
 
 A person decides, the tool only suggests: every project and every link decision carries who made
 it and when (PROV-O), and a version number so that two editors never silently overwrite each
-other (a stale version raises `kg.errors.Conflict`, shown as HTTP 409).
+other (a stale version raises `ontology.errors.Conflict`, shown as HTTP 409).
 
 Writes read the projects graph, change it in memory and put it back with `Store.replace_graph`
 (atomic, durable once it returns), under one lock so that concurrent requests of one server
-serialise. Bad input raises `kg.errors.BadInput` (`errors`: one message per field or CSV
+serialise. Bad input raises `ontology.errors.BadInput` (`errors`: one message per field or CSV
 line), an unknown project `NotFound`. Their messages are shown to users as they are, hence in French.
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, XSD
 
-from kg.errors import BadInput, Conflict, NotFound
+from ontology.errors import BadInput, Conflict, NotFound
 from kg.queries import run_named
 from ontology.namespaces import HPID, HPO
 from ontology.textkeys import normalize_for_matching

@@ -8,14 +8,12 @@ the extra keys "facets", "filters" and, per hit, "explanation".
 """
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 
-from kg.embeddings import get_embedder
+from kg.embeddings import QueryEncoder, embed_query
 from kg.index import SearchIndex, open_index
 from kg.lexical import analyze, tokenize
 
@@ -84,12 +82,14 @@ def validate_k(k) -> int:
 
 
 def search_store(store, settings: dict, query: str, k: int = 10, filters: dict | None = None,
-                 mode: str = "hybrid", index: SearchIndex | None = None, vector=None) -> dict:
+                 mode: str = "hybrid", index: SearchIndex | None = None, vector=None,
+                 encoder: QueryEncoder | None = None) -> dict:
     """Sections answering a French question, best first (DESIGN.md search contract).
 
     `filters` maps a facet (scheme, population, actor, tool, territory) to concept IRIs a hit
     must all carry. `mode` "dense" or "lexical" runs one retriever alone (for evaluation);
-    `vector` is the query's embedding when the caller already has it.
+    `vector` is the query's embedding when the caller already has it; `encoder` caches query
+    embeddings across calls (the web app's).
     """
     started = time.perf_counter()
     query = validate_query(query)
@@ -98,7 +98,7 @@ def search_store(store, settings: dict, query: str, k: int = 10, filters: dict |
     if mode not in MODES:
         raise ValueError(f"mode: {mode!r} is not one of {', '.join(MODES)}")
     index = index or open_index(store, settings)
-    ranked, matched = rank_sections(index, query, mode, vector)
+    ranked, matched = rank_sections(index, query, mode, vector, encoder)
     kept = [c for c in ranked if _matches(index.sections[c.section], filters)]
     terms = QueryTerms(analyze(query), [(label, set(tokenize(label))) for label in index.synonyms.expansion(matched)], matched)
     hits = [_hit(index, c, rank, terms) for rank, c in enumerate(kept[:k], start=1)]
@@ -112,7 +112,8 @@ def search_store(store, settings: dict, query: str, k: int = 10, filters: dict |
 
 
 def rank_sections(index: SearchIndex, query: str, mode: str = "hybrid",
-                  vector: np.ndarray | None = None) -> tuple[list[Candidate], dict]:
+                  vector: np.ndarray | None = None,
+                  encoder: QueryEncoder | None = None) -> tuple[list[Candidate], dict]:
     """Sections with enough evidence for `query`, best first, and the concepts it names.
 
     `vector` is the query's embedding when the caller has it (benchmarks time it apart).
@@ -130,7 +131,7 @@ def rank_sections(index: SearchIndex, query: str, mode: str = "hybrid",
         if scores[i] > c.lexical:
             c.lexical, c.lexical_passage = float(scores[i]), int(i)
     if vector is None and mode != "lexical":
-        vector = query_vector(index, query, expansion)
+        vector = query_vector(index, query, expansion, encoder)
     pool = min(DENSE_POOL, len(index.passages)) if vector is not None else 0
     if pool:
         sims, ids = index.vectors.search(vector.reshape(1, -1), pool)
@@ -196,12 +197,15 @@ def _passage_stems(index: SearchIndex, passage: int) -> set[str]:
     return {stem for _, stem in analyze(index.passages[passage].context)}
 
 
-def query_vector(index: SearchIndex, query: str, expansion: list[str] | None = None) -> np.ndarray:
-    """The embedding of `query` with the index's model (plus DENSE_EXPANSION expansion labels)."""
+def query_vector(index: SearchIndex, query: str, expansion: list[str] | None = None,
+                 encoder: QueryEncoder | None = None) -> np.ndarray:
+    """The embedding of `query` with the index's model (plus DENSE_EXPANSION expansion labels),
+    from `encoder`'s cache when the caller has one (the web app), else computed."""
     if expansion is None:
         expansion = index.synonyms.expansion(index.synonyms.match(query))
     extra = expansion[:DENSE_EXPANSION]
-    return _embed_query(index.model, f"{query} ({', '.join(extra)})" if extra else query)
+    text = f"{query} ({', '.join(extra)})" if extra else query
+    return encoder.vector(index.model, text) if encoder is not None else embed_query(index.model, text)
 
 
 def section_vector(index: SearchIndex, section: str) -> np.ndarray | None:
@@ -216,33 +220,6 @@ def section_vector(index: SearchIndex, section: str) -> np.ndarray | None:
     mean = np.mean([index.vectors.reconstruct(i) for i in ids], axis=0).astype("float32")
     norm = float(np.linalg.norm(mean))
     return mean / norm if norm else None
-
-
-def _embed_query(model: str, text: str) -> np.ndarray:
-    """The cached embedding, computed once when several threads ask for the same new text at
-    once: an orientation page embeds its section's opening (about 0.4 s of CPU for 480
-    characters), and under load a burst of requests for one page would each compute it."""
-    key = (model, text)
-    with _PENDING_GUARD:
-        lock = _PENDING.setdefault(key, threading.Lock())
-    try:
-        with lock:  # the first thread computes; the others wait, then read the cache
-            return _embed_cached(model, text)
-    finally:
-        with _PENDING_GUARD:
-            if _PENDING.get(key) is lock:
-                del _PENDING[key]
-
-
-_PENDING: dict[tuple[str, str], threading.Lock] = {}
-_PENDING_GUARD = threading.Lock()
-
-
-@lru_cache(maxsize=1024)  # keyed by model: the UI re-runs a query for each page and facet click
-def _embed_cached(model: str, text: str) -> np.ndarray:
-    vector = get_embedder(model).embed_queries([text])
-    vector.flags.writeable = False  # shared by every caller of the cache
-    return vector
 
 
 def fuse(candidates: list[Candidate], mode: str = "hybrid", floor: float = 0.0, lexical_trust: float = 1.0) -> None:

@@ -34,7 +34,7 @@ from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 from rdflib.plugins.sparql.parserutils import CompValue
 
 from kg import formats
-from kg.errors import BadInput, Failed, Forbidden, HpkgError, NoAcceptableFormat, Timeout
+from ontology.errors import BadInput, Failed, Forbidden, HpkgError, NoAcceptableFormat, Timeout
 from kg.store import PREFIXES, RDFLIB_PARSER, QueryError, StoreError
 from ontology.namespaces import HPID
 

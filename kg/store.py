@@ -40,7 +40,7 @@ from rdflib.plugins.sparql import prepareQuery
 from rdflib.query import Result
 
 from kg.bulk_load import bulk_load_parts
-from kg.errors import Timeout, Unavailable
+from ontology.errors import Timeout, Unavailable
 from ontology.namespaces import HPID, HPO
 
 BACKENDS = ("oxigraph", "memory", "http://...")  # a URL: RemoteStore (oxigraph serve, Virtuoso 7)

@@ -22,7 +22,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from kg.errors import BadInput
+from ontology.errors import BadInput
 
 ROLES = ("editor", "admin")
 NAME_RE = re.compile(r"^[A-Za-z0-9._@-]{2,64}$")

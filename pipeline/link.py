@@ -7,11 +7,12 @@ from ingest.model import Document, Section
 from kg import linking
 
 
-def suggest(store, settings, text: str, k: int = 5, territories=(), populations=(), index=None) -> dict:
+def suggest(store, settings, text: str, k: int = 5, territories=(), populations=(), index=None,
+            encoder=None) -> dict:
     """`kg.linking.suggest` with the concepts found in `text` (the `hpkg link --json` contract)."""
     text = " ".join(text.split())
     return linking.suggest(store, settings, text, k=k, territories=territories, populations=populations,
-                           concepts=project_concepts(text), index=index)
+                           concepts=project_concepts(text), index=index, encoder=encoder)
 
 
 def project_concepts(text: str) -> dict[str, tuple[str, str]]:

@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 
 from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, session, url_for
 
-from kg.errors import Forbidden, NotAuthenticated, TooManyAttempts
+from ontology.errors import Forbidden, NotAuthenticated, TooManyAttempts
 from kg.users import UserStore
 from search_api.handlers import status_of
 from search_api.resources import stored_secret

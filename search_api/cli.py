@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from kg.errors import BadInput, HpkgError
+from ontology.errors import BadInput, HpkgError
 from search_api.settings import load_settings
 
 data_dir_option = click.option(

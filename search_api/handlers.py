@@ -1,7 +1,7 @@
 """The one place where an exception becomes a status plus JSON, a French HTML page or, for
 SPARQL clients, plain text.
 
-`kg.errors` says what went wrong; `STATUS` says which HTTP status that is. Every JSON error has
+`ontology.errors` says what went wrong; `STATUS` says which HTTP status that is. Every JSON error has
 one shape, `{"ok": false, "status", "error", "errors"}` (`errors`: one message per field or CSV
 line; `[error]` when there is one), tested on every error path by tests/test_error_shape.py.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Flask, Response, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from kg import errors
+from ontology import errors
 from kg.store import QueryError, StoreError
 
 STATUS = {

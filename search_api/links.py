@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 
-from kg.errors import BadInput, Conflict, NotFound
+from ontology.errors import BadInput, Conflict, NotFound
 from kg.linking import load_candidates
 from kg.projects import CSV_COLUMNS, LINK_STATUSES, PROJECT_STATUSES, Projects
 from kg.search import search_store
 from pipeline.link import suggest
 from search_api.auth import login_required
 from search_api.handlers import status_of
-from search_api.resources import get_index, get_store
+from search_api.resources import get_encoder, get_index, get_store
 
 bp = Blueprint("links", __name__)
 
@@ -38,7 +38,7 @@ def _template_globals():
 def _suggest(text: str, k: int | None = None, territories=(), populations=()) -> dict:
     k = k or _settings()["link_suggestions"]
     return suggest(get_store(), _settings(), text, k=k, territories=territories, populations=populations,
-                   index=get_index())
+                   index=get_index(), encoder=get_encoder())
 
 
 def _k_param(value) -> int:
@@ -227,7 +227,8 @@ def project_page(project_id: str):
     found = None
     if query:
         try:
-            found = search_store(get_store(), _settings(), query, k=8, index=get_index())["hits"]
+            found = search_store(get_store(), _settings(), query, k=8, index=get_index(),
+                                 encoder=get_encoder())["hits"]
         except ValueError as error:  # an over-long query: say so on the page
             raise BadInput(f"Recherche : {error}") from error
     return render_template("projects_detail.html", project=project, sections=_sections(), query=query,

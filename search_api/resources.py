@@ -1,5 +1,6 @@
-"""Resources belong to the app: the store (opened once, closed at exit) and the search index
-(the saved one, or the last good one: a request never builds it)."""
+"""Resources belong to the app: the store (opened once, closed at exit), the search index (the
+saved one, or the last good one: a request never builds it) and the query encoder (its cache of
+query embeddings, cleared when the app closes)."""
 from __future__ import annotations
 
 import atexit
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from flask import Flask, current_app
 
+from kg.embeddings import QueryEncoder
 from kg.index import SearchIndex, serve_index
 from kg.store import open_store
 
@@ -43,6 +45,17 @@ def get_index() -> SearchIndex:
     index, stale = serve_index(current_app.config["HPKG"], cache.get("index"))
     cache["index"], cache["index_stale"] = index, stale
     return index
+
+
+def get_encoder() -> QueryEncoder:
+    """The app's query encoder: embeddings of the questions asked, cached across requests."""
+    cache = current_app.extensions["hpkg"]
+    if "encoder" not in cache:
+        with _OPEN_LOCK:
+            if "encoder" not in cache:
+                cache["encoder"] = encoder = QueryEncoder()
+                atexit.register(encoder.close)
+    return cache["encoder"]
 
 
 def index_stale() -> bool | None:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
-from kg.errors import BadInput
+from ontology.errors import BadInput
 from kg.search import FACETS, search_store, validate_filters, validate_k, validate_query
-from search_api.resources import get_index, get_store
+from search_api.resources import get_encoder, get_index, get_store
 
 bp = Blueprint("search", __name__)
 
@@ -24,4 +24,4 @@ def api_search():
     except ValueError as error:
         raise BadInput(str(error)) from error
     return jsonify(search_store(get_store(), current_app.config["HPKG"], query, k=k, filters=filters,
-                                index=get_index()))
+                                index=get_index(), encoder=get_encoder()))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import Flask, Request, Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from kg.errors import BadInput
+from ontology.errors import BadInput
 
 # Everything the pages use is served from here (YASGUI is vendored): no other origin, no inline
 # script. Inline styles stay allowed: templates and YASGUI's editor set `style` attributes.

@@ -14,7 +14,7 @@ from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDF
 
 from kg import formats
-from kg.errors import BadInput, Forbidden, MethodNotAllowed, UnsupportedMediaType
+from ontology.errors import BadInput, Forbidden, MethodNotAllowed, UnsupportedMediaType
 from kg.sparql_exec import answer_query_limited
 from search_api.resources import get_store
 

@@ -13,14 +13,14 @@ from markupsafe import Markup
 from werkzeug.exceptions import default_exceptions
 
 from kg.browse import entity_page, orientation_page, overview, plan_tree
-from kg.errors import BadInput, NotFound
+from ontology.errors import BadInput, NotFound
 from kg.index import IndexUnavailable
 from kg.queries import describe, query_names
 from ontology import entity_types
 from search_api import ui_search as results
 from search_api.graph_svg import neighbourhood_svg
 from search_api.handlers import wants_json
-from search_api.resources import get_index, get_store
+from search_api.resources import get_encoder, get_index, get_store
 
 bp = Blueprint("ui", __name__, static_folder="static", static_url_path="/static")
 
@@ -67,7 +67,7 @@ def search_page():
     data = {"query": query, "page": page, "per_page": PER_PAGE, "filters": filters}
     if query:
         data.update(results.run_search(get_store(), current_app.config["HPKG"], query, filters, index=get_index(),
-                                       page=page, per_page=PER_PAGE, max_results=MAX_RESULTS))
+                                       encoder=get_encoder(), page=page, per_page=PER_PAGE, max_results=MAX_RESULTS))
     return _page("search.html", data, facet_url=_facet_url, page_url=_page_url)
 
 

@@ -6,7 +6,7 @@ import re
 
 from markupsafe import Markup, escape
 
-from kg.errors import BadInput
+from ontology.errors import BadInput
 from kg.lexical import tokenize
 from kg.search import FACETS, MAX_K, search_store, section_vector
 
@@ -20,14 +20,15 @@ def parse_filters(args) -> dict[str, list[str]]:
     return {facet: args.getlist(facet) for facet in FACET_ORDER if args.getlist(facet)}
 
 
-def run_search(store, settings: dict, query: str, filters: dict, *, index, page: int, per_page: int,
-               max_results: int) -> dict:
+def run_search(store, settings: dict, query: str, filters: dict, *, index, encoder, page: int,
+               per_page: int, max_results: int) -> dict:
     """One page of hits (passages highlighted), the facets with counts, and the total."""
     unknown = [f for f in filters if f not in FACETS]
     if unknown:
         raise BadInput(f"Filtre « {unknown[0]} » non pris en charge par la recherche.")
     try:
-        answer = search_store(store, settings, query, k=min(max_results, MAX_K), filters=filters, index=index)
+        answer = search_store(store, settings, query, k=min(max_results, MAX_K), filters=filters, index=index,
+                              encoder=encoder)
     except ValueError as error:
         raise BadInput(f"Recherche impossible : {error}") from error
     hits = answer["hits"]

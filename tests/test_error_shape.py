@@ -135,3 +135,17 @@ def test_503_store_unreachable(tmp_path):
                       "store": f"http://127.0.0.1:{_closed_port()}/query"})
     body = assert_canonical_error(app.test_client().get("/api/projects"), 503)
     assert "stockage des données est momentanément indisponible" in body["error"]
+
+
+def test_ingest_errors_belong_to_the_one_hierarchy_and_survive_a_pipe():
+    import pickle
+
+    from ingest.errors import IngestError
+    from ontology.errors import BadInput
+    from search_api.handlers import status_of
+
+    error = IngestError("corpus/x.txt", "cannot parse page:\n  bad\tbytes")
+    assert isinstance(error, BadInput) and status_of(error) == 400
+    again = pickle.loads(pickle.dumps(error))
+    assert (type(again), again.path, again.reason, str(again)) == (
+        IngestError, "corpus/x.txt", "cannot parse page: bad bytes", "corpus/x.txt: cannot parse page: bad bytes")

@@ -8,7 +8,7 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF
 
-from kg.errors import BadInput, Conflict, NotFound
+from ontology.errors import BadInput, Conflict, NotFound
 from kg.projects import GRAPH, Projects, parse_territory
 from kg.store import open_store
 from kg.users import UserStore
