@@ -246,6 +246,13 @@ def embedding_profile(data_dir: Path, limit: int, models: list[str]) -> None:
               f"{today[0] / wall:.2f} | other vectors |", flush=True)
     print(f"\n_x today: today's first run time / this run's; `today` was run first and last "
           f"({len(texts) / today[0]:.2f} and {len(texts) / today[-1]:.2f} passages/s)_")
+    questions = [f"accompagnement des personnes âgées à domicile dans le département {i}" for i in range(40)]
+    for name in ("e5-small-c", "e5-small") * 2:
+        backend = get_embedder(name)
+        backend.embed_queries(questions[:1])
+        _, wall, cpu = _timed(lambda: [backend.embed_queries([q]) for q in questions])
+        print(f"query, {name}: {1000 * cpu / len(questions):.1f} ms CPU, {1000 * wall / len(questions):.1f} ms wall "
+              f"a question ({len(questions)} questions one at a time)", flush=True)
 
 
 def _other_model(name: str):

@@ -86,6 +86,7 @@ def test_embedding_profile_quick(ingested, capsys):
     assert rows[0][0].startswith("today") and len(rows) >= 4
     # every path (batch size, thread count) gives today's vectors
     assert all(float(row[6]) > 0.9999 for row in rows), out
+    assert sum(line.startswith("query, e5-small") for line in out.splitlines()) == 4
 
 
 def test_pdf_ingest_quick(capsys):
