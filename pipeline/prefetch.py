@@ -44,7 +44,9 @@ class PassagePrefetch:
         self._vectors: dict[str, np.ndarray] = {}
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, name="hpkg-prefetch", daemon=True)
+        # Not a daemon: at exit Python waits for it to finish the passage in hand (close() has
+        # told it to stop); a daemon thread killed inside a torch call aborts the process.
+        self._thread = threading.Thread(target=self._run, name="hpkg-prefetch", daemon=False)
         self._thread.start()
 
     def add(self, iri, graph) -> None:
