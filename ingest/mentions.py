@@ -42,6 +42,7 @@ HEAD_TYPES = {
     "tool": {
         "appel", "contrat", "convention", "dispositif", "fonds", "outil", "plateforme", "protocole",
         "repertoire", "systeme", "charte", "guichet", "label", "atelier", "demarche", "bilan", "astreinte",
+        "forfait", "dotation", "dossier", "referentiel", "nomenclature", "logiciel", "guide", "messagerie",
     },
     "programme": {"plan", "programme", "schema", "loi", "strategie", "pacte", "projet", "code", "decret", "ordonnance"},
     "population": {"personne", "enfant", "adulte", "jeune", "patient", "femme", "population", "malade"},
@@ -58,7 +59,10 @@ BODY_HEADS_LOWER_OK = {"comite", "commission", "conference", "federation", "obse
 # `contrat local de santé`): a head noun of HEAD_TYPES, then an adjective or a `de` complement.
 SERVICE_HEADS = {"equipe", "unite", "centre", "maison", "reseau", "pole", "cellule", "service",
                  "plateforme", "dispositif", "contrat", "charte", "convention", "protocole", "guichet", "fonds",
-                 "outil", "label", "atelier", "demarche", "bilan", "astreinte"}
+                 "outil", "label", "atelier", "demarche", "bilan", "astreinte",
+                 # financial and informational instruments (CASF R314, CSP L1110-4, L1111-14)
+                 "forfait", "dotation", "dossier", "referentiel", "nomenclature", "logiciel", "guide",
+                 "messagerie", "repertoire"}
 # Telemedicine acts are named by speciality with `télé-` (`télédermatologie`, `télé-AVC`): tools.
 TELE_NOT_ACTS = {"telephone", "telephones", "telephonique", "telephoniques", "television", "telecharger",
                  "telechargement", "telechargements", "telechargeable", "telechargeables", "telecopie",
@@ -68,12 +72,19 @@ SERVICE_HEAD_BLOCKERS = {"au", "en", "a"}
 # Complements that make no name of a service (`centre de la ville`, `service de l'État`).
 SERVICE_GENERIC = {"ville", "gravite", "vue", "depart", "reference", "travail", "etat", "debat", "cadre",
                    "ensemble", "lieu", "fait", "mesure", "partie", "priorite", "part", "attention"}
+# Adjectives that say how many or which, not what kind: `contrats supplémentaires`.
+GENERIC_ADJECTIVES = {"supplementaire", "nouveau", "nouvel", "nouvelle", "existant", "actuel", "meme", "autre",
+                      "different", "divers", "propre", "seul", "specifique", "present", "suivant", "necessaire",
+                      "premier", "dernier", "prochain", "futur", "principal", "signe", "prevu", "concerne",
+                      "correspondant", "partenaire"}
 # `stratégie` and `pacte` are left to the vocabulary: `stratégie régionale d'organisation` names nothing
 PROGRAMME_HEADS = {"plan", "programme", "schema", "loi"}
 PROGRAMME_QUALIFIERS = {
     "national", "regional", "departemental", "interdepartemental", "interregional", "pluriannuel",
     "territorial", "strategique", "quinquennal", "triennal", "gouvernemental",
 }
+# Plans drawn up for one person (CASF L114-1-1, CSP L1411-11-1): tools of the care of that person.
+PERSONAL_PLAN_WORDS = {"personnalise", "individualise", "individuel"}
 # `plan X` names a plan when X is a bare noun; these bare nouns do not make a name.
 PLAN_GENERIC = {"site", "action", "actions", "travail", "masse", "cadre", "ensemble", "suivant", "local"}
 CONNECTORS = {"de", "des", "du", "d", "pour", "en", "a", "au", "aux", "l", "la", "le", "les", "contre", "sur"}
@@ -195,6 +206,8 @@ def _is_acronym_label(word: str) -> bool:
 # --- the vocabulary matcher, built once ---------------------------------------------------------
 
 
+# French merges `de`/`à` with the article of a place name: `Le Mans` -> `du Mans`, `au Mans`.
+_CONTRACTIONS = {"le": {"du", "au"}, "les": {"des", "aux"}}
 _BREAK = re.compile(r"[\n.;:()\[\]•?!]")
 _LEMMA_POS = {"NOUN", "ADJ", "PROPN"}
 
@@ -231,6 +244,9 @@ class _Matcher:
             ]
             for path in (stem_path,) if proper else (stem_path, lemma_path):
                 self._insert(path, concept.iri, label, proper)
+            contracted = _CONTRACTIONS.get(words[0].folded) if proper and len(words) > 1 else None
+            if contracted:  # `du Mans`, `au Havre`, `des Sables-d'Olonne`: the article is merged
+                self._insert([sorted({crude_stem(w) for w in contracted})] + stem_path[1:], concept.iri, label, False)
         self.ambiguous = ambiguities()
         regions = {label for c in concepts if c.kind == "Region" for label in c.labels if not fold(label).startswith("region")}
         regions = sorted(regions | {label.title() for label in regions if label.isupper()}, key=len, reverse=True)  # `Paca`
@@ -300,6 +316,8 @@ def _is_proper(label: str) -> bool:
 def _vocabulary_spans(text: str, tokens: list[_Token], matcher: _Matcher, region: str | None = None) -> list[_Span]:
     spans = []
     for i, j, entries in matcher.find(tokens):
+        if i == j and _adjective_by_stem(tokens[i], entries, matcher):
+            continue
         start, end = tokens[i].start, tokens[j].end
         iri = _choose(entries, text, start, end, matcher, region)
         concept = matcher.concepts[iri]
@@ -308,8 +326,38 @@ def _vocabulary_spans(text: str, tokens: list[_Token], matcher: _Matcher, region
             expansion_start = _shortened_expansion(text, tokens, i, concept)
             if expansion_start < start:
                 start, end = expansion_start, end + 1
+        if i < j and tokens[i].text.islower() and fold(concept.pref_label).split()[0] in _CONTRACTIONS:
+            start = tokens[i + 1].start  # `du Mans`: the mention is `Mans`, of the concept Le Mans
         spans.append(_Span(start, end, concept.type, iri, concept.pref_label, "vocabulary"))
     return spans
+
+
+def _adjective_by_stem(token: _Token, entries, matcher: _Matcher) -> bool:
+    """`élevée` (folded `elevee`) reached `élèves`, `droit commun` reached `communes`: an
+    adjective that meets a one-word label only once accents are dropped or the label cut."""
+    if token.pos not in {"ADJ", "VERB"}:
+        return False
+    labels = {label.lower() for iri, _, _ in entries for label in matcher.concepts[iri].labels}
+    labels |= {_singular(label) for label in labels}
+    return not _masculine_forms(token.text.lower()) & labels
+
+
+def _singular(word: str) -> str:
+    return word[:-1] if word[-1:] in {"s", "x"} else word
+
+
+_FEMININE = (("euse", "eur"), ("ère", "er"), ("ive", "if"), ("elle", "el"), ("e", ""))
+
+
+def _masculine_forms(word: str) -> set[str]:
+    """`fumeuses` -> {fumeuses, fumeuse, fumeur}; `littorales` -> {..., littoral}."""
+    singular = _singular(word)
+    forms = {word, singular}
+    for feminine, masculine in _FEMININE:
+        if singular.endswith(feminine):
+            forms.add(singular[:len(singular) - len(feminine)] + masculine)
+            break
+    return forms
 
 
 def _shortened_expansion(text: str, tokens: list[_Token], i: int, concept: Concept) -> int:
@@ -423,12 +471,16 @@ def _name_end(tokens: list[_Token], i: int, limit: int = 14, appositions: bool =
         pos = _pos(token)
         if token.folded in NAME_STOPS or pos in {"VERB", "AUX", "ADV", "PRON", "SCONJ"}:
             break
-        if j + 1 < len(tokens) and tokens[j + 1].folded == "par" and token.pos == "VERB":
-            break  # `plateforme … portée par`: a verb, whatever its ending
+        if j > i + 1 and j + 1 < len(tokens) and tokens[j + 1].folded in _AGENT_WORDS and token.pos == "VERB":
+            break  # `plateforme … portée par`, `contrat … signé entre`: a verb, whatever its ending
         if token.folded == "et":
             nxt = tokens[j + 1] if j + 1 < len(tokens) else None
-            if nxt is None or nxt.folded not in {"de", "d", "du", "des", "a", "au", "aux"}:
-                break
+            if not after_connector or nxt is None or nxt.folded not in {"de", "d", "du", "des", "a", "au", "aux"}:
+                break  # `centre d'accueil et d'accompagnement`, not `service adapté et des communes`
+        elif token.folded in _PLACE_CONNECTORS and _place_follows(tokens, j):
+            break  # `maison de santé à Saint-Malo`: the town is where it is, not its name
+        elif token.folded in CONNECTORS and _time_follows(tokens, j):
+            break  # `dotation … sur la durée du schéma`: when, not what
         elif token.folded in CONNECTORS:
             after_connector = True
         else:
@@ -441,6 +493,28 @@ def _name_end(tokens: list[_Token], i: int, limit: int = 14, appositions: bool =
     return last
 
 
+_AGENT_WORDS = {"par", "avec", "entre", "aupres"}
+_PLACE_CONNECTORS = {"a", "au", "aux", "en"}
+
+
+def _place_follows(tokens: list[_Token], j: int) -> bool:
+    """A capitalised word (not an acronym) follows connector j, articles aside: `à Lyon`, `en Lozère`."""
+    k = j + 1
+    while k < len(tokens) and tokens[k].folded in ARTICLES:
+        k += 1
+    return k < len(tokens) and tokens[k].text[:1].isupper() and not _is_acronym_label(tokens[k].text)
+
+
+_TIME_NOUNS = {"dure", "periode", "anne", "moi", "semaine", "horizon"}  # crude stems
+
+
+def _time_follows(tokens: list[_Token], j: int) -> bool:
+    k = j + 1
+    while k < len(tokens) and tokens[k].folded in ARTICLES:
+        k += 1
+    return k < len(tokens) and crude_stem(tokens[k].folded) in _TIME_NOUNS
+
+
 def _gap(tokens: list[_Token], j: int) -> str:
     return tokens[j].before
 
@@ -450,23 +524,28 @@ def _pattern_spans(text: str, tokens: list[_Token], matcher: _Matcher, known: li
     when it goes on with a complement (`commission de coordination | pour l'offre ...`):
     spaCy reads `montre` in `... de la santé montre` as an adjective."""
     spans = []
-    known_at = {}
+    known_at, known_type = {}, {}
     for span in known:
         known_at.setdefault((span.start, span.type), span.end)
+        known_type.setdefault(span.start, span.type)
     for i, token in enumerate(tokens):
         stem = crude_stem(token.folded)
         if stem in PROGRAMME_HEADS and i + 1 < len(tokens):
             span = _programme_span(text, tokens, i, stem)
         elif stem in BODY_HEADS and (token.text[:1].isupper() or stem in BODY_HEADS_LOWER_OK):
             span = _body_span(text, tokens, i)
-        elif stem in SERVICE_HEADS:
+        elif stem in SERVICE_HEADS or token.folded in SERVICE_HEADS:  # `fonds` stems to `fond`
             span = _service_span(text, tokens, i)
         elif token.folded.startswith("tele"):
             span = _telemedicine_span(tokens, i)
+        elif _is_specialist(tokens, i):
+            span = _Span(token.start, token.end, "actor", "", "", "pattern")
         else:
             continue
         if span is None:
             continue
+        # `plateforme d'accompagnement et de répit des aidants`: the vocabulary knows the kind
+        span.type = known_type.get(span.start, span.type)
         known_end = known_at.get((span.start, span.type))
         if known_end is not None and _WORD.search(text, known_end, span.end):  # more words, not just `»`
             following = next((tokens[n] for n in range(i, len(tokens)) if tokens[n].start >= known_end), None)
@@ -490,7 +569,7 @@ def _programme_span(text: str, tokens: list[_Token], i: int, head: str) -> _Span
     named = (
         _is_acronym_form(nxt.text)
         or (nxt.text[:1].isupper() and not tokens[i].text.isupper())
-        or crude_stem(nxt.folded) in PROGRAMME_QUALIFIERS
+        or crude_stem(nxt.folded) in PROGRAMME_QUALIFIERS | PERSONAL_PLAN_WORDS
         or (head == "plan" and nxt.pos in {"NOUN", "PROPN", "ADJ"} and nxt.folded not in PLAN_GENERIC)
         or (head == "loi" and nxt.folded in {"du", "n", "no"})
     )
@@ -503,7 +582,9 @@ def _programme_span(text: str, tokens: list[_Token], i: int, head: str) -> _Span
     years = _YEARS.match(text, end)
     if years:
         end = years.end()
-    return _Span(tokens[i].start, end, "programme", "", "", "pattern")
+    # a plan made for one person (`plan personnalisé de prévention`) is a care tool, not a policy
+    kind = "tool" if crude_stem(nxt.folded) in PERSONAL_PLAN_WORDS else "programme"
+    return _Span(tokens[i].start, end, kind, "", "", "pattern")
 
 
 def _body_span(text: str, tokens: list[_Token], i: int) -> _Span | None:
@@ -522,11 +603,16 @@ def _service_span(text: str, tokens: list[_Token], i: int) -> _Span | None:
     right after it or a `de` complement whose noun is not generic; typed by the head."""
     if i > 0 and tokens[i - 1].folded in SERVICE_HEAD_BLOCKERS and not _gap(tokens, i).strip():
         return None
-    if tokens[i].pos in {"VERB", "ADJ", "AUX"}:
-        return None  # `équipées pour …` is a participle, not `équipe`
+    if tokens[i].pos in {"VERB", "AUX"} or (tokens[i].text.lower().endswith(_PARTICIPLE_ENDINGS)
+                                            and not tokens[i].folded.startswith("unite")):
+        return None  # `équipées pour …`, `centrés sur …` are participles, not `équipe`, `centre`
     quoted = _QUOTED_NAME.match(text, tokens[i].end)
     if quoted:  # `charte « fête responsable »`
         return _Span(tokens[i].start, quoted.end(), _head_type(tokens[i:i + 1]), "", "", "pattern")
+    named = _acronym_name_end(tokens, i)
+    if named is not None:  # `dispositif ORSEC`, `nomenclature SERAFIN-PH`
+        kind = _head_type(tokens[i:i + 1])
+        return _Span(tokens[i].start, tokens[named].end, kind, "", "", "pattern") if kind else None
     last = _name_end(tokens, i)
     if last == i:
         return None
@@ -537,10 +623,23 @@ def _service_span(text: str, tokens: list[_Token], i: int) -> _Span | None:
         return None
     if not adjective_first and crude_stem(nouns[0].folded) in SERVICE_GENERIC:
         return None
+    if adjective_first and len(words) == 1 and crude_stem(words[0].folded) in GENERIC_ADJECTIVES:
+        return None  # `contrats supplémentaires`, `dispositifs existants` name nothing
     kind = _head_type(tokens[i:last + 1])
     if kind is None:
         return None
     return _Span(tokens[i].start, tokens[last].end, kind, "", "", "pattern")
+
+
+def _acronym_name_end(tokens: list[_Token], i: int) -> int | None:
+    """Last token of an acronym written right after a head (`dispositif ORSEC`, `nomenclature
+    SERAFIN-PH`): an instrument named by its brand; None when no acronym follows."""
+    j = i + 1
+    if j >= len(tokens) or tokens[j].before != " " or not _is_acronym_label(tokens[j].text):
+        return None
+    while j + 1 < len(tokens) and tokens[j + 1].before == "-" and tokens[j + 1].text[:1].isupper():
+        j += 1
+    return j
 
 
 def _telemedicine_span(tokens: list[_Token], i: int) -> _Span | None:
@@ -551,6 +650,22 @@ def _telemedicine_span(tokens: list[_Token], i: int) -> _Span | None:
     if len(token.folded) >= 8 and token.folded not in TELE_NOT_ACTS and token.pos in {"NOUN", "PROPN", ""}:
         return _Span(token.start, token.end, "tool", "", "", "pattern")
     return None
+
+
+# Medical specialists are named by their speciality: `néphrologue`, `gériatre`, `ergothérapeute`
+# (the diplomas of specialised studies, DES, and the health professions of the CSP, book III).
+_SPECIALIST_ENDINGS = ("logue", "logues", "iatre", "iatres", "therapeute", "therapeutes")
+_NOT_SPECIALISTS = {"dialogue", "dialogues", "catalogue", "catalogues", "analogue", "analogues", "homologue",
+                    "homologues", "prologue", "epilogue", "monologue"}
+
+
+def _is_specialist(tokens: list[_Token], i: int) -> bool:
+    """A noun in -logue, -iatre, -thérapeute; spaCy may tag it ADJ after an article (`les addictologues`)."""
+    token = tokens[i]
+    if not token.folded.endswith(_SPECIALIST_ENDINGS) or token.folded in _NOT_SPECIALISTS or len(token.folded) <= 7:
+        return False
+    after_article = i > 0 and tokens[i - 1].folded in ARTICLES | {"des", "aux", "du", "de", "d"}
+    return token.pos in {"NOUN", "PROPN", ""} or (token.pos == "ADJ" and after_article)
 
 
 def _resolve(span: _Span, text: str, matcher: _Matcher) -> _Span:
@@ -618,7 +733,7 @@ def _acronym_spans(text: str, tokens: list[_Token], matcher: _Matcher) -> list[_
     return spans
 
 
-def _head_expansion(tokens: list[_Token], n: int, window: int = 10) -> int | None:
+def _head_expansion(tokens: list[_Token], n: int, window: int = 14) -> int | None:
     """Farthest head noun (`réseaux`, `centre`, `plan`...) before `(` whose name runs up to it."""
     heads = set().union(*HEAD_TYPES.values())
     for k in range(max(0, n - window), n - 1):
@@ -743,7 +858,18 @@ def _doubtful_place(span: _Span, text: str, matcher: _Matcher, places: list[tupl
         return False
     if text[:span.start].rstrip(" \t")[-1:] not in {"", ".", "!", "?", ":", ";", "•", "\n", ">", "-"}:
         return False
+    if text[span.start - 1:span.start] == "-" and text[span.start - 2:span.start - 1].isalpha():
+        return False  # `Saint-Brieuc-Guingamp-Lannion`: a hyphen glued to a word is no bullet
     return not any(start <= span.start and span.end <= end for start, end in places)
+
+
+_CARDINAL_POINTS = {"nord", "sud", "est", "ouest", "centre"}
+
+
+def _cardinal_part(span: _Span, text: str) -> bool:
+    """`Nord` in `Nord-Isère`, `Sud-Gironde`: a part of the next place, not the département Nord."""
+    return (span.type == "territory" and fold(text[span.start:span.end]) in _CARDINAL_POINTS
+            and re.match(r"-[A-ZÀ-Ö]", text[span.end:span.end + 2]) is not None)
 
 
 _CRUMB_SEPARATOR = re.compile(r"\s[>›»]\s")
@@ -778,7 +904,8 @@ def extract_mentions(doc: Document) -> list[Mention]:
     matcher = _matcher()
     spans = _vocabulary_spans(normalised, tokens, matcher, doc.region_code)
     places = [(start, end) for start, end, label in entities if label == "LOC"]
-    spans = [span for span in spans if not _doubtful_place(span, normalised, matcher, places)]
+    spans = [span for span in spans
+             if not _doubtful_place(span, normalised, matcher, places) and not _cardinal_part(span, normalised)]
     spans += _pattern_spans(normalised, tokens, matcher, spans)
     spans += _acronym_spans(normalised, tokens, matcher)
     spans += _ner_spans(entities, normalised, tokens, matcher, spans)
