@@ -53,7 +53,7 @@ BODY_HEADS = {
     "direction", "delegation", "federation", "fondation", "instance", "institut", "mutualite",
     "observatoire", "office", "ordre", "syndicat", "union",
 }
-BODY_HEADS_LOWER_OK = {"comite", "commission", "conference", "federation", "observatoire"}
+BODY_HEADS_LOWER_OK = {"comite", "commission", "conference", "federation", "observatoire", "association"}
 # Kinds of service, unit and instrument that plans create by the dozen under new names
 # (`équipe mobile de gériatrie`, `unité de soins de longue durée`, `plateforme de répit`,
 # `contrat local de santé`): a head noun of HEAD_TYPES, then an adjective or a `de` complement.
@@ -62,7 +62,7 @@ SERVICE_HEADS = {"equipe", "unite", "centre", "maison", "reseau", "pole", "cellu
                  "outil", "label", "atelier", "demarche", "bilan", "astreinte",
                  # financial and informational instruments (CASF R314, CSP L1110-4, L1111-14)
                  "forfait", "dotation", "dossier", "referentiel", "nomenclature", "logiciel", "guide",
-                 "messagerie", "repertoire"}
+                 "messagerie", "repertoire", "etablissement"}
 # Telemedicine acts are named by speciality with `télé-` (`télédermatologie`, `télé-AVC`): tools.
 TELE_NOT_ACTS = {"telephone", "telephones", "telephonique", "telephoniques", "television", "telecharger",
                  "telechargement", "telechargements", "telechargeable", "telechargeables", "telecopie",
@@ -72,6 +72,8 @@ SERVICE_HEAD_BLOCKERS = {"au", "en", "a"}
 # Complements that make no name of a service (`centre de la ville`, `service de l'État`).
 SERVICE_GENERIC = {"ville", "gravite", "vue", "depart", "reference", "travail", "etat", "debat", "cadre",
                    "ensemble", "lieu", "fait", "mesure", "partie", "priorite", "part", "attention"}
+# A service or unit that is digital is an informational tool, whatever its head.
+DIGITAL_WORDS = {"numerique", "informatise", "dematerialise", "connecte"}
 # Adjectives that say how many or which, not what kind: `contrats supplémentaires`.
 GENERIC_ADJECTIVES = {"supplementaire", "nouveau", "nouvel", "nouvelle", "existant", "actuel", "meme", "autre",
                       "different", "divers", "propre", "seul", "specifique", "present", "suivant", "necessaire",
@@ -481,6 +483,8 @@ def _name_end(tokens: list[_Token], i: int, limit: int = 14, appositions: bool =
             break  # `maison de santé à Saint-Malo`: the town is where it is, not its name
         elif token.folded in CONNECTORS and _time_follows(tokens, j):
             break  # `dotation … sur la durée du schéma`: when, not what
+        elif token.folded == "pour" and j + 1 < len(tokens) and tokens[j + 1].folded in {"des", "un", "une"}:
+            break  # `centre hospitalier … pour des consultations`: what for, not which
         elif token.folded in CONNECTORS:
             after_connector = True
         else:
@@ -532,6 +536,8 @@ def _pattern_spans(text: str, tokens: list[_Token], matcher: _Matcher, known: li
         stem = crude_stem(token.folded)
         if stem in PROGRAMME_HEADS and i + 1 < len(tokens):
             span = _programme_span(text, tokens, i, stem)
+        elif stem in LEGAL_TEXT_HEADS:
+            span = _legal_text_span(text, tokens, i)
         elif stem in BODY_HEADS and (token.text[:1].isupper() or stem in BODY_HEADS_LOWER_OK):
             span = _body_span(text, tokens, i)
         elif stem in SERVICE_HEADS or token.folded in SERVICE_HEADS:  # `fonds` stems to `fond`
@@ -560,6 +566,9 @@ _COMPLEMENT = {"de", "d", "du", "des", "pour", "en", "a", "au", "aux", "contre",
 
 def _programme_span(text: str, tokens: list[_Token], i: int, head: str) -> _Span | None:
     if head == "loi":
+        numbered = _legal_text_span(text, tokens, i)
+        if numbered is not None:
+            return numbered
         quoted = re.match(r"[ \t]*([«\"“])[ \t]*([^»\"”\n]{3,120}?)[ \t]*[»\"”]", text[tokens[i].end:])
         if quoted:
             return _Span(tokens[i].start, tokens[i].end + quoted.end(), "programme", "", "", "pattern")
@@ -587,12 +596,46 @@ def _programme_span(text: str, tokens: list[_Token], i: int, head: str) -> _Span
     return _Span(tokens[i].start, end, kind, "", "", "pattern")
 
 
-def _body_span(text: str, tokens: list[_Token], i: int) -> _Span | None:
-    """`Fédération de l'hospitalisation publique`: a body head, then a `de`/`pour` complement."""
-    last = _name_end(tokens, i)
-    if last == i or not any(t.folded in {"de", "d", "du", "des", "pour"} for t in tokens[i + 1:last]):
+# `loi n° 2015-1776 du 28 décembre 2015 relative à …`, `décret du 19 octobre 2010 relatif à …`:
+# a legal text named by its number or date, then by its title up to the end of the clause.
+LEGAL_TEXT_HEADS = {"decret", "ordonnance"}  # and `loi`, also a programme head
+_LEGAL_REFERENCE = re.compile(
+    r"[ \t]+(?:(?:n[°o]|no\.)[ \t]*\d{2,4}-\d{1,5}(?:[ \t]+du[ \t]+\d{1,2}(?:er)?[ \t]+[a-zéû]+[ \t]+\d{4})?"
+    r"|du[ \t]+\d{1,2}(?:er)?[ \t]+[a-zéû]+[ \t]+\d{4})"
+)
+_LEGAL_TITLE = re.compile(r"[ \t]+(?:relati(?:f|ve|fs|ves)|portant|visant|pour|de)\b[^;.,:\n()]{3,150}")
+
+
+def _legal_text_span(text: str, tokens: list[_Token], i: int) -> _Span | None:
+    reference = _LEGAL_REFERENCE.match(text, tokens[i].end)
+    if reference is None:
         return None
-    return _Span(tokens[i].start, tokens[last].end, "actor", "", "", "pattern")
+    end = reference.end()
+    title = _LEGAL_TITLE.match(text, end)
+    if title:
+        words = [t for t in tokens[i + 1:] if title.start() <= t.start and t.end <= title.end()]
+        for n, word in enumerate(words[1:], 1):  # the title ends at its first verb (`… précise`)
+            if _pos(word) in {"VERB", "AUX"} or word.folded in NAME_STOPS - {"notre", "nos"}:
+                words = words[:n]
+                break
+        end = words[-1].end
+    return _Span(tokens[i].start, end, "programme", "", "", "pattern")
+
+
+def _body_span(text: str, tokens: list[_Token], i: int) -> _Span | None:
+    """`Fédération de l'hospitalisation publique`: a body head, then a `de`/`pour` complement;
+    or a committee or federation qualified by its adjectives (`fédérations hospitalières`,
+    `comité stratégique régional`)."""
+    last = _name_end(tokens, i)
+    if last == i:
+        return None
+    if any(t.folded in {"de", "d", "du", "des", "pour"} for t in tokens[i + 1:last]):
+        return _Span(tokens[i].start, tokens[last].end, "actor", "", "", "pattern")
+    adjectives = tokens[i + 1:last + 1]
+    if crude_stem(tokens[i].folded) in BODY_HEADS_LOWER_OK and all(_pos(t) == "ADJ" for t in adjectives) \
+            and not {crude_stem(t.folded) for t in adjectives} & GENERIC_ADJECTIVES:
+        return _Span(tokens[i].start, tokens[last].end, "actor", "", "", "pattern")
+    return None
 
 
 _QUOTED_NAME = re.compile(r"[ \t]*«[ \t\u00a0]*[^»\n]{2,80}?[ \t\u00a0]*»")
@@ -628,6 +671,8 @@ def _service_span(text: str, tokens: list[_Token], i: int) -> _Span | None:
     kind = _head_type(tokens[i:last + 1])
     if kind is None:
         return None
+    if crude_stem(words[0].folded) in DIGITAL_WORDS:
+        kind = "tool"  # `services numériques`, `service numérique d'orientation`: e-health tools
     return _Span(tokens[i].start, tokens[last].end, kind, "", "", "pattern")
 
 

@@ -333,3 +333,29 @@ def test_a_long_expansion_defines_its_acronym():
             "ouvre. La PRAFAC oriente.")
     mentions = [(m.type, m.text) for m in extract_mentions(page(text)) if m.method == "acronym"]
     assert mentions[-1] == ("tool", "PRAFAC") and mentions[0][1].startswith("plateforme régionale")
+
+
+@pytest.mark.parametrize("text, mention", [
+    ("Vu la loi n° 2019-774 du 24 juillet 2019 relative à l'organisation du système de santé ;",
+     "loi n° 2019-774 du 24 juillet 2019 relative à l'organisation du système de santé"),
+    ("Le décret du 3 mai 2022 relatif aux équipes mobiles fixe leurs missions.", "décret du 3 mai 2022 relatif aux équipes mobiles"),
+    ("L'ordonnance n° 2020-1407 simplifie les procédures.", "ordonnance n° 2020-1407"),
+])
+def test_legal_texts_by_number_or_date_then_title(text, mention):
+    assert ("programme", mention) in [m[:2] for m in found(text)]
+
+
+@pytest.mark.parametrize("text, mention, kind", [
+    ("Les fédérations hospitalières siègent au comité stratégique régional.", "fédérations hospitalières", "actor"),
+    ("Le comité stratégique régional arrête la feuille de route.", "comité stratégique régional", "actor"),
+    ("Les établissements pénitentiaires accueillent des détenus.", "établissements pénitentiaires", "actor"),
+    ("Une association de parents d'élèves est reçue.", "association de parents d'élèves", "actor"),
+    ("Les services numériques de coordination sont ouverts.", "services numériques de coordination", "tool"),
+])
+def test_bodies_establishments_and_digital_services(text, mention, kind):
+    assert (kind, mention) in [m[:2] for m in found(text)]
+
+
+def test_a_name_stops_before_a_purpose():
+    texts = [m[1] for m in found("Le centre hospitalier de Dax pour des consultations de suivi.")]
+    assert "centre hospitalier de Dax" in texts and not [t for t in texts if "consultations" in t]
