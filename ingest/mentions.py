@@ -71,7 +71,8 @@ TELE_NOT_ACTS = {"telephone", "telephones", "telephonique", "telephoniques", "te
 SERVICE_HEAD_BLOCKERS = {"au", "en", "a"}
 # Complements that make no name of a service (`centre de la ville`, `service de l'État`).
 SERVICE_GENERIC = {"ville", "gravite", "vue", "depart", "reference", "travail", "etat", "debat", "cadre",
-                   "ensemble", "lieu", "fait", "mesure", "partie", "priorite", "part", "attention"}
+                   "ensemble", "lieu", "fait", "mesure", "partie", "priorite", "part", "attention",
+                   "region", "departement", "territoire", "secteur"}
 # A service or unit that is digital is an informational tool, whatever its head.
 DIGITAL_WORDS = {"numerique", "informatise", "dematerialise", "connecte"}
 # Adjectives that say how many or which, not what kind: `contrats supplémentaires`.
@@ -909,6 +910,21 @@ def _doubtful_place(span: _Span, text: str, matcher: _Matcher, places: list[tupl
 
 
 _CARDINAL_POINTS = {"nord", "sud", "est", "ouest", "centre"}
+_NAME_LINK = r"(?:sur|sous|le|la|les|lès|lez|en|de|du|des|d'|aux|et)"
+
+
+def _not_this_town(span: _Span, text: str, matcher: _Matcher) -> bool:
+    """A commune's name is never inflected (`Santé` is not the town of Santes) and is whole:
+    `Grenade` in `Grenade-sur-l'Adour`, `Avignon` in `Villeneuve-lès-Avignon` name another town."""
+    concept = matcher.concepts[span.concept]
+    if concept.kind != "Commune":
+        return False
+    names = {fold(label) for label in concept.labels}
+    names |= {re.sub(r"^(?:le|la|les) |^l'", "", name) for name in names}  # `du Mans` gave `Mans`
+    if fold(text[span.start:span.end]) not in names:
+        return True
+    return (re.match(r"-" + _NAME_LINK + r"(?:-|\b)", text[span.end:span.end + 6]) is not None
+            or re.search(r"-" + _NAME_LINK + r"-$", text[max(0, span.start - 6):span.start]) is not None)
 
 
 def _cardinal_part(span: _Span, text: str) -> bool:
@@ -950,7 +966,8 @@ def extract_mentions(doc: Document) -> list[Mention]:
     spans = _vocabulary_spans(normalised, tokens, matcher, doc.region_code)
     places = [(start, end) for start, end, label in entities if label == "LOC"]
     spans = [span for span in spans
-             if not _doubtful_place(span, normalised, matcher, places) and not _cardinal_part(span, normalised)]
+             if not _doubtful_place(span, normalised, matcher, places) and not _cardinal_part(span, normalised)
+             and not _not_this_town(span, normalised, matcher)]
     spans += _pattern_spans(normalised, tokens, matcher, spans)
     spans += _acronym_spans(normalised, tokens, matcher)
     spans += _ner_spans(entities, normalised, tokens, matcher, spans)

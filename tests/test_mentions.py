@@ -309,7 +309,8 @@ def test_a_candidate_that_extends_a_known_name_keeps_its_type():
 def test_places_after_a_merged_article_and_in_hyphenated_series():
     mentions = extract_mentions(page("Les CMP du Havre et du Mans ; le territoire Guingamp-Lannion ; le Nord-Finistère."))
     places = [(m.text, m.label) for m in mentions if m.type == "territory"]
-    assert places == [("Havre", "Le Havre"), ("Mans", "Le Mans"), ("Lannion", "Lannion"), ("Finistère", "Finistère")]
+    assert places == [("Havre", "Le Havre"), ("Mans", "Le Mans"), ("Guingamp", "Guingamp"), ("Lannion", "Lannion"),
+                      ("Finistère", "Finistère")]
 
 
 def test_an_adjective_does_not_reach_a_noun_label_by_its_stem():
@@ -359,3 +360,14 @@ def test_bodies_establishments_and_digital_services(text, mention, kind):
 def test_a_name_stops_before_a_purpose():
     texts = [m[1] for m in found("Le centre hospitalier de Dax pour des consultations de suivi.")]
     assert "centre hospitalier de Dax" in texts and not [t for t in texts if "consultations" in t]
+
+
+def test_a_town_name_is_whole_and_never_inflected():
+    text = "Santé des détenus.\nUn projet à Grenade-sur-l'Adour, à Villeneuve-lès-Avignon et à Avignon."
+    places = [m.text for m in extract_mentions(page(text)) if m.type == "territory"]
+    assert places == ["Villeneuve-lès-Avignon", "Avignon"]  # not Santes (59), nor Grenade (31)
+
+
+def test_small_towns_outside_paca_are_known():
+    places = [m.label for m in extract_mentions(page("Les consultations de Redon et de Loudéac.")) if m.type == "territory"]
+    assert places == ["Redon", "Loudéac"]

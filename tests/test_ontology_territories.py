@@ -41,7 +41,7 @@ def test_region_counts(graph, source):
 def test_departement_and_commune_counts(graph, source):
     assert len(set(graph.subjects(RDF.type, HPO.Departement))) == len(source["departements"]) == 101
     communes = set(graph.subjects(RDF.type, HPO.Commune))
-    assert len(communes) == len(source["communes"]) == 946 + 952  # all of PACA, towns of 10,000+ elsewhere
+    assert len(communes) == len(source["communes"]) == 946 + 2066  # all of PACA, towns of 5,000+ elsewhere
     assert all(str(c).startswith(str(HPID["territory/commune-"])) for c in communes)
 
 
@@ -158,8 +158,8 @@ def test_extract_keeps_the_subset(tmp_path):
         (package / "data" / name).write_text(json.dumps(content), encoding="utf-8")
     out = tmp_path / "out"
     counts = territories.extract(package, out)
-    assert counts == {"regions": 1, "departements": 1, "communes-93": 1, "communes-10k": 1}
-    assert [c["nom"] for c in json.loads((out / "communes-10k.json").read_text())] == ["Bourg-en-Bresse"]
+    assert counts == {"regions": 1, "departements": 1, "communes-93": 1, "communes-5k": 1}
+    assert [c["nom"] for c in json.loads((out / "communes-5k.json").read_text())] == ["Bourg-en-Bresse"]
     communes = json.loads((out / "communes-93.json").read_text())
     assert communes == [{"code": "13055", "departement": "13", "nom": "Marseille", "region": "93", "typeLiaison": 0}]
     assert json.loads((out / "source.json").read_text())["version"] == "9.9.9"
