@@ -322,6 +322,10 @@ def _vocabulary_spans(text: str, tokens: list[_Token], matcher: _Matcher, region
         if i == j and _adjective_by_stem(tokens[i], entries, matcher):
             continue
         start, end = tokens[i].start, tokens[j].end
+        name_start = tokens[i + 1].start if i < j and tokens[i].text.islower() else start  # `du Mans`
+        entries = [e for e in entries if not _inflected_town(e[0], text[name_start:end], matcher)]
+        if not entries:
+            continue
         iri = _choose(entries, text, start, end, matcher, region)
         concept = matcher.concepts[iri]
         end = _extend(text, end, concept, matcher)
@@ -913,16 +917,21 @@ _CARDINAL_POINTS = {"nord", "sud", "est", "ouest", "centre"}
 _NAME_LINK = r"(?:sur|sous|le|la|les|lès|lez|en|de|du|des|d'|aux|et)"
 
 
-def _not_this_town(span: _Span, text: str, matcher: _Matcher) -> bool:
-    """A commune's name is never inflected (`Santé` is not the town of Santes) and is whole:
-    `Grenade` in `Grenade-sur-l'Adour`, `Avignon` in `Villeneuve-lès-Avignon` name another town."""
-    concept = matcher.concepts[span.concept]
+def _inflected_town(iri: str, surface: str, matcher: _Matcher) -> bool:
+    """A commune's name is never inflected: `Santé` is not Santes (59), `Var` is not Vars (05)."""
+    concept = matcher.concepts[iri]
     if concept.kind != "Commune":
         return False
     names = {fold(label) for label in concept.labels}
     names |= {re.sub(r"^(?:le|la|les) |^l'", "", name) for name in names}  # `du Mans` gave `Mans`
-    if fold(text[span.start:span.end]) not in names:
-        return True
+    return fold(surface) not in names
+
+
+def _not_this_town(span: _Span, text: str, matcher: _Matcher) -> bool:
+    """A commune's name is whole: `Grenade` in `Grenade-sur-l'Adour`, `Avignon` in
+    `Villeneuve-lès-Avignon` name another town."""
+    if matcher.concepts[span.concept].kind != "Commune":
+        return False
     return (re.match(r"-" + _NAME_LINK + r"(?:-|\b)", text[span.end:span.end + 6]) is not None
             or re.search(r"-" + _NAME_LINK + r"-$", text[max(0, span.start - 6):span.start]) is not None)
 
