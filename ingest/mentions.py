@@ -281,10 +281,12 @@ class _Matcher:
             frontier = [self.root]
             best = None
             j = i
+            crossed_comma = False  # `Nord, le Pas-de-Calais` is two places, not Nord-Pas-de-Calais
             while j < len(tokens) and frontier:
                 token = tokens[j]
                 if j > i and _BREAK.search(token.before):
                     break
+                crossed_comma = crossed_comma or (j > i and "," in token.before)
                 following = [node[key] for node in frontier for key in token.keys if key in node]
                 if not following:
                     if token.folded in ARTICLES and j > i:
@@ -292,7 +294,8 @@ class _Matcher:
                         continue
                     break
                 frontier = following
-                entries = [entry for node in frontier for entry in node.get("$", ())]
+                entries = [entry for node in frontier for entry in node.get("$", ())
+                           if not crossed_comma or "," in entry[1]]
                 if entries:
                     best = (i, j, entries)
                 j += 1

@@ -38,6 +38,18 @@ REGION_ALT_LABELS = {
     "27": ["BFC"],
 }
 
+# The 16 régions merged on 1 January 2016 (loi n° 2015-29 du 16 janvier 2015), by their INSEE code
+# of the 2015 COG, with the région they joined: plans of 2012-2016 and their successors name them.
+FORMER_REGIONS = [
+    ("42", "Alsace", "44"), ("21", "Champagne-Ardenne", "44"), ("41", "Lorraine", "44"),
+    ("72", "Aquitaine", "75"), ("74", "Limousin", "75"), ("54", "Poitou-Charentes", "75"),
+    ("83", "Auvergne", "84"), ("82", "Rhône-Alpes", "84"),
+    ("26", "Bourgogne", "27"), ("43", "Franche-Comté", "27"),
+    ("25", "Basse-Normandie", "28"), ("23", "Haute-Normandie", "28"),
+    ("91", "Languedoc-Roussillon", "76"), ("73", "Midi-Pyrénées", "76"),
+    ("31", "Nord-Pas-de-Calais", "32"), ("22", "Picardie", "32"),
+]
+
 # Kinds of territory named by policy, not places: (slug, prefLabel, altLabels, broader slug, definition).
 TERRITORY_KINDS = [
     ("region", "région", ["régions"], None, None),
@@ -224,6 +236,12 @@ def build_graph(data: dict[str, list[dict]] | None = None) -> Graph:
     for row in data["regions"]:
         alt = [f"région {row['nom']}", *REGION_ALT_LABELS.get(row["code"], [])]
         place(territory_iri("region", row["code"]), HPO.Region, row, "region", alt, top=True)
+    for code, name, region in FORMER_REGIONS:
+        if region not in regions:
+            raise ValueError(f"FORMER_REGIONS: {name} names unknown région {region!r}")
+        iri = territory_iri("ancienne-region", code)
+        place(iri, HPO.Region, {"nom": name, "code": code}, "region", [f"région {name}", f"ancienne région {name}"])
+        graph.add((iri, SKOS.broader, territory_iri("region", region)))
     departements = {d["code"] for d in data["departements"]}
     for row in data["departements"]:
         if row["region"] not in regions:

@@ -371,3 +371,15 @@ def test_a_town_name_is_whole_and_never_inflected():
 def test_small_towns_outside_paca_are_known():
     places = [m.label for m in extract_mentions(page("Les consultations de Redon et de Loudéac.")) if m.type == "territory"]
     assert places == ["Redon", "Loudéac"]
+
+
+def test_regions_merged_in_2016_are_territories():
+    mentions = found("De l'Alsace à la Picardie, l'ARS Lorraine et l'ancienne région Limousin.")
+    assert [(t, s) for t, s, _, _ in mentions] == [
+        ("territory", "Alsace"), ("territory", "Picardie"), ("actor", "ARS Lorraine"), ("territory", "Lorraine"),
+        ("territory", "ancienne région Limousin")]
+
+
+def test_a_comma_separates_two_places_that_a_longer_name_would_join():
+    places = [s for t, s, _, _ in found("Dans le Nord, le Pas-de-Calais et la Somme.") if t == "territory"]
+    assert places == ["Nord", "Pas-de-Calais", "Somme"]

@@ -33,9 +33,17 @@ def test_source_is_recorded(source):
 
 def test_region_counts(graph, source):
     regions = set(graph.subjects(RDF.type, HPO.Region))
-    assert len(regions) == len(source["regions"]) == 18
+    former = {r for r in regions if str(r).startswith(str(HPID["territory/ancienne-region-"]))}
+    assert len(regions - former) == len(source["regions"]) == 18
     zones = [r["zone"] for r in source["regions"]]
     assert zones.count("metro") == 13 and zones.count("drom") == 5
+
+
+def test_the_regions_merged_in_2016_are_narrower_than_the_region_they_joined(graph):
+    alsace = HPID["territory/ancienne-region-42"]
+    assert (alsace, SKOS.broader, HPID["territory/region-44"]) in graph
+    assert len(set(graph.subjects(SKOS.broader, HPID["territory/region-75"])) & {
+        HPID[f"territory/ancienne-region-{code}"] for code in ("72", "74", "54")}) == 3
 
 
 def test_departement_and_commune_counts(graph, source):
