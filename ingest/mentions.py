@@ -781,8 +781,42 @@ def _acronym_spans(text: str, tokens: list[_Token], matcher: _Matcher) -> list[_
         span = _candidate(_Span(tokens[first].start, match.end(), kind, "", "", "acronym"), expansion)
         span.confidence = confidence
         spans.append(span)
-        for later in re.compile(r"\b" + re.escape(acronym) + r"\b").finditer(text, match.end()):
-            spans.append(_Span(later.start(), later.end(), kind, span.concept, span.label, "acronym", True, confidence))
+        spans += _later_uses(text, acronym, match.end(), span)
+    return spans + _acronym_first_spans(text, tokens, matcher)
+
+
+def _later_uses(text: str, acronym: str, after: int, defined: _Span) -> list[_Span]:
+    return [_Span(m.start(), m.end(), defined.type, defined.concept, defined.label, "acronym", True, defined.confidence)
+            for m in re.compile(r"\b" + re.escape(acronym) + r"\b").finditer(text, after)]
+
+
+_ACRONYM_FIRST = re.compile(r"\b([A-ZÀ-Ö][0-9A-Za-zÀ-ÖØ-öø-ÿ]{1,11})[ \t]+\(([^()\n]{6,160})\)")
+
+
+def _acronym_first_spans(text: str, tokens: list[_Token], matcher: _Matcher) -> list[_Span]:
+    """`ACR (expansion)`, the other way round: the expansion spells ACR by its initials, or is a
+    name under a head noun, and its head types the candidate (`la PRAFAC (plateforme …)`)."""
+    spans = []
+    starts = {t.start: n for n, t in enumerate(tokens)}
+    for match in _ACRONYM_FIRST.finditer(text):
+        acronym = match.group(1)
+        if not _is_acronym_label(acronym) or acronym.upper() in matcher.acronyms:
+            continue
+        first = starts.get(match.start(2) + len(match.group(2)) - len(match.group(2).lstrip()))
+        after = next((n for n, t in enumerate(tokens) if t.start >= match.end()), len(tokens))
+        if first is None or after - first < 2:
+            continue
+        spelled = _expansion_start(tokens, after, fold(acronym).upper()) == first
+        if not spelled and _name_end(tokens, first) != after - 1:
+            continue
+        kind = _head_type(tokens[first:after])
+        if kind is None:
+            continue
+        expansion = text[tokens[first].start:tokens[after - 1].end]
+        span = _candidate(_Span(match.start(), match.end(), kind, "", "", "acronym"), expansion)
+        span.confidence = CONFIDENCE["acronym"] - (0.0 if spelled else 0.2)
+        spans.append(span)
+        spans += _later_uses(text, acronym, match.end(), span)
     return spans
 
 

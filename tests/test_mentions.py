@@ -383,3 +383,11 @@ def test_regions_merged_in_2016_are_territories():
 def test_a_comma_separates_two_places_that_a_longer_name_would_join():
     places = [s for t, s, _, _ in found("Dans le Nord, le Pas-de-Calais et la Somme.") if t == "territory"]
     assert places == ["Nord", "Pas-de-Calais", "Somme"]
+
+
+def test_an_acronym_defined_before_its_expansion():
+    text = "Le CRPA (centre régional de psychotraumatologie adulte) accueille les victimes. Le CRPA forme."
+    mentions = [(m.type, m.text, m.label) for m in extract_mentions(page(text)) if m.method == "acronym"]
+    assert mentions == [("actor", "CRPA (centre régional de psychotraumatologie adulte)", "centre régional de psychotraumatologie adulte"),
+                        ("actor", "CRPA", "centre régional de psychotraumatologie adulte")]
+    assert not [m for m in extract_mentions(page("Le XYZ (voir plus bas) est cité.")) if m.method == "acronym"]
