@@ -211,6 +211,7 @@ def _is_acronym_label(word: str) -> bool:
 
 # French merges `de`/`à` with the article of a place name: `Le Mans` -> `du Mans`, `au Mans`.
 _CONTRACTIONS = {"le": {"du", "au"}, "les": {"des", "aux"}}
+_CONTRACTED_WORDS = {"du", "au", "des", "aux"}
 _BREAK = re.compile(r"[\n.;:()\[\]•?!]")
 _LEMMA_POS = {"NOUN", "ADJ", "PROPN"}
 
@@ -325,7 +326,10 @@ def _vocabulary_spans(text: str, tokens: list[_Token], matcher: _Matcher, region
         if i == j and _adjective_by_stem(tokens[i], entries, matcher):
             continue
         start, end = tokens[i].start, tokens[j].end
-        name_start = tokens[i + 1].start if i < j and tokens[i].text.islower() else start  # `du Mans`
+        contracted = i < j and tokens[i].text.islower() and all(_merges_article(e[1]) for e in entries)  # `du Mans`
+        if contracted and (tokens[i].folded not in _CONTRACTED_WORDS or _is_acronym_label(tokens[i + 1].text)):
+            continue  # `de` shares the stem of `du`; `places de MAS` names no town Le Mas
+        name_start = tokens[i + 1].start if contracted else start
         entries = [e for e in entries if not _inflected_town(e[0], text[name_start:end], matcher)]
         if not entries:
             continue
@@ -336,10 +340,15 @@ def _vocabulary_spans(text: str, tokens: list[_Token], matcher: _Matcher, region
             expansion_start = _shortened_expansion(text, tokens, i, concept)
             if expansion_start < start:
                 start, end = expansion_start, end + 1
-        if i < j and tokens[i].text.islower() and fold(concept.pref_label).split()[0] in _CONTRACTIONS:
+        if contracted:
             start = tokens[i + 1].start  # `du Mans`: the mention is `Mans`, of the concept Le Mans
         spans.append(_Span(start, end, concept.type, iri, concept.pref_label, "vocabulary"))
     return spans
+
+
+def _merges_article(label: str) -> bool:
+    """`Le Mans`, `Les Sables-d'Olonne`: a place name whose article French merges (`du Mans`)."""
+    return label[:1].isupper() and fold(label).split()[0] in _CONTRACTIONS
 
 
 def _adjective_by_stem(token: _Token, entries, matcher: _Matcher) -> bool:

@@ -391,3 +391,8 @@ def test_an_acronym_defined_before_its_expansion():
     assert mentions == [("actor", "CRPA (centre régional de psychotraumatologie adulte)", "centre régional de psychotraumatologie adulte"),
                         ("actor", "CRPA", "centre régional de psychotraumatologie adulte")]
     assert not [m for m in extract_mentions(page("Le XYZ (voir plus bas) est cité.")) if m.method == "acronym"]
+
+
+def test_a_merged_article_needs_the_real_contraction():
+    mentions = found("La création de places de MAS et de FAM.")
+    assert [(t, c) for t, _, c, _ in mentions] == [("actor", "actor/mas"), ("actor", "actor/fam")]  # not Le Mas (05)
