@@ -42,6 +42,7 @@ HEAD_TYPES = {
     "tool": {
         "appel", "contrat", "convention", "dispositif", "fonds", "outil", "plateforme", "protocole",
         "repertoire", "systeme", "charte", "guichet", "label", "atelier", "demarche", "bilan", "astreinte",
+        "forfait", "dotation", "dossier", "referentiel", "nomenclature", "logiciel", "guide", "messagerie",
     },
     "programme": {"plan", "programme", "schema", "loi", "strategie", "pacte", "projet", "code", "decret", "ordonnance"},
     "population": {"personne", "enfant", "adulte", "jeune", "patient", "femme", "population", "malade"},
@@ -52,13 +53,16 @@ BODY_HEADS = {
     "direction", "delegation", "federation", "fondation", "instance", "institut", "mutualite",
     "observatoire", "office", "ordre", "syndicat", "union",
 }
-BODY_HEADS_LOWER_OK = {"comite", "commission", "conference", "federation", "observatoire"}
+BODY_HEADS_LOWER_OK = {"comite", "commission", "conference", "federation", "observatoire", "association"}
 # Kinds of service, unit and instrument that plans create by the dozen under new names
 # (`équipe mobile de gériatrie`, `unité de soins de longue durée`, `plateforme de répit`,
 # `contrat local de santé`): a head noun of HEAD_TYPES, then an adjective or a `de` complement.
 SERVICE_HEADS = {"equipe", "unite", "centre", "maison", "reseau", "pole", "cellule", "service",
                  "plateforme", "dispositif", "contrat", "charte", "convention", "protocole", "guichet", "fonds",
-                 "outil", "label", "atelier", "demarche", "bilan", "astreinte"}
+                 "outil", "label", "atelier", "demarche", "bilan", "astreinte",
+                 # financial and informational instruments (CASF R314, CSP L1110-4, L1111-14)
+                 "forfait", "dotation", "dossier", "referentiel", "nomenclature", "logiciel", "guide",
+                 "messagerie", "repertoire", "etablissement"}
 # Telemedicine acts are named by speciality with `télé-` (`télédermatologie`, `télé-AVC`): tools.
 TELE_NOT_ACTS = {"telephone", "telephones", "telephonique", "telephoniques", "television", "telecharger",
                  "telechargement", "telechargements", "telechargeable", "telechargeables", "telecopie",
@@ -67,13 +71,23 @@ TELE_NOT_ACTS = {"telephone", "telephones", "telephonique", "telephoniques", "te
 SERVICE_HEAD_BLOCKERS = {"au", "en", "a"}
 # Complements that make no name of a service (`centre de la ville`, `service de l'État`).
 SERVICE_GENERIC = {"ville", "gravite", "vue", "depart", "reference", "travail", "etat", "debat", "cadre",
-                   "ensemble", "lieu", "fait", "mesure", "partie", "priorite", "part", "attention"}
+                   "ensemble", "lieu", "fait", "mesure", "partie", "priorite", "part", "attention",
+                   "region", "departement", "territoire", "secteur"}
+# A service or unit that is digital is an informational tool, whatever its head.
+DIGITAL_WORDS = {"numerique", "informatise", "dematerialise", "connecte"}
+# Adjectives that say how many or which, not what kind: `contrats supplémentaires`.
+GENERIC_ADJECTIVES = {"supplementaire", "nouveau", "nouvel", "nouvelle", "existant", "actuel", "meme", "autre",
+                      "different", "divers", "propre", "seul", "specifique", "present", "suivant", "necessaire",
+                      "premier", "dernier", "prochain", "futur", "principal", "signe", "prevu", "concerne",
+                      "correspondant", "partenaire"}
 # `stratégie` and `pacte` are left to the vocabulary: `stratégie régionale d'organisation` names nothing
 PROGRAMME_HEADS = {"plan", "programme", "schema", "loi"}
 PROGRAMME_QUALIFIERS = {
     "national", "regional", "departemental", "interdepartemental", "interregional", "pluriannuel",
     "territorial", "strategique", "quinquennal", "triennal", "gouvernemental",
 }
+# Plans drawn up for one person (CASF L114-1-1, CSP L1411-11-1): tools of the care of that person.
+PERSONAL_PLAN_WORDS = {"personnalise", "individualise", "individuel"}
 # `plan X` names a plan when X is a bare noun; these bare nouns do not make a name.
 PLAN_GENERIC = {"site", "action", "actions", "travail", "masse", "cadre", "ensemble", "suivant", "local"}
 CONNECTORS = {"de", "des", "du", "d", "pour", "en", "a", "au", "aux", "l", "la", "le", "les", "contre", "sur"}
@@ -195,6 +209,9 @@ def _is_acronym_label(word: str) -> bool:
 # --- the vocabulary matcher, built once ---------------------------------------------------------
 
 
+# French merges `de`/`à` with the article of a place name: `Le Mans` -> `du Mans`, `au Mans`.
+_CONTRACTIONS = {"le": {"du", "au"}, "les": {"des", "aux"}}
+_CONTRACTED_WORDS = {"du", "au", "des", "aux"}
 _BREAK = re.compile(r"[\n.;:()\[\]•?!]")
 _LEMMA_POS = {"NOUN", "ADJ", "PROPN"}
 
@@ -231,6 +248,9 @@ class _Matcher:
             ]
             for path in (stem_path,) if proper else (stem_path, lemma_path):
                 self._insert(path, concept.iri, label, proper)
+            contracted = _CONTRACTIONS.get(words[0].folded) if proper and len(words) > 1 else None
+            if contracted:  # `du Mans`, `au Havre`, `des Sables-d'Olonne`: the article is merged
+                self._insert([sorted({crude_stem(w) for w in contracted})] + stem_path[1:], concept.iri, label, False)
         self.ambiguous = ambiguities()
         regions = {label for c in concepts if c.kind == "Region" for label in c.labels if not fold(label).startswith("region")}
         regions = sorted(regions | {label.title() for label in regions if label.isupper()}, key=len, reverse=True)  # `Paca`
@@ -262,10 +282,12 @@ class _Matcher:
             frontier = [self.root]
             best = None
             j = i
+            crossed_comma = False  # `Nord, le Pas-de-Calais` is two places, not Nord-Pas-de-Calais
             while j < len(tokens) and frontier:
                 token = tokens[j]
                 if j > i and _BREAK.search(token.before):
                     break
+                crossed_comma = crossed_comma or (j > i and "," in token.before)
                 following = [node[key] for node in frontier for key in token.keys if key in node]
                 if not following:
                     if token.folded in ARTICLES and j > i:
@@ -273,7 +295,8 @@ class _Matcher:
                         continue
                     break
                 frontier = following
-                entries = [entry for node in frontier for entry in node.get("$", ())]
+                entries = [entry for node in frontier for entry in node.get("$", ())
+                           if not crossed_comma or "," in entry[1]]
                 if entries:
                     best = (i, j, entries)
                 j += 1
@@ -300,7 +323,16 @@ def _is_proper(label: str) -> bool:
 def _vocabulary_spans(text: str, tokens: list[_Token], matcher: _Matcher, region: str | None = None) -> list[_Span]:
     spans = []
     for i, j, entries in matcher.find(tokens):
+        if i == j and _adjective_by_stem(tokens[i], entries, matcher):
+            continue
         start, end = tokens[i].start, tokens[j].end
+        contracted = i < j and tokens[i].text.islower() and all(_merges_article(e[1]) for e in entries)  # `du Mans`
+        if contracted and (tokens[i].folded not in _CONTRACTED_WORDS or _is_acronym_label(tokens[i + 1].text)):
+            continue  # `de` shares the stem of `du`; `places de MAS` names no town Le Mas
+        name_start = tokens[i + 1].start if contracted else start
+        entries = [e for e in entries if not _inflected_town(e[0], text[name_start:end], matcher)]
+        if not entries:
+            continue
         iri = _choose(entries, text, start, end, matcher, region)
         concept = matcher.concepts[iri]
         end = _extend(text, end, concept, matcher)
@@ -308,8 +340,43 @@ def _vocabulary_spans(text: str, tokens: list[_Token], matcher: _Matcher, region
             expansion_start = _shortened_expansion(text, tokens, i, concept)
             if expansion_start < start:
                 start, end = expansion_start, end + 1
+        if contracted:
+            start = tokens[i + 1].start  # `du Mans`: the mention is `Mans`, of the concept Le Mans
         spans.append(_Span(start, end, concept.type, iri, concept.pref_label, "vocabulary"))
     return spans
+
+
+def _merges_article(label: str) -> bool:
+    """`Le Mans`, `Les Sables-d'Olonne`: a place name whose article French merges (`du Mans`)."""
+    return label[:1].isupper() and fold(label).split()[0] in _CONTRACTIONS
+
+
+def _adjective_by_stem(token: _Token, entries, matcher: _Matcher) -> bool:
+    """`élevée` (folded `elevee`) reached `élèves`, `droit commun` reached `communes`: an
+    adjective that meets a one-word label only once accents are dropped or the label cut."""
+    if token.pos not in {"ADJ", "VERB"}:
+        return False
+    labels = {label.lower() for iri, _, _ in entries for label in matcher.concepts[iri].labels}
+    labels |= {_singular(label) for label in labels}
+    return not _masculine_forms(token.text.lower()) & labels
+
+
+def _singular(word: str) -> str:
+    return word[:-1] if word[-1:] in {"s", "x"} else word
+
+
+_FEMININE = (("euse", "eur"), ("ère", "er"), ("ive", "if"), ("elle", "el"), ("e", ""))
+
+
+def _masculine_forms(word: str) -> set[str]:
+    """`fumeuses` -> {fumeuses, fumeuse, fumeur}; `littorales` -> {..., littoral}."""
+    singular = _singular(word)
+    forms = {word, singular}
+    for feminine, masculine in _FEMININE:
+        if singular.endswith(feminine):
+            forms.add(singular[:len(singular) - len(feminine)] + masculine)
+            break
+    return forms
 
 
 def _shortened_expansion(text: str, tokens: list[_Token], i: int, concept: Concept) -> int:
@@ -423,12 +490,18 @@ def _name_end(tokens: list[_Token], i: int, limit: int = 14, appositions: bool =
         pos = _pos(token)
         if token.folded in NAME_STOPS or pos in {"VERB", "AUX", "ADV", "PRON", "SCONJ"}:
             break
-        if j + 1 < len(tokens) and tokens[j + 1].folded == "par" and token.pos == "VERB":
-            break  # `plateforme … portée par`: a verb, whatever its ending
+        if j > i + 1 and j + 1 < len(tokens) and tokens[j + 1].folded in _AGENT_WORDS and token.pos == "VERB":
+            break  # `plateforme … portée par`, `contrat … signé entre`: a verb, whatever its ending
         if token.folded == "et":
             nxt = tokens[j + 1] if j + 1 < len(tokens) else None
-            if nxt is None or nxt.folded not in {"de", "d", "du", "des", "a", "au", "aux"}:
-                break
+            if not after_connector or nxt is None or nxt.folded not in {"de", "d", "du", "des", "a", "au", "aux"}:
+                break  # `centre d'accueil et d'accompagnement`, not `service adapté et des communes`
+        elif token.folded in _PLACE_CONNECTORS and _place_follows(tokens, j):
+            break  # `maison de santé à Saint-Malo`: the town is where it is, not its name
+        elif token.folded in CONNECTORS and _time_follows(tokens, j):
+            break  # `dotation … sur la durée du schéma`: when, not what
+        elif token.folded == "pour" and j + 1 < len(tokens) and tokens[j + 1].folded in {"des", "un", "une"}:
+            break  # `centre hospitalier … pour des consultations`: what for, not which
         elif token.folded in CONNECTORS:
             after_connector = True
         else:
@@ -441,6 +514,28 @@ def _name_end(tokens: list[_Token], i: int, limit: int = 14, appositions: bool =
     return last
 
 
+_AGENT_WORDS = {"par", "avec", "entre", "aupres"}
+_PLACE_CONNECTORS = {"a", "au", "aux", "en"}
+
+
+def _place_follows(tokens: list[_Token], j: int) -> bool:
+    """A capitalised word (not an acronym) follows connector j, articles aside: `à Lyon`, `en Lozère`."""
+    k = j + 1
+    while k < len(tokens) and tokens[k].folded in ARTICLES:
+        k += 1
+    return k < len(tokens) and tokens[k].text[:1].isupper() and not _is_acronym_label(tokens[k].text)
+
+
+_TIME_NOUNS = {"dure", "periode", "anne", "moi", "semaine", "horizon"}  # crude stems
+
+
+def _time_follows(tokens: list[_Token], j: int) -> bool:
+    k = j + 1
+    while k < len(tokens) and tokens[k].folded in ARTICLES:
+        k += 1
+    return k < len(tokens) and crude_stem(tokens[k].folded) in _TIME_NOUNS
+
+
 def _gap(tokens: list[_Token], j: int) -> str:
     return tokens[j].before
 
@@ -450,23 +545,30 @@ def _pattern_spans(text: str, tokens: list[_Token], matcher: _Matcher, known: li
     when it goes on with a complement (`commission de coordination | pour l'offre ...`):
     spaCy reads `montre` in `... de la santé montre` as an adjective."""
     spans = []
-    known_at = {}
+    known_at, known_type = {}, {}
     for span in known:
         known_at.setdefault((span.start, span.type), span.end)
+        known_type.setdefault(span.start, span.type)
     for i, token in enumerate(tokens):
         stem = crude_stem(token.folded)
         if stem in PROGRAMME_HEADS and i + 1 < len(tokens):
             span = _programme_span(text, tokens, i, stem)
+        elif stem in LEGAL_TEXT_HEADS:
+            span = _legal_text_span(text, tokens, i)
         elif stem in BODY_HEADS and (token.text[:1].isupper() or stem in BODY_HEADS_LOWER_OK):
             span = _body_span(text, tokens, i)
-        elif stem in SERVICE_HEADS:
+        elif stem in SERVICE_HEADS or token.folded in SERVICE_HEADS:  # `fonds` stems to `fond`
             span = _service_span(text, tokens, i)
         elif token.folded.startswith("tele"):
             span = _telemedicine_span(tokens, i)
+        elif _is_specialist(tokens, i):
+            span = _Span(token.start, token.end, "actor", "", "", "pattern")
         else:
             continue
         if span is None:
             continue
+        # `plateforme d'accompagnement et de répit des aidants`: the vocabulary knows the kind
+        span.type = known_type.get(span.start, span.type)
         known_end = known_at.get((span.start, span.type))
         if known_end is not None and _WORD.search(text, known_end, span.end):  # more words, not just `»`
             following = next((tokens[n] for n in range(i, len(tokens)) if tokens[n].start >= known_end), None)
@@ -481,6 +583,9 @@ _COMPLEMENT = {"de", "d", "du", "des", "pour", "en", "a", "au", "aux", "contre",
 
 def _programme_span(text: str, tokens: list[_Token], i: int, head: str) -> _Span | None:
     if head == "loi":
+        numbered = _legal_text_span(text, tokens, i)
+        if numbered is not None:
+            return numbered
         quoted = re.match(r"[ \t]*([«\"“])[ \t]*([^»\"”\n]{3,120}?)[ \t]*[»\"”]", text[tokens[i].end:])
         if quoted:
             return _Span(tokens[i].start, tokens[i].end + quoted.end(), "programme", "", "", "pattern")
@@ -490,7 +595,7 @@ def _programme_span(text: str, tokens: list[_Token], i: int, head: str) -> _Span
     named = (
         _is_acronym_form(nxt.text)
         or (nxt.text[:1].isupper() and not tokens[i].text.isupper())
-        or crude_stem(nxt.folded) in PROGRAMME_QUALIFIERS
+        or crude_stem(nxt.folded) in PROGRAMME_QUALIFIERS | PERSONAL_PLAN_WORDS
         or (head == "plan" and nxt.pos in {"NOUN", "PROPN", "ADJ"} and nxt.folded not in PLAN_GENERIC)
         or (head == "loi" and nxt.folded in {"du", "n", "no"})
     )
@@ -503,15 +608,51 @@ def _programme_span(text: str, tokens: list[_Token], i: int, head: str) -> _Span
     years = _YEARS.match(text, end)
     if years:
         end = years.end()
+    # a plan made for one person (`plan personnalisé de prévention`) is a care tool, not a policy
+    kind = "tool" if crude_stem(nxt.folded) in PERSONAL_PLAN_WORDS else "programme"
+    return _Span(tokens[i].start, end, kind, "", "", "pattern")
+
+
+# `loi n° 2015-1776 du 28 décembre 2015 relative à …`, `décret du 19 octobre 2010 relatif à …`:
+# a legal text named by its number or date, then by its title up to the end of the clause.
+LEGAL_TEXT_HEADS = {"decret", "ordonnance"}  # and `loi`, also a programme head
+_LEGAL_REFERENCE = re.compile(
+    r"[ \t]+(?:(?:n[°o]|no\.)[ \t]*\d{2,4}-\d{1,5}(?:[ \t]+du[ \t]+\d{1,2}(?:er)?[ \t]+[a-zéû]+[ \t]+\d{4})?"
+    r"|du[ \t]+\d{1,2}(?:er)?[ \t]+[a-zéû]+[ \t]+\d{4})"
+)
+_LEGAL_TITLE = re.compile(r"[ \t]+(?:relati(?:f|ve|fs|ves)|portant|visant|pour|de)\b[^;.,:\n()]{3,150}")
+
+
+def _legal_text_span(text: str, tokens: list[_Token], i: int) -> _Span | None:
+    reference = _LEGAL_REFERENCE.match(text, tokens[i].end)
+    if reference is None:
+        return None
+    end = reference.end()
+    title = _LEGAL_TITLE.match(text, end)
+    if title:
+        words = [t for t in tokens[i + 1:] if title.start() <= t.start and t.end <= title.end()]
+        for n, word in enumerate(words[1:], 1):  # the title ends at its first verb (`… précise`)
+            if _pos(word) in {"VERB", "AUX"} or word.folded in NAME_STOPS - {"notre", "nos"}:
+                words = words[:n]
+                break
+        end = words[-1].end
     return _Span(tokens[i].start, end, "programme", "", "", "pattern")
 
 
 def _body_span(text: str, tokens: list[_Token], i: int) -> _Span | None:
-    """`Fédération de l'hospitalisation publique`: a body head, then a `de`/`pour` complement."""
+    """`Fédération de l'hospitalisation publique`: a body head, then a `de`/`pour` complement;
+    or a committee or federation qualified by its adjectives (`fédérations hospitalières`,
+    `comité stratégique régional`)."""
     last = _name_end(tokens, i)
-    if last == i or not any(t.folded in {"de", "d", "du", "des", "pour"} for t in tokens[i + 1:last]):
+    if last == i:
         return None
-    return _Span(tokens[i].start, tokens[last].end, "actor", "", "", "pattern")
+    if any(t.folded in {"de", "d", "du", "des", "pour"} for t in tokens[i + 1:last]):
+        return _Span(tokens[i].start, tokens[last].end, "actor", "", "", "pattern")
+    adjectives = tokens[i + 1:last + 1]
+    if crude_stem(tokens[i].folded) in BODY_HEADS_LOWER_OK and all(_pos(t) == "ADJ" for t in adjectives) \
+            and not {crude_stem(t.folded) for t in adjectives} & GENERIC_ADJECTIVES:
+        return _Span(tokens[i].start, tokens[last].end, "actor", "", "", "pattern")
+    return None
 
 
 _QUOTED_NAME = re.compile(r"[ \t]*«[ \t\u00a0]*[^»\n]{2,80}?[ \t\u00a0]*»")
@@ -522,11 +663,16 @@ def _service_span(text: str, tokens: list[_Token], i: int) -> _Span | None:
     right after it or a `de` complement whose noun is not generic; typed by the head."""
     if i > 0 and tokens[i - 1].folded in SERVICE_HEAD_BLOCKERS and not _gap(tokens, i).strip():
         return None
-    if tokens[i].pos in {"VERB", "ADJ", "AUX"}:
-        return None  # `équipées pour …` is a participle, not `équipe`
+    if tokens[i].pos in {"VERB", "AUX"} or (tokens[i].text.lower().endswith(_PARTICIPLE_ENDINGS)
+                                            and not tokens[i].folded.startswith("unite")):
+        return None  # `équipées pour …`, `centrés sur …` are participles, not `équipe`, `centre`
     quoted = _QUOTED_NAME.match(text, tokens[i].end)
     if quoted:  # `charte « fête responsable »`
         return _Span(tokens[i].start, quoted.end(), _head_type(tokens[i:i + 1]), "", "", "pattern")
+    named = _acronym_name_end(tokens, i)
+    if named is not None:  # `dispositif ORSEC`, `nomenclature SERAFIN-PH`
+        kind = _head_type(tokens[i:i + 1])
+        return _Span(tokens[i].start, tokens[named].end, kind, "", "", "pattern") if kind else None
     last = _name_end(tokens, i)
     if last == i:
         return None
@@ -537,10 +683,25 @@ def _service_span(text: str, tokens: list[_Token], i: int) -> _Span | None:
         return None
     if not adjective_first and crude_stem(nouns[0].folded) in SERVICE_GENERIC:
         return None
+    if adjective_first and len(words) == 1 and crude_stem(words[0].folded) in GENERIC_ADJECTIVES:
+        return None  # `contrats supplémentaires`, `dispositifs existants` name nothing
     kind = _head_type(tokens[i:last + 1])
     if kind is None:
         return None
+    if crude_stem(words[0].folded) in DIGITAL_WORDS:
+        kind = "tool"  # `services numériques`, `service numérique d'orientation`: e-health tools
     return _Span(tokens[i].start, tokens[last].end, kind, "", "", "pattern")
+
+
+def _acronym_name_end(tokens: list[_Token], i: int) -> int | None:
+    """Last token of an acronym written right after a head (`dispositif ORSEC`, `nomenclature
+    SERAFIN-PH`): an instrument named by its brand; None when no acronym follows."""
+    j = i + 1
+    if j >= len(tokens) or tokens[j].before != " " or not _is_acronym_label(tokens[j].text):
+        return None
+    while j + 1 < len(tokens) and tokens[j + 1].before == "-" and tokens[j + 1].text[:1].isupper():
+        j += 1
+    return j
 
 
 def _telemedicine_span(tokens: list[_Token], i: int) -> _Span | None:
@@ -551,6 +712,22 @@ def _telemedicine_span(tokens: list[_Token], i: int) -> _Span | None:
     if len(token.folded) >= 8 and token.folded not in TELE_NOT_ACTS and token.pos in {"NOUN", "PROPN", ""}:
         return _Span(token.start, token.end, "tool", "", "", "pattern")
     return None
+
+
+# Medical specialists are named by their speciality: `néphrologue`, `gériatre`, `ergothérapeute`
+# (the diplomas of specialised studies, DES, and the health professions of the CSP, book III).
+_SPECIALIST_ENDINGS = ("logue", "logues", "iatre", "iatres", "therapeute", "therapeutes")
+_NOT_SPECIALISTS = {"dialogue", "dialogues", "catalogue", "catalogues", "analogue", "analogues", "homologue",
+                    "homologues", "prologue", "epilogue", "monologue"}
+
+
+def _is_specialist(tokens: list[_Token], i: int) -> bool:
+    """A noun in -logue, -iatre, -thérapeute; spaCy may tag it ADJ after an article (`les addictologues`)."""
+    token = tokens[i]
+    if not token.folded.endswith(_SPECIALIST_ENDINGS) or token.folded in _NOT_SPECIALISTS or len(token.folded) <= 7:
+        return False
+    after_article = i > 0 and tokens[i - 1].folded in ARTICLES | {"des", "aux", "du", "de", "d"}
+    return token.pos in {"NOUN", "PROPN", ""} or (token.pos == "ADJ" and after_article)
 
 
 def _resolve(span: _Span, text: str, matcher: _Matcher) -> _Span:
@@ -613,12 +790,46 @@ def _acronym_spans(text: str, tokens: list[_Token], matcher: _Matcher) -> list[_
         span = _candidate(_Span(tokens[first].start, match.end(), kind, "", "", "acronym"), expansion)
         span.confidence = confidence
         spans.append(span)
-        for later in re.compile(r"\b" + re.escape(acronym) + r"\b").finditer(text, match.end()):
-            spans.append(_Span(later.start(), later.end(), kind, span.concept, span.label, "acronym", True, confidence))
+        spans += _later_uses(text, acronym, match.end(), span)
+    return spans + _acronym_first_spans(text, tokens, matcher)
+
+
+def _later_uses(text: str, acronym: str, after: int, defined: _Span) -> list[_Span]:
+    return [_Span(m.start(), m.end(), defined.type, defined.concept, defined.label, "acronym", True, defined.confidence)
+            for m in re.compile(r"\b" + re.escape(acronym) + r"\b").finditer(text, after)]
+
+
+_ACRONYM_FIRST = re.compile(r"\b([A-ZÀ-Ö][0-9A-Za-zÀ-ÖØ-öø-ÿ]{1,11})[ \t]+\(([^()\n]{6,160})\)")
+
+
+def _acronym_first_spans(text: str, tokens: list[_Token], matcher: _Matcher) -> list[_Span]:
+    """`ACR (expansion)`, the other way round: the expansion spells ACR by its initials, or is a
+    name under a head noun, and its head types the candidate (`la PRAFAC (plateforme …)`)."""
+    spans = []
+    starts = {t.start: n for n, t in enumerate(tokens)}
+    for match in _ACRONYM_FIRST.finditer(text):
+        acronym = match.group(1)
+        if not _is_acronym_label(acronym) or acronym.upper() in matcher.acronyms:
+            continue
+        first = starts.get(match.start(2) + len(match.group(2)) - len(match.group(2).lstrip()))
+        after = next((n for n, t in enumerate(tokens) if t.start >= match.end()), len(tokens))
+        if first is None or after - first < 2:
+            continue
+        spelled = _expansion_start(tokens, after, fold(acronym).upper()) == first
+        if not spelled and _name_end(tokens, first) != after - 1:
+            continue
+        kind = _head_type(tokens[first:after])
+        if kind is None:
+            continue
+        expansion = text[tokens[first].start:tokens[after - 1].end]
+        span = _candidate(_Span(match.start(), match.end(), kind, "", "", "acronym"), expansion)
+        span.confidence = CONFIDENCE["acronym"] - (0.0 if spelled else 0.2)
+        spans.append(span)
+        spans += _later_uses(text, acronym, match.end(), span)
     return spans
 
 
-def _head_expansion(tokens: list[_Token], n: int, window: int = 10) -> int | None:
+def _head_expansion(tokens: list[_Token], n: int, window: int = 14) -> int | None:
     """Farthest head noun (`réseaux`, `centre`, `plan`...) before `(` whose name runs up to it."""
     heads = set().union(*HEAD_TYPES.values())
     for k in range(max(0, n - window), n - 1):
@@ -743,7 +954,38 @@ def _doubtful_place(span: _Span, text: str, matcher: _Matcher, places: list[tupl
         return False
     if text[:span.start].rstrip(" \t")[-1:] not in {"", ".", "!", "?", ":", ";", "•", "\n", ">", "-"}:
         return False
+    if text[span.start - 1:span.start] == "-" and text[span.start - 2:span.start - 1].isalpha():
+        return False  # `Saint-Brieuc-Guingamp-Lannion`: a hyphen glued to a word is no bullet
     return not any(start <= span.start and span.end <= end for start, end in places)
+
+
+_CARDINAL_POINTS = {"nord", "sud", "est", "ouest", "centre"}
+_NAME_LINK = r"(?:sur|sous|le|la|les|lès|lez|en|de|du|des|d'|aux|et)"
+
+
+def _inflected_town(iri: str, surface: str, matcher: _Matcher) -> bool:
+    """A commune's name is never inflected: `Santé` is not Santes (59), `Var` is not Vars (05)."""
+    concept = matcher.concepts[iri]
+    if concept.kind != "Commune":
+        return False
+    names = {fold(label) for label in concept.labels}
+    names |= {re.sub(r"^(?:le|la|les) |^l'", "", name) for name in names}  # `du Mans` gave `Mans`
+    return fold(surface) not in names
+
+
+def _not_this_town(span: _Span, text: str, matcher: _Matcher) -> bool:
+    """A commune's name is whole: `Grenade` in `Grenade-sur-l'Adour`, `Avignon` in
+    `Villeneuve-lès-Avignon` name another town."""
+    if matcher.concepts[span.concept].kind != "Commune":
+        return False
+    return (re.match(r"-" + _NAME_LINK + r"(?:-|\b)", text[span.end:span.end + 6]) is not None
+            or re.search(r"-" + _NAME_LINK + r"-$", text[max(0, span.start - 6):span.start]) is not None)
+
+
+def _cardinal_part(span: _Span, text: str) -> bool:
+    """`Nord` in `Nord-Isère`, `Sud-Gironde`: a part of the next place, not the département Nord."""
+    return (span.type == "territory" and fold(text[span.start:span.end]) in _CARDINAL_POINTS
+            and re.match(r"-[A-ZÀ-Ö]", text[span.end:span.end + 2]) is not None)
 
 
 _CRUMB_SEPARATOR = re.compile(r"\s[>›»]\s")
@@ -778,7 +1020,9 @@ def extract_mentions(doc: Document) -> list[Mention]:
     matcher = _matcher()
     spans = _vocabulary_spans(normalised, tokens, matcher, doc.region_code)
     places = [(start, end) for start, end, label in entities if label == "LOC"]
-    spans = [span for span in spans if not _doubtful_place(span, normalised, matcher, places)]
+    spans = [span for span in spans
+             if not _doubtful_place(span, normalised, matcher, places) and not _cardinal_part(span, normalised)
+             and not _not_this_town(span, normalised, matcher)]
     spans += _pattern_spans(normalised, tokens, matcher, spans)
     spans += _acronym_spans(normalised, tokens, matcher)
     spans += _ner_spans(entities, normalised, tokens, matcher, spans)

@@ -260,3 +260,139 @@ def test_a_homonym_town_is_read_in_the_pages_region(region, commune):
     doc.region_code = region
     towns = [m.concept.rsplit("/", 1)[-1] for m in extract_mentions(doc) if m.text == "Saint-Denis"]
     assert towns == [commune]
+
+
+# --- issue 13: instruments, names that stop in time, places, specialists ---------------------
+
+
+@pytest.mark.parametrize("text, mention", [
+    ("Le forfait de coordination des soins est versé chaque année.", "forfait de coordination des soins"),
+    ("Le fonds d'innovation en santé soutient trois projets.", "fonds d'innovation en santé"),
+    ("Un dossier de coordination est ouvert pour chaque usager.", "dossier de coordination"),
+    ("Le référentiel de compétences des coordinateurs sera publié.", "référentiel de compétences des coordinateurs"),
+    ("Le logiciel de gestion des lits est commun aux sites.", "logiciel de gestion des lits"),
+])
+def test_financial_and_informational_heads_make_tool_candidates(text, mention):
+    tools = [m.text for m in extract_mentions(page(text)) if m.type == "tool"]
+    assert mention in tools, tools
+
+
+@pytest.mark.parametrize("text, mention", [
+    ("En cas de crise, le dispositif ORSEC est déclenché par le préfet.", "dispositif ORSEC"),
+    ("La nomenclature SERAFIN-PH décrit les besoins et les prestations.", "nomenclature SERAFIN-PH"),
+])
+def test_an_instrument_named_by_an_acronym_after_its_head(text, mention):
+    assert ("tool", mention) in [(m.type, m.text) for m in extract_mentions(page(text))]
+
+
+def test_generic_adjectives_make_no_instrument_name():
+    assert not [m for m in extract_mentions(page("Dix contrats supplémentaires et des dispositifs existants.")) if m.method == "pattern"]
+
+
+@pytest.mark.parametrize("text, mention", [
+    ("Le contrat territorial d'accueil signé entre les partenaires est revu.", "contrat territorial d'accueil"),
+    ("Une équipe mobile spécialisée et des bénévoles se relaient.", "équipe mobile spécialisée"),
+    ("La dotation de fonctionnement sur la durée du contrat est fixée.", "dotation de fonctionnement"),
+    ("Une unité de soins palliatifs à Saint-Malo ouvrira.", "unité de soins palliatifs"),
+])
+def test_names_stop_before_a_partner_a_coordination_a_time_or_a_place(text, mention):
+    texts = [m.text for m in extract_mentions(page(text))]
+    assert mention in texts and not [t for t in texts if t.startswith(mention) and t != mention], texts
+
+
+def test_a_candidate_that_extends_a_known_name_keeps_its_type():
+    mentions = extract_mentions(page("La plateforme d'accompagnement et de répit des familles ouvre."))
+    longest = max(mentions, key=lambda m: m.end - m.start)  # the known name nests in it
+    assert longest.text == "plateforme d'accompagnement et de répit des familles" and longest.type == "actor"
+
+
+def test_places_after_a_merged_article_and_in_hyphenated_series():
+    mentions = extract_mentions(page("Les CMP du Havre et du Mans ; le territoire Guingamp-Lannion ; le Nord-Finistère."))
+    places = [(m.text, m.label) for m in mentions if m.type == "territory"]
+    assert places == [("Havre", "Le Havre"), ("Mans", "Le Mans"), ("Guingamp", "Guingamp"), ("Lannion", "Lannion"),
+                      ("Finistère", "Finistère")]
+
+
+def test_an_adjective_does_not_reach_a_noun_label_by_its_stem():
+    mentions = found("Une part élevée de familles relève du droit commun ; les communes littorales.")
+    assert ("population", "élevée") not in [m[:2] for m in mentions]
+    assert ("territory", "commun") not in [m[:2] for m in mentions]
+    assert ("territory", "communes") in [m[:2] for m in mentions]
+
+
+def test_specialists_are_actors_by_their_ending():
+    mentions = found("Le néphrologue et les radiologues ouvrent le dialogue avec les addictologues.")
+    assert [(t, s) for t, s, _, _ in mentions if t == "actor"] == [("actor", "néphrologue"), ("actor", "radiologues"), ("actor", "addictologues")]
+
+
+def test_a_plan_for_one_person_is_a_tool():
+    assert ("tool", "plan personnalisé de prévention") in [m[:2] for m in found("Un plan personnalisé de prévention est proposé.")]
+
+
+def test_a_long_expansion_defines_its_acronym():
+    text = ("La plateforme régionale d'appui aux familles et aux aidants des personnes en situation complexe (PRAFAC) "
+            "ouvre. La PRAFAC oriente.")
+    mentions = [(m.type, m.text) for m in extract_mentions(page(text)) if m.method == "acronym"]
+    assert mentions[-1] == ("tool", "PRAFAC") and mentions[0][1].startswith("plateforme régionale")
+
+
+@pytest.mark.parametrize("text, mention", [
+    ("Vu la loi n° 2019-774 du 24 juillet 2019 relative à l'organisation du système de santé ;",
+     "loi n° 2019-774 du 24 juillet 2019 relative à l'organisation du système de santé"),
+    ("Le décret du 3 mai 2022 relatif aux équipes mobiles fixe leurs missions.", "décret du 3 mai 2022 relatif aux équipes mobiles"),
+    ("L'ordonnance n° 2020-1407 simplifie les procédures.", "ordonnance n° 2020-1407"),
+])
+def test_legal_texts_by_number_or_date_then_title(text, mention):
+    assert ("programme", mention) in [m[:2] for m in found(text)]
+
+
+@pytest.mark.parametrize("text, mention, kind", [
+    ("Les fédérations hospitalières siègent au comité stratégique régional.", "fédérations hospitalières", "actor"),
+    ("Le comité stratégique régional arrête la feuille de route.", "comité stratégique régional", "actor"),
+    ("Les établissements pénitentiaires accueillent des détenus.", "établissements pénitentiaires", "actor"),
+    ("Une association de parents d'élèves est reçue.", "association de parents d'élèves", "actor"),
+    ("Les services numériques de coordination sont ouverts.", "services numériques de coordination", "tool"),
+])
+def test_bodies_establishments_and_digital_services(text, mention, kind):
+    assert (kind, mention) in [m[:2] for m in found(text)]
+
+
+def test_a_name_stops_before_a_purpose():
+    texts = [m[1] for m in found("Le centre hospitalier de Dax pour des consultations de suivi.")]
+    assert "centre hospitalier de Dax" in texts and not [t for t in texts if "consultations" in t]
+
+
+def test_a_town_name_is_whole_and_never_inflected():
+    text = "Santé des détenus.\nUn projet à Grenade-sur-l'Adour, à Villeneuve-lès-Avignon et à Avignon."
+    places = [m.text for m in extract_mentions(page(text)) if m.type == "territory"]
+    assert places == ["Villeneuve-lès-Avignon", "Avignon"]  # not Santes (59), nor Grenade (31)
+
+
+def test_small_towns_outside_paca_are_known():
+    places = [m.label for m in extract_mentions(page("Les consultations de Redon et de Loudéac.")) if m.type == "territory"]
+    assert places == ["Redon", "Loudéac"]
+
+
+def test_regions_merged_in_2016_are_territories():
+    mentions = found("De l'Alsace à la Picardie, l'ARS Lorraine et l'ancienne région Limousin.")
+    assert [(t, s) for t, s, _, _ in mentions] == [
+        ("territory", "Alsace"), ("territory", "Picardie"), ("actor", "ARS Lorraine"), ("territory", "Lorraine"),
+        ("territory", "ancienne région Limousin")]
+
+
+def test_a_comma_separates_two_places_that_a_longer_name_would_join():
+    places = [s for t, s, _, _ in found("Dans le Nord, le Pas-de-Calais et la Somme.") if t == "territory"]
+    assert places == ["Nord", "Pas-de-Calais", "Somme"]
+
+
+def test_an_acronym_defined_before_its_expansion():
+    text = "Le CRPA (centre régional de psychotraumatologie adulte) accueille les victimes. Le CRPA forme."
+    mentions = [(m.type, m.text, m.label) for m in extract_mentions(page(text)) if m.method == "acronym"]
+    assert mentions == [("actor", "CRPA (centre régional de psychotraumatologie adulte)", "centre régional de psychotraumatologie adulte"),
+                        ("actor", "CRPA", "centre régional de psychotraumatologie adulte")]
+    assert not [m for m in extract_mentions(page("Le XYZ (voir plus bas) est cité.")) if m.method == "acronym"]
+
+
+def test_a_merged_article_needs_the_real_contraction():
+    mentions = found("La création de places de MAS et de FAM.")
+    assert [(t, c) for t, _, c, _ in mentions] == [("actor", "actor/mas"), ("actor", "actor/fam")]  # not Le Mas (05)

@@ -33,15 +33,23 @@ def test_source_is_recorded(source):
 
 def test_region_counts(graph, source):
     regions = set(graph.subjects(RDF.type, HPO.Region))
-    assert len(regions) == len(source["regions"]) == 18
+    former = {r for r in regions if str(r).startswith(str(HPID["territory/ancienne-region-"]))}
+    assert len(regions - former) == len(source["regions"]) == 18
     zones = [r["zone"] for r in source["regions"]]
     assert zones.count("metro") == 13 and zones.count("drom") == 5
+
+
+def test_the_regions_merged_in_2016_are_narrower_than_the_region_they_joined(graph):
+    alsace = HPID["territory/ancienne-region-42"]
+    assert (alsace, SKOS.broader, HPID["territory/region-44"]) in graph
+    assert len(set(graph.subjects(SKOS.broader, HPID["territory/region-75"])) & {
+        HPID[f"territory/ancienne-region-{code}"] for code in ("72", "74", "54")}) == 3
 
 
 def test_departement_and_commune_counts(graph, source):
     assert len(set(graph.subjects(RDF.type, HPO.Departement))) == len(source["departements"]) == 101
     communes = set(graph.subjects(RDF.type, HPO.Commune))
-    assert len(communes) == len(source["communes"]) == 946 + 952  # all of PACA, towns of 10,000+ elsewhere
+    assert len(communes) == len(source["communes"]) == 946 + 2066  # all of PACA, towns of 5,000+ elsewhere
     assert all(str(c).startswith(str(HPID["territory/commune-"])) for c in communes)
 
 
@@ -158,8 +166,8 @@ def test_extract_keeps_the_subset(tmp_path):
         (package / "data" / name).write_text(json.dumps(content), encoding="utf-8")
     out = tmp_path / "out"
     counts = territories.extract(package, out)
-    assert counts == {"regions": 1, "departements": 1, "communes-93": 1, "communes-10k": 1}
-    assert [c["nom"] for c in json.loads((out / "communes-10k.json").read_text())] == ["Bourg-en-Bresse"]
+    assert counts == {"regions": 1, "departements": 1, "communes-93": 1, "communes-5k": 1}
+    assert [c["nom"] for c in json.loads((out / "communes-5k.json").read_text())] == ["Bourg-en-Bresse"]
     communes = json.loads((out / "communes-93.json").read_text())
     assert communes == [{"code": "13055", "departement": "13", "nom": "Marseille", "region": "93", "typeLiaison": 0}]
     assert json.loads((out / "source.json").read_text())["version"] == "9.9.9"
