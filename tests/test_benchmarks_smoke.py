@@ -51,9 +51,9 @@ def test_synthetic_graph_scales_plans(ingested):
 
     with open_store(ingested["data_dir"]) as store:
         corpus = store.export("nq")
-    data = bench.synthetic_nquads(corpus, 30_000, seed=1).decode()
-    assert data == bench.synthetic_nquads(corpus, 30_000, seed=1).decode()  # deterministic
-    assert 29_000 < data.count("\n") <= 30_000
+    data = bench.synthetic_nquads(corpus, 60_000, seed=1).decode()
+    assert data == bench.synthetic_nquads(corpus, 60_000, seed=1).decode()  # deterministic
+    assert 59_000 < data.count("\n") <= 60_000
     plans = set(re.findall(r"id/plan/([^>]+)>", data))
     assert len(plans) > 3 and "93/projet-regional-de-sante-2012-2016" in plans
 
@@ -86,7 +86,7 @@ def test_embedding_profile_quick(ingested, capsys):
     assert rows[0][0].startswith("today") and len(rows) >= 4
     # every path (batch size, thread count) gives today's vectors
     assert all(float(row[6]) > 0.9999 for row in rows), out
-    assert sum(line.startswith("query, e5-small") for line in out.splitlines()) == 4
+    assert sum(line.startswith(("query, C engine", "query, PyTorch")) for line in out.splitlines()) == 4
 
 
 def test_pdf_ingest_quick(capsys):

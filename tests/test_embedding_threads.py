@@ -55,7 +55,7 @@ def corpus_texts() -> list[str]:
 
 def test_the_torch_engine_gives_the_c_engines_vectors():
     texts = corpus_texts()
-    torch_engine, c_engine = get_embedder("e5-small"), get_embedder("e5-small-c")
+    torch_engine, c_engine = get_embedder("e5-small").passage_engine, get_embedder("e5-small-c")
     passages = np.sum(torch_engine.embed_passages(texts) * c_engine.embed_passages(texts), axis=1)
     queries = ["convergence tarifaire des EHPAD", "qu'est-ce qu'un CPOM ?", "soins à domicile"]
     asked = np.sum(torch_engine.embed_queries(queries) * c_engine.embed_queries(queries), axis=1)
@@ -67,10 +67,18 @@ def test_the_torch_engine_gives_the_c_engines_vectors():
 
 
 def test_the_torch_tokenizer_counts_the_c_engines_tokens():
-    torch_engine, c_engine = get_embedder("e5-small"), get_embedder("e5-small-c")
+    torch_engine, c_engine = get_embedder("e5-small").passage_engine, get_embedder("e5-small-c")
     for text in corpus_texts():
         ours = len(torch_engine.tokenizer.content_ids("passage: " + text)) + 2
         assert ours == c_engine.engine.token_count(text), text[:80]
+
+
+def test_e5_small_embeds_passages_with_torch_and_questions_with_the_c_engine():
+    e5, c_engine = get_embedder("e5-small"), get_embedder("e5-small-c")
+    question = ["accueil de jour des personnes âgées"]
+    np.testing.assert_array_equal(e5.embed_queries(question), c_engine.embed_queries(question))
+    np.testing.assert_array_equal(e5.embed_passages(TEXTS[:2]), e5.passage_engine.embed_passages(TEXTS[:2]))
+    assert e5.model_id != c_engine.model_id  # an index of C-engine passages is rebuilt
 
 
 def test_passage_threads_setting(monkeypatch):

@@ -155,7 +155,7 @@ def test_synonyms_match_acronym_and_expansion_both_ways():
 
 
 def test_e5_prefixes_added_once_never_twice():
-    torch_engine = get_embedder("e5-small")
+    torch_engine = get_embedder("e5-small").passage_engine
     text = "coordination des infirmiers libéraux"
     np.testing.assert_array_equal(torch_engine.embed_queries(["query: " + text]), torch_engine.embed_queries([text]))
     np.testing.assert_array_equal(torch_engine.embed_passages(["passage: " + text]), torch_engine.embed_passages([text]))
