@@ -146,12 +146,21 @@ class E5Split:
     (tests/test_embedding_threads.py), so a question meets passages of its own model."""
 
     def __init__(self) -> None:
-        from kg.e5_torch import E5Torch
-
-        self.passage_engine = E5Torch(passage_threads=passage_threads)
         self.query_engine = get_embedder("e5-small-c")
-        self.dim = self.passage_engine.dim
+        self.dim = self.query_engine.dim
         self.model_id = model_id("e5-small")
+        self._passage_engine = None
+        self._loading = threading.Lock()
+
+    @property
+    def passage_engine(self):
+        """Loaded on first use (torch and 85 MB of weights): a web worker only embeds questions."""
+        with self._loading:
+            if self._passage_engine is None:
+                from kg.e5_torch import E5Torch
+
+                self._passage_engine = E5Torch(passage_threads=passage_threads)
+            return self._passage_engine
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         return self.query_engine.embed_queries(texts)

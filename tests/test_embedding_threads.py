@@ -79,6 +79,11 @@ def test_e5_small_embeds_passages_with_torch_and_questions_with_the_c_engine():
     np.testing.assert_array_equal(e5.embed_queries(question), c_engine.embed_queries(question))
     np.testing.assert_array_equal(e5.embed_passages(TEXTS[:2]), e5.passage_engine.embed_passages(TEXTS[:2]))
     assert e5.model_id != c_engine.model_id  # an index of C-engine passages is rebuilt
+    from kg.embeddings import E5Split
+
+    fresh = E5Split()
+    fresh.embed_queries(question)
+    assert fresh._passage_engine is None  # a web worker that only searches never loads torch's engine
 
 
 def test_passage_threads_setting(monkeypatch):
