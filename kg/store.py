@@ -40,6 +40,7 @@ from rdflib.plugins.sparql import prepareQuery
 from rdflib.query import Result
 
 from kg.bulk_load import bulk_load_parts
+from kg.generation import Generation
 from ontology.errors import Timeout, Unavailable
 from ontology.namespaces import HPID, HPO
 
@@ -124,16 +125,24 @@ def open_store(data_dir, backend: str = "oxigraph") -> Store:
     if backend == "oxigraph":
         if data_dir is None:
             raise StoreError("the oxigraph backend needs a data directory")
-        return OxigraphStore(Path(data_dir) / "store")
-    if backend == "memory":
-        return MemoryStore()
-    if backend.startswith(("http://", "https://")):
-        return RemoteStore(backend)
-    raise StoreError(f"unknown store backend {backend!r} (expected oxigraph, memory or an http(s) URL)")
+        store = OxigraphStore(Path(data_dir) / "store")
+    elif backend == "memory":
+        store = MemoryStore()
+    elif backend.startswith(("http://", "https://")):
+        store = RemoteStore(backend)
+    else:
+        raise StoreError(f"unknown store backend {backend!r} (expected oxigraph, memory or an http(s) URL)")
+    store.generation = Generation(data_dir)
+    return store
 
 
 class Store(ABC):
-    """What every backend offers. Graph IRIs may be given as `str` or `URIRef`."""
+    """What every backend offers. Graph IRIs may be given as `str` or `URIRef`.
+
+    `generation` (set by `open_store`) changes after every write through this object, for
+    whoever keeps what it computed from the store (kg/generation.py)."""
+
+    generation: Generation | None = None
 
     def __enter__(self) -> Store:
         return self
@@ -146,8 +155,19 @@ class Store(ABC):
         """Replace named graph `iri` by the triples of `graph`, atomically; returns their count."""
         iri = _graph_iri(iri)
         triples = _checked_triples(graph, iri)  # fails before anything is written
-        self._replace(iri, triples)
+        with self._writing():
+            self._replace(iri, triples)
         return len(triples)
+
+    @contextmanager
+    def _writing(self):
+        """Around every write: the generation changes once it is over, even when it failed
+        (a write may fail after changing something, and a spurious change costs nothing)."""
+        try:
+            yield
+        finally:
+            if self.generation is not None:
+                self.generation.bump()
 
     @abstractmethod
     def _replace(self, iri: URIRef, triples: list) -> None: ...
@@ -155,9 +175,13 @@ class Store(ABC):
     @abstractmethod
     def _add(self, iri: URIRef, triples: list) -> None: ...
 
-    @abstractmethod
     def remove_graph(self, iri) -> None:
         """Drop named graph `iri` (nothing happens when it does not exist)."""
+        with self._writing():
+            self._remove(_graph_iri(iri))
+
+    @abstractmethod
+    def _remove(self, iri: URIRef) -> None: ...
 
     def load_file(self, path, graph_iri) -> int:
         """Add the triples of an RDF file to named graph `graph_iri`; returns how many were read.
@@ -165,7 +189,10 @@ class Store(ABC):
         The format comes from the extension (ttl, nt, nq, trig, rdf/xml/owl, jsonld/json); the
         triples of a quad file all go into `graph_iri`. Nothing is written when the file is bad.
         """
-        path = Path(path)
+        with self._writing():
+            return self._load_file(Path(path), graph_iri)
+
+    def _load_file(self, path: Path, graph_iri) -> int:
         fmt = LOAD_FORMATS.get(path.suffix.lower())
         if fmt is None:
             raise StoreError(f"{path}: unknown RDF format {path.suffix!r} (known: {', '.join(LOAD_FORMATS)})")
@@ -314,8 +341,8 @@ class _UpdateStore(Store):
     def _add(self, iri, triples) -> None:
         self._update(_insert_data(iri, triples))
 
-    def remove_graph(self, iri) -> None:
-        self._update(f"DROP SILENT GRAPH <{_graph_iri(iri)}>")
+    def _remove(self, iri) -> None:
+        self._update(f"DROP SILENT GRAPH <{iri}>")
 
 
 class OxigraphStore(_UpdateStore):
@@ -372,16 +399,15 @@ class OxigraphStore(_UpdateStore):
         prefixes = {k: v for k, v in PREFIXES.items() if k != "hpid"}
         return ox.serialize(list(triples), format=out, prefixes=prefixes)
 
-    def load_file(self, path, graph_iri) -> int:
+    def _load_file(self, path, graph_iri) -> int:
         """Native parser. Into an empty graph (`hpkg load` of a new graph, a big file): the bulk
         loader, fed in parts on every core (`bulk_load_parts`), several times faster than one
         transaction; it is not transactional, so a failure drops the graph again (it was
         empty: nothing of the file stays). Into a graph that holds triples: one transaction,
         so a failure leaves the graph as it was."""
-        path = Path(path)
         fmt = LOAD_FORMATS.get(path.suffix.lower())
         if fmt is None:
-            return super().load_file(path, graph_iri)  # names the problem
+            return super()._load_file(path, graph_iri)  # names the problem
         iri = ox.NamedNode(str(_graph_iri(graph_iri)))
         bulk = not self._graph_holds_triples(iri)
         count = 0
@@ -444,8 +470,8 @@ class MemoryStore(Store):
     def _add(self, iri, triples) -> None:
         self._ds.addN((s, p, o, self._ds.graph(iri)) for s, p, o in triples)
 
-    def remove_graph(self, iri) -> None:
-        self._ds.remove_graph(self._ds.graph(_graph_iri(iri)))
+    def _remove(self, iri) -> None:
+        self._ds.remove_graph(self._ds.graph(iri))
 
     def graphs(self) -> list[URIRef]:
         return sorted(c for c in self._named() if len(self._ds.graph(c)))

@@ -34,4 +34,5 @@ def summary(prefix: str, split: str) -> list[str]:
 
 if __name__ == "__main__":
     for split in ("tuned", "heldout"):
-        print("\n".join(summary(sys.argv[1], split)))
+        if Path(f"{sys.argv[1]}.{split}.search.json").exists():  # blind2 has a held-out part only
+            print("\n".join(summary(sys.argv[1], split)))

@@ -19,9 +19,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     # Imported here, not at the top: `hpkg` imports this package for its settings, and the
     # blueprints pull in the search stack, which `hpkg --help` must not wait for.
-    from search_api import handlers, resources, security
+    from search_api import handlers, page_cache, resources, security
 
     resources.init_app(app)
+    page_cache.init_app(app)
     handlers.init_app(app)
     security.init_app(app)  # headers, body limit, deep JSON: every route
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from ontology.errors import BadInput
-from kg.search import FACETS, search_store, validate_filters, validate_k, validate_query
+from kg.search import FACETS, validate_filters, validate_k, validate_query
+from search_api.page_cache import kept_search
 from search_api.resources import get_encoder, get_index, get_store
 
 bp = Blueprint("search", __name__)
@@ -23,5 +24,5 @@ def api_search():
         filters = validate_filters({f: request.args.getlist(f) for f in FACETS if request.args.getlist(f)})
     except ValueError as error:
         raise BadInput(str(error)) from error
-    return jsonify(search_store(get_store(), current_app.config["HPKG"], query, k=k, filters=filters,
-                                index=get_index(), encoder=get_encoder()))
+    return jsonify(kept_search(get_store(), current_app.config["HPKG"], query, k=k, filters=filters,
+                               index=get_index(), encoder=get_encoder()))

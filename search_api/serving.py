@@ -33,6 +33,7 @@ from pathlib import Path
 from gunicorn.app.base import BaseApplication
 
 from search_api.logs import configure_logging, logging_config
+from search_api.page_cache import cache_enabled
 from search_api.settings import SETTINGS
 
 log = logging.getLogger("hpkg.serve")
@@ -55,7 +56,10 @@ def run_production(settings: dict) -> None:
         if settings["store"] == "oxigraph" and settings["workers"] > 1:
             store_server = StoreServer(Path(settings["data_dir"]) / "store", settings["oxigraph_bin"])
             store_server.start()
-            settings = {**settings, "store": store_server.url}
+            # the child is this server's own: every write goes through a worker, which changes
+            # the store's generation, so rendered pages may be kept (search_api/page_cache.py)
+            page_cache = "on" if settings["page_cache"] == "auto" else settings["page_cache"]
+            settings = {**settings, "store": store_server.url, "page_cache": page_cache}
         export_settings(settings)  # the workers' create_app() reads them from the environment
         HpkgGunicorn(gunicorn_options(settings)).run()
     finally:
@@ -71,6 +75,10 @@ def check_settings(settings: dict) -> None:
                       ("keepalive_s", 0), ("worker_timeout_s", 1), ("graceful_timeout_s", 0), ("max_requests", 0)):
         if settings[name] < low:
             raise ServeError(f"{name} (HPKG_{name.upper()}): {settings[name]!r} is below {low}")
+    try:
+        cache_enabled(settings)
+    except ValueError as error:
+        raise ServeError(str(error)) from None
     if settings["store"] == "memory" and settings["workers"] > 1:
         raise ServeError("store (HPKG_STORE): the memory store is private to each process; "
                          "use oxigraph (the default) or a SPARQL server URL with several workers")

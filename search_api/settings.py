@@ -29,6 +29,8 @@ SETTINGS = (
     Setting("max_body_kb", 512, "Largest HTTP request body accepted, in kilobytes."),
     Setting("secret_key", "", "Key signing session cookies; empty: a random key kept in {data_dir}/secret_key."),
     Setting("login_attempts_per_minute", 5, "Failed logins allowed per user name and IP address in one minute (then 429)."),
+    Setting("page_cache", "auto", "Keep rendered orientation, entity, plan and home pages and search answers until the store next changes: auto (for the embedded store, also when production mode serves it through its own oxigraph child; not for a store URL you give, which other programs may write to), on, off."),
+    Setting("page_cache_mb", 32, "Memory each web process gives to kept pages, and as much to kept search answers (page_cache), in megabytes; 0: none."),
     Setting("link_suggestions", 5, "Suggestions stored for a project and shown on its page."),
     # Serving (`hpkg serve`; --production runs gunicorn, see README and docs/deploy.md)
     Setting("host", "127.0.0.1", "Address `hpkg serve` listens on (--host)."),

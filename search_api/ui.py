@@ -20,6 +20,7 @@ from ontology import entity_types
 from search_api import ui_search as results
 from search_api.graph_svg import neighbourhood_svg
 from search_api.handlers import wants_json
+from search_api.page_cache import cached_page, index_state
 from search_api.resources import get_encoder, get_index, get_store
 
 bp = Blueprint("ui", __name__, static_folder="static", static_url_path="/static")
@@ -53,6 +54,7 @@ def _strip_json(path: str) -> str:
 # The HTML route comes last (nearest the function): it is registered first, so url_for picks it.
 @bp.get("/index.json")
 @bp.get("/")
+@cached_page()
 def home():
     return _page("home.html", {"overview": overview(get_store()),
                                "search": url_for("ui.search_page"), "plan": url_for("ui.plan")})
@@ -73,6 +75,7 @@ def search_page():
 
 @bp.get("/plan.json")
 @bp.get("/plan")
+@cached_page()
 def plan():
     return _page("plan.html", {"tree": plan_tree(get_store())})
 
@@ -80,6 +83,7 @@ def plan():
 @bp.get("/orientation.json")
 @bp.get("/orientation")
 @bp.get("/orientation/<path:path>")
+@cached_page(index_state=index_state)
 def orientation(path: str | None = None):
     iri = _iri_from(path, "section/")
     data = orientation_page(get_store(), iri)
@@ -89,13 +93,15 @@ def orientation(path: str | None = None):
         index = get_index()
     except IndexUnavailable:  # the page still shows; only "related by meaning" is left empty
         index = None
-    data["similar"] = results.similar_sections(get_store(), current_app.config["HPKG"], data, index)
+    data["similar"] = results.similar_sections(get_store(), current_app.config["HPKG"], data, index,
+                                               encoder=get_encoder())
     return _page("orientation.html", data)
 
 
 @bp.get("/entite.json")
 @bp.get("/entite")
 @bp.get("/entite/<path:path>")
+@cached_page()
 def entity(path: str | None = None):
     iri = _iri_from(path, "")
     data = entity_page(get_store(), iri)

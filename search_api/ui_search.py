@@ -9,6 +9,7 @@ from markupsafe import Markup, escape
 from ontology.errors import BadInput
 from kg.lexical import tokenize
 from kg.search import FACETS, MAX_K, search_store, section_vector
+from search_api.page_cache import kept_search
 
 CHIP_TYPES = ("actor", "tool", "territory", "population")
 FACET_ORDER = ("scheme", "actor", "tool", "territory", "population", "programme")
@@ -27,11 +28,11 @@ def run_search(store, settings: dict, query: str, filters: dict, *, index, encod
     if unknown:
         raise BadInput(f"Filtre « {unknown[0]} » non pris en charge par la recherche.")
     try:
-        answer = search_store(store, settings, query, k=min(max_results, MAX_K), filters=filters, index=index,
-                              encoder=encoder)
+        answer = kept_search(store, settings, query, k=min(max_results, MAX_K), filters=filters, index=index,
+                             encoder=encoder)
     except ValueError as error:
         raise BadInput(f"Recherche impossible : {error}") from error
-    hits = answer["hits"]
+    hits = [dict(hit) for hit in answer["hits"]]  # a kept answer is shared: the page adds to copies
     for hit in hits:
         explanation = hit.get("explanation") or {}
         terms = [query, *explanation.get("matched_terms", []), *explanation.get("expanded_terms", [])]
@@ -87,15 +88,17 @@ def _filter_labels(facets: dict, filters: dict) -> list[dict]:
             for f, iris in filters.items() for iri in iris]
 
 
-def similar_sections(store, settings: dict, page: dict, index, limit: int = 5) -> list[dict]:
+def similar_sections(store, settings: dict, page: dict, index, limit: int = 5, encoder=None) -> list[dict]:
     """Sections close in meaning to an orientation (its title and opening as the query),
-    itself excluded; empty when there is no search index (`index` None)."""
+    itself excluded; empty when there is no search index (`index` None). A section without
+    passages of its own (a heading over its sub-sections) has no stored vector: its text is
+    embedded through `encoder`, the app's cache of query vectors."""
     query = " ".join(f"{page['title']} {page['text'][:300]}".split())[:480]
     if not query or index is None:
         return []
     # the section's stored vectors, not a new embedding of its text: no model run per page
     vector = section_vector(index, page["iri"])
-    answer = search_store(store, settings, query, k=limit + 1, index=index, vector=vector)
+    answer = search_store(store, settings, query, k=limit + 1, index=index, vector=vector, encoder=encoder)
     return [{"iri": h["iri"], "title": h["title"], "section": h["section"], "doc": h["doc"],
              "score": h["score"]}
             for h in answer["hits"] if h["iri"] != page["iri"]][:limit]

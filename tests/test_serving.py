@@ -14,7 +14,10 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
+import requests
 from click.testing import CliRunner
+
+from kg.users import UserStore
 
 from search_api.serving import free_port
 from tests.browser_support import copy_data_dir
@@ -95,6 +98,48 @@ def test_search_orientation_page_and_sparql_answer(production):
     status, _, body = get(f"{production.url}/sparql?{sparql}", headers={"Accept": "application/sparql-results+json"})
     assert status == 200
     assert int(json.loads(body)["results"]["bindings"][0]["n"]["value"]) > 0
+
+
+def test_a_write_through_one_worker_shows_on_the_pages_every_worker_kept(production):
+    """Each worker keeps rendered pages (search_api/page_cache.py): a project linked to an
+    orientation through one worker shows on that orientation's page at once, from both."""
+    UserStore(production.data_dir).add("claire", "mot de passe solide", role="editor")
+    query = urllib.parse.urlencode({"q": "convergence tarifaire", "k": 1})
+    section = json.loads(get(f"{production.url}/api/search?{query}")[2])["hits"][0]["iri"]
+    page = f"{production.url}/orientation/{section.removeprefix('https://w3id.org/healthpolicy-kg/id/section/')}"
+
+    def served_by_both(check) -> set[int]:
+        """Asks the page until both workers answered it (each answer passes `check`)."""
+        pids: set[int] = set()
+        deadline = time.monotonic() + 60
+        while len(pids) < 2 and time.monotonic() < deadline:
+            ids = [f"page-cache-{time.monotonic_ns()}-{i}" for i in range(6)]
+            answers = {}
+            threads = [threading.Thread(target=lambda i=i: answers.__setitem__(i, get(page, headers={"X-Request-ID": i})))
+                       for i in ids]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            for status, _, body in answers.values():
+                assert status == 200 and check(body.decode())
+            time.sleep(0.3)  # the access line is written once the response is sent
+            pids |= {r["worker_pid"] for r in production.log_records() if r.get("request_id") in ids}
+        return pids
+
+    title = "Observatoire des coûts des EHPAD varois"
+    assert len(served_by_both(lambda html: title not in html)) == 2  # kept by both workers now
+    editor = requests.Session()
+    token = editor.get(production.url + "/api/session", timeout=30).json()["csrf_token"]
+    answer = editor.post(production.url + "/api/login", json={"name": "claire", "password": "mot de passe solide"},
+                         headers={"X-CSRF-Token": token}, timeout=30)
+    token = answer.json()["csrf_token"]
+    project = editor.post(production.url + "/api/projects", json={"title": title, "description": "Suivi des tarifs."},
+                          headers={"X-CSRF-Token": token}, timeout=60).json()
+    answer = editor.post(f"{production.url}/api/projects/{project['id']}/links",
+                         json={"section": section, "status": "confirmed"}, headers={"X-CSRF-Token": token}, timeout=60)
+    assert answer.status_code == 200, answer.text
+    assert len(served_by_both(lambda html: title in html)) == 2
 
 
 def test_each_log_line_is_json_and_each_request_is_logged_once(production):
