@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from ingest.model import Document, Mention
 from ontology.namespaces import HPID
 from ontology.territories import load_data as load_territories
+from ontology.territories import load_small_towns
 from ontology.territories import territory_iri
 from ontology.textkeys import fold, slugify
 from ontology.vocab import ARTICLES, Concept, ambiguities, concept_table, crude_stem, label_key
@@ -52,8 +53,15 @@ BODY_HEADS = {
     "agence", "association", "caisse", "collectif", "comite", "commission", "conference", "conseil",
     "direction", "delegation", "federation", "fondation", "instance", "institut", "mutualite",
     "observatoire", "office", "ordre", "syndicat", "union",
+    # cooperation bodies (GCS, GCSMS: CSP L6133-1, CASF L312-7) and the groups the CASF sets up
+    # (groupe opérationnel de synthèse, L146-8): `groupement régional SESAN`
+    "groupement", "groupe",
 }
-BODY_HEADS_LOWER_OK = {"comite", "commission", "conference", "federation", "observatoire", "association"}
+BODY_HEADS_LOWER_OK = {"comite", "commission", "conference", "federation", "observatoire", "association",
+                       "groupement", "groupe"}
+# `groupe` is also a word of everyday use (`groupe de travail`, `groupe d'âge`): only an
+# adjective right after it makes a body's name (`groupe opérationnel de synthèse`)
+ADJECTIVE_NAMED_BODIES = {"groupe"}
 # Kinds of service, unit and instrument that plans create by the dozen under new names
 # (`équipe mobile de gériatrie`, `unité de soins de longue durée`, `plateforme de répit`,
 # `contrat local de santé`): a head noun of HEAD_TYPES, then an adjective or a `de` complement.
@@ -63,6 +71,9 @@ SERVICE_HEADS = {"equipe", "unite", "centre", "maison", "reseau", "pole", "cellu
                  # financial and informational instruments (CASF R314, CSP L1110-4, L1111-14)
                  "forfait", "dotation", "dossier", "referentiel", "nomenclature", "logiciel", "guide",
                  "messagerie", "repertoire", "etablissement"}
+# `centre ressource régional de psychotrauma`, `équipe ressource`: the noun `ressource` in
+# apposition names a resource centre or team (centres ressources autisme, CASF L312-1 11°).
+RESOURCE_WORDS = {"ressource", "ressources"}
 # Telemedicine acts are named by speciality with `télé-` (`télédermatologie`, `télé-AVC`): tools.
 TELE_NOT_ACTS = {"telephone", "telephones", "telephonique", "telephoniques", "television", "telecharger",
                  "telechargement", "telechargements", "telechargeable", "telechargeables", "telecopie",
@@ -80,8 +91,15 @@ GENERIC_ADJECTIVES = {"supplementaire", "nouveau", "nouvel", "nouvelle", "exista
                       "different", "divers", "propre", "seul", "specifique", "present", "suivant", "necessaire",
                       "premier", "dernier", "prochain", "futur", "principal", "signe", "prevu", "concerne",
                       "correspondant", "partenaire"}
-# `stratégie` and `pacte` are left to the vocabulary: `stratégie régionale d'organisation` names nothing
 PROGRAMME_HEADS = {"plan", "programme", "schema", "loi"}
+# The Ministère de la santé also names its national policies `stratégie nationale …` (stratégie
+# nationale de santé, CSP L1411-1-1), `pacte …` (pacte territoire santé, pacte de refondation des
+# urgences) and `feuille de route …` (feuille de route santé mentale et psychiatrie): a strategy is
+# named when national or when a name follows its qualifier (`stratégie régionale e-santé`, while
+# `stratégie régionale d'organisation de ces soins` names nothing); a pact by its complement.
+STRATEGY_HEADS = {"strategie", "pacte"}
+# `programme de sécurisation des …`, `pacte de confiance`: a complement names these heads
+COMPLEMENT_NAMED_HEADS = {"programme", "pacte"}
 PROGRAMME_QUALIFIERS = {
     "national", "regional", "departemental", "interdepartemental", "interregional", "pluriannuel",
     "territorial", "strategique", "quinquennal", "triennal", "gouvernemental",
@@ -331,6 +349,8 @@ def _vocabulary_spans(text: str, tokens: list[_Token], matcher: _Matcher, region
             continue  # `de` shares the stem of `du`; `places de MAS` names no town Le Mas
         name_start = tokens[i + 1].start if contracted else start
         entries = [e for e in entries if not _inflected_town(e[0], text[name_start:end], matcher)]
+        if i == j and _in_capitals_run(tokens, i):
+            entries = [e for e in entries if not e[2] or matcher.concepts[e[0]].type == "territory"]
         if not entries:
             continue
         iri = _choose(entries, text, start, end, matcher, region)
@@ -344,6 +364,17 @@ def _vocabulary_spans(text: str, tokens: list[_Token], matcher: _Matcher, region
             start = name_start  # `du Mans`: the mention is `Mans`, of the concept Le Mans
         spans.append(_Span(start, end, concept.type, iri, concept.pref_label, "vocabulary"))
     return spans
+
+
+def _in_capitals_run(tokens: list[_Token], i: int) -> bool:
+    """Token i and a neighbour on its line are all capitals (`ÉTAT DES LIEUX`): the capital
+    says nothing there, so a one-word proper name (`État`) is not told from a common noun
+    (`état`); places are still read, headings in capitals name them."""
+    if not tokens[i].text.isupper() or len(tokens[i].text) < 2:
+        return False
+    neighbours = [tokens[k] for k in (i - 1, i + 1) if 0 <= k < len(tokens)
+                  and "\n" not in (tokens[i].before if k < i else tokens[k].before)]
+    return any(t.text.isupper() and len(t.text) >= 2 for t in neighbours)
 
 
 def _merges_article(label: str) -> bool:
@@ -429,6 +460,7 @@ def _territory_regions() -> dict[str, str]:
     return regions
 
 
+_YEAR = re.compile(r"(?:19|20)\d\d")
 _YEARS = re.compile(r"[ \t]*(?:\d{4}(?:[ \t]*[-–/][ \t]*\d{4})?)\b")
 
 
@@ -498,6 +530,8 @@ def _name_end(tokens: list[_Token], i: int, limit: int = 14, appositions: bool =
                 break  # `centre d'accueil et d'accompagnement`, not `service adapté et des communes`
         elif token.folded in _PLACE_CONNECTORS and _place_follows(tokens, j):
             break  # `maison de santé à Saint-Malo`: the town is where it is, not its name
+        elif token.folded in {"de", "d", "du", "des"} and _place_list_follows(tokens, j):
+            break  # `établissements pénitentiaires de Rennes et de Brest`: where they are
         elif token.folded in CONNECTORS and _time_follows(tokens, j):
             break  # `dotation … sur la durée du schéma`: when, not what
         elif token.folded == "pour" and j + 1 < len(tokens) and tokens[j + 1].folded in {"des", "un", "une"}:
@@ -531,6 +565,23 @@ def _place_follows(tokens: list[_Token], j: int) -> bool:
     return k < len(tokens) and tokens[k].text[:1].isupper() and not _is_acronym_label(tokens[k].text)
 
 
+def _place_list_follows(tokens: list[_Token], j: int) -> bool:
+    """Connector j opens a list of places (`de Rennes-Vezin et de Brest`, `du Nord-Isère et du
+    Sud-Isère`, `de Lille, d'Amiens`): capitalised words, then `et` or a comma, a connector and
+    a capitalised word again."""
+    k = _after_articles(tokens, j + 1)
+    if k >= len(tokens) or not _place_follows(tokens, j):
+        return False
+    while k + 1 < len(tokens) and tokens[k + 1].before == "-":
+        k += 1  # `Rennes-Vezin`, `Nord-Isère`
+    n = k + 1
+    if n < len(tokens) and tokens[n].folded == "et" and "\n" not in tokens[n].before:
+        n += 1
+    elif n >= len(tokens) or tokens[n].before.strip() != ",":
+        return False
+    return n < len(tokens) and tokens[n].folded in {"de", "d", "du", "des"} and _place_follows(tokens, n)
+
+
 _TIME_NOUNS = {"dure", "periode", "anne", "moi", "semaine", "horizon"}  # crude stems
 
 
@@ -556,6 +607,10 @@ def _pattern_spans(text: str, tokens: list[_Token], matcher: _Matcher, known: li
         stem = crude_stem(token.folded)
         if stem in PROGRAMME_HEADS and i + 1 < len(tokens):
             span = _programme_span(text, tokens, i, stem)
+        elif stem in STRATEGY_HEADS and i + 1 < len(tokens):
+            span = _strategy_span(text, tokens, i, stem)
+        elif _is_roadmap(tokens, i):
+            span = _roadmap_span(text, tokens, i)
         elif stem in LEGAL_TEXT_HEADS:
             span = _legal_text_span(text, tokens, i)
         elif stem in BODY_HEADS and (token.text[:1].isupper() or stem in BODY_HEADS_LOWER_OK):
@@ -564,10 +619,18 @@ def _pattern_spans(text: str, tokens: list[_Token], matcher: _Matcher, known: li
             span = _service_span(text, tokens, i)
         elif token.folded.startswith("tele"):
             span = _telemedicine_span(tokens, i)
+        elif token.folded in EPCI_WORDS and token.text[:1].isupper():
+            span = _epci_span(tokens, i, known)
+            if span is not None:  # it starts at a known place: the place does not type it
+                spans.append(_resolve(span, text, matcher))
+            continue
         elif _is_specialist(tokens, i):
             span = _Span(token.start, token.end, "actor", "", "", "pattern")
         else:
             continue
+        if span is None:
+            continue
+        span = _without_straddle(span, text, tokens, known)
         if span is None:
             continue
         # `plateforme d'accompagnement et de répit des aidants`: the vocabulary knows the kind
@@ -582,6 +645,48 @@ def _pattern_spans(text: str, tokens: list[_Token], matcher: _Matcher, known: li
 
 
 _COMPLEMENT = {"de", "d", "du", "des", "pour", "en", "a", "au", "aux", "contre", "sur"}
+
+
+# Intercommunal bodies (EPCI, CGCT L5210-1-1 A) take the name of their town: `Mont-de-Marsan
+# Agglomération`, `Toulouse Métropole`, `Grenoble-Alpes Métropole`.
+EPCI_WORDS = {"agglomeration", "metropole"}
+
+
+def _epci_span(tokens: list[_Token], i: int, known: list[_Span]) -> _Span | None:
+    """A known place right before a capitalised `Agglomération`/`Métropole`: the EPCI, an actor."""
+    if i == 0 or _gap(tokens, i) not in {" ", "-"}:
+        return None
+    place = next((k for k in known if k.type == "territory" and k.end == tokens[i - 1].end), None)
+    if place is None:
+        return None
+    return _Span(place.start, tokens[i].end, "actor", "", "", "pattern")
+
+
+def _without_straddle(span: _Span, text: str, tokens: list[_Token], known: list[_Span]) -> _Span | None:
+    """A name never starts inside a known one (`établissements et | services pour …`: None), nor
+    ends inside one: it takes in the known name its complement opens (`programme de sécurisation
+    … des | groupements hospitaliers de territoire (GHT)`), unless that is a place (`maisons de
+    santé des | quartiers prioritaires`: where they are), else it stops before it; None when
+    nothing of the name is left but its head."""
+    if any(k.start < span.start < k.end < span.end for k in known):
+        return None
+    straddled = [k for k in known if span.start < k.start < span.end < k.end]
+    if not straddled:
+        return span
+    inside = min(straddled, key=lambda k: k.start)
+    words = [t for t in tokens if span.start <= t.start and t.end <= inside.start]
+    if words and words[-1].folded in _COMPLEMENT | ARTICLES and inside.type != "territory":
+        span.end = inside.end
+        if span.type == "programme":
+            years = _YEARS.match(text, span.end)
+            span.end = years.end() if years else span.end
+        return span
+    while len(words) > 1 and (words[-1].folded in CONNECTORS or words[-1].folded in ARTICLES):
+        words.pop()
+    if len(words) < 2:
+        return None
+    span.end = words[-1].end
+    return span
 
 
 def _programme_span(text: str, tokens: list[_Token], i: int, head: str) -> _Span | None:
@@ -601,19 +706,92 @@ def _programme_span(text: str, tokens: list[_Token], i: int, head: str) -> _Span
         or crude_stem(nxt.folded) in PROGRAMME_QUALIFIERS | PERSONAL_PLAN_WORDS
         or (head == "plan" and nxt.pos in {"NOUN", "PROPN", "ADJ"} and nxt.folded not in PLAN_GENERIC)
         or (head == "loi" and nxt.folded in {"du", "n", "no"})
+        or (head in COMPLEMENT_NAMED_HEADS and _noun_complement(tokens, i + 1))
+        or (head == "plan" and _qualified_action_plan(tokens, i + 1))
     )
     if not named:
         return None
     last = _name_end(tokens, i, appositions=True)
     if last == i or (last == i + 1 and crude_stem(nxt.folded) in PROGRAMME_QUALIFIERS):
         return None  # `plans nationaux` names no plan
-    end = tokens[last].end
-    years = _YEARS.match(text, end)
-    if years:
-        end = years.end()
     # a plan made for one person (`plan personnalisé de prévention`) is a care tool, not a policy
     kind = "tool" if crude_stem(nxt.folded) in PERSONAL_PLAN_WORDS else "programme"
-    return _Span(tokens[i].start, end, kind, "", "", "pattern")
+    return _Span(tokens[i].start, _programme_end(text, tokens, i, last), kind, "", "", "pattern")
+
+
+def _programme_end(text: str, tokens: list[_Token], first: int, last: int) -> int:
+    """End of a programme's name whose words run from token `first` to `last`: with the acronym
+    that brands it (`programme national d'expérimentation ETAPES`) and the years it runs, which
+    end it (`feuille de route … 2018-2022 | du ministère`)."""
+    year = next((k for k in range(first + 1, last + 1) if _YEAR.fullmatch(tokens[k].text)), None)
+    if year is not None:
+        last = year - 1
+    branded = _acronym_name_end(tokens, last)
+    end = tokens[branded if branded is not None else last].end
+    years = _YEARS.match(text, end)
+    return years.end() if years else end
+
+
+def _noun_complement(tokens: list[_Token], j: int) -> bool:
+    """Token j is `de`/`d'` and a noun that is not generic follows, articles aside (`de
+    sécurisation`, `de confiance`; not `d'actions`, `de travail`, nor `programme du projet …`)."""
+    if j >= len(tokens) or tokens[j].folded not in {"de", "d"}:
+        return False
+    k = _after_articles(tokens, j + 1)
+    return k < len(tokens) and _pos(tokens[k]) == "NOUN" and tokens[k].folded not in PLAN_GENERIC
+
+
+def _qualified_action_plan(tokens: list[_Token], j: int) -> bool:
+    """`plan d'action régional de la pertinence`, `plan d'actions national …`: a plan of actions
+    is named by the level that adopts it (a CSS L162-30-4 plan d'actions régional)."""
+    return (j + 2 < len(tokens) and tokens[j].folded in {"d", "de"} and tokens[j + 1].folded in {"action", "actions"}
+            and crude_stem(tokens[j + 2].folded) in PROGRAMME_QUALIFIERS)
+
+
+def _strategy_span(text: str, tokens: list[_Token], i: int, head: str) -> _Span | None:
+    """`stratégie nationale de santé`, `stratégie régionale e-santé 2018-2022`, `pacte de confiance`."""
+    nxt = tokens[i + 1]
+    if _gap(tokens, i + 1) not in {" ", "\t"}:
+        return None
+    qualifier = crude_stem(nxt.folded)
+    if head == "pacte":
+        named = _noun_complement(tokens, i + 1) or (nxt.text[:1].isupper() and not tokens[i].text.isupper())
+    elif qualifier in {"national", "interministeriel", "gouvernemental"}:
+        named = True
+    else:  # a name right after the qualifier, no connector: `stratégie régionale e-santé`
+        named = (qualifier in PROGRAMME_QUALIFIERS and i + 2 < len(tokens) and tokens[i + 2].folded not in CONNECTORS
+                 and tokens[i + 2].folded not in NAME_STOPS and _gap(tokens, i + 2) == " ")
+    if not named:
+        return None
+    last = _name_end(tokens, i, appositions=True)
+    if last <= i + 1 and head != "pacte":
+        return None  # `stratégie nationale` alone names no strategy
+    if last == i:
+        return None
+    return _Span(tokens[i].start, _programme_end(text, tokens, i, last), "programme", "", "", "pattern")
+
+
+def _is_roadmap(tokens: list[_Token], i: int) -> bool:
+    return (tokens[i].folded in {"feuille", "feuilles"} and i + 3 < len(tokens)
+            and tokens[i + 1].folded == "de" and tokens[i + 2].folded == "route")
+
+
+def _roadmap_span(text: str, tokens: list[_Token], i: int) -> _Span | None:
+    """`feuille de route nationale santé des personnes détenues 2019-2022`, `feuille de route
+    santé mentale et psychiatrie`: the head's three words, then a qualifier, a noun in
+    apposition, a capital or a complement; `feuille de route annuelle` names no roadmap."""
+    route = i + 2
+    nxt = tokens[route + 1]
+    if _gap(tokens, route + 1) != " ":
+        return None
+    named = (crude_stem(nxt.folded) in PROGRAMME_QUALIFIERS or _pos(nxt) in {"NOUN", "PROPN"}
+             or _noun_complement(tokens, route + 1))
+    if not named or nxt.folded in NAME_STOPS:
+        return None
+    last = _name_end(tokens, route, appositions=True)
+    if last == route:
+        return None
+    return _Span(tokens[i].start, _programme_end(text, tokens, i, last), "programme", "", "", "pattern")
 
 
 # `loi n° 2015-1776 du 28 décembre 2015 relative à …`, `décret du 19 octobre 2010 relatif à …`:
@@ -649,12 +827,17 @@ def _body_span(text: str, tokens: list[_Token], i: int) -> _Span | None:
     last = _name_end(tokens, i)
     if last == i:
         return None
+    head = crude_stem(tokens[i].folded)
+    if head in ADJECTIVE_NAMED_BODIES and _pos(tokens[i + 1]) != "ADJ":
+        return None
+    branded = _acronym_name_end(tokens, last)  # `groupement régional SESAN`
+    end = tokens[branded if branded is not None else last].end
     if any(t.folded in {"de", "d", "du", "des", "pour"} for t in tokens[i + 1:last]):
-        return _Span(tokens[i].start, tokens[last].end, "actor", "", "", "pattern")
+        return _Span(tokens[i].start, end, "actor", "", "", "pattern")
     adjectives = tokens[i + 1:last + 1]
-    if crude_stem(tokens[i].folded) in BODY_HEADS_LOWER_OK and all(_pos(t) == "ADJ" for t in adjectives) \
+    if head in BODY_HEADS_LOWER_OK and all(_pos(t) == "ADJ" for t in adjectives) \
             and not {crude_stem(t.folded) for t in adjectives} & GENERIC_ADJECTIVES:
-        return _Span(tokens[i].start, tokens[last].end, "actor", "", "", "pattern")
+        return _Span(tokens[i].start, end, "actor", "", "", "pattern")
     return None
 
 
@@ -676,11 +859,12 @@ def _service_span(text: str, tokens: list[_Token], i: int) -> _Span | None:
     if named is not None:  # `dispositif ORSEC`, `nomenclature SERAFIN-PH`
         kind = _head_type(tokens[i:i + 1])
         return _Span(tokens[i].start, tokens[named].end, kind, "", "", "pattern") if kind else None
-    last = _name_end(tokens, i)
+    resource = i + 1 < len(tokens) and tokens[i + 1].folded in RESOURCE_WORDS and _gap(tokens, i + 1) == " "
+    last = _name_end(tokens, i, appositions=resource)
     if last == i:
         return None
     words = tokens[i + 1:last + 1]
-    adjective_first = _pos(words[0]) == "ADJ"
+    adjective_first = _pos(words[0]) == "ADJ" or resource
     nouns = [t for t in words if t.folded not in CONNECTORS and t.folded not in ARTICLES]
     if not nouns or not nouns[0].folded.isalpha() or (not adjective_first and words[0].folded not in _COMPLEMENT):
         return None
@@ -798,6 +982,31 @@ def _acronym_spans(text: str, tokens: list[_Token], matcher: _Matcher) -> list[_
     return spans + _acronym_first_spans(text, tokens, matcher)
 
 
+_ACRONYM_LIST = re.compile(r"[ \t]*\(([^()\n]{4,120})\)")
+_LIST_SEPARATOR = re.compile(r"\s*(?:,|\bet\b)\s*")
+
+
+def _acronym_list_spans(text: str, known: list[_Span]) -> list[_Span]:
+    """`les intercommunalités (CINOR, TCO, CIREST et CASUD)`: the acronyms a known plural lists
+    in brackets are members of its kind, candidates of its type, as later uses are."""
+    spans = []
+    for span in known:
+        listed = _ACRONYM_LIST.match(text, span.end)
+        if listed is None:
+            continue
+        items = _LIST_SEPARATOR.split(listed.group(1).strip())
+        if len(items) < 2 or not all(_is_acronym_label(item) and _WORD.fullmatch(item) for item in items):
+            continue
+        at = listed.start(1)
+        for item in items:
+            start = text.index(item, at)
+            at = start + len(item)
+            member = _candidate(_Span(start, at, span.type, "", "", "acronym"), item)
+            spans.append(member)
+            spans += _later_uses(text, item, at, member)
+    return spans
+
+
 def _later_uses(text: str, acronym: str, after: int, defined: _Span) -> list[_Span]:
     return [_Span(m.start(), m.end(), defined.type, defined.concept, defined.label, "acronym", True, defined.confidence)
             for m in re.compile(r"\b" + re.escape(acronym) + r"\b").finditer(text, after)]
@@ -888,25 +1097,104 @@ def _ner_spans(entities, text: str, tokens: list[_Token], matcher: _Matcher, oth
     return spans
 
 
+# Places the vocabulary does not hold, read only where spaCy also sees a place (LOC): the communes
+# of fewer than 5,000 inhabitants outside PACA (INSEE COG via Etalab, ontology/data/communes-small.json),
+# whose names are often common words; and the natural regions, pays and quartiers the COG does not
+# list, which French names with an article (`la Thiérache`, `le Vimeu`, `du Trièves`, `le Saulnois`).
+_PLACE_ARTICLES = {"le", "la", "les", "l", "du", "des"}
+
+
+@functools.lru_cache(maxsize=1)
+def _small_towns() -> dict[str, list[dict]]:
+    towns: dict[str, list[dict]] = {}
+    for row in load_small_towns():
+        towns.setdefault(row["nom"], []).append(row)
+    return towns
+
+
+def _unlisted_place_spans(entities, text: str, tokens: list[_Token], others: list[_Span],
+                          region: str | None) -> list[_Span]:
+    """Territory candidates from spaCy's places: a small commune by its exact name (its INSEE
+    IRI when the name is one commune, or one in the page's région), or a natural region after
+    an article; never where another method found something."""
+    spans = []
+    by_start = {t.start: i for i, t in enumerate(tokens)}
+    covered = bytearray(len(text))
+    for other in others:
+        covered[other.start:other.end] = b"\x01" * (other.end - other.start)
+    for start, end, label in entities:
+        i = by_start.get(start)
+        if label != "LOC" or i is None or any(covered[start:end]):
+            continue
+        words = [t for t in tokens[i:i + 6] if t.end <= end]
+        if not words or words[-1].end != end or len(words) > 5 or not words[0].text[:1].isupper() \
+                or _is_acronym_label(words[0].text) or _BREAK.search(text, start, end):
+            continue
+        surface = text[start:end]
+        iri = _small_town_iri(surface, region)
+        if iri is None and not (i > 0 and tokens[i - 1].folded in _PLACE_ARTICLES and _gap(tokens, i).strip(" '") == ""
+                                and not _opens_sentence(tokens, i - 1)):
+            continue
+        if iri is None and _demonym(tokens, i):
+            continue
+        span = _candidate(_Span(start, end, "territory", "", "", "ner"), surface)
+        if iri:
+            span.concept = iri
+        spans.append(span)
+    return spans
+
+
+_DEMONYM_ENDINGS = ("iens", "iennes", "ains", "aines", "ais", "aises", "ois", "oises")
+
+
+def _demonym(tokens: list[_Token], i: int) -> bool:
+    """`des Franciliens`, `les Lorrains`: the people of a place, not a place (`le Saulnois` is one)."""
+    return tokens[i - 1].folded in {"les", "des"} and tokens[i].folded.endswith(_DEMONYM_ENDINGS)
+
+
+def _small_town_iri(name: str, region: str | None) -> str | None:
+    rows = _small_towns().get(name, [])
+    local = [row for row in rows if row["region"] == region]
+    chosen = local if len(local) == 1 else rows if len(rows) == 1 else []
+    return str(territory_iri("commune", chosen[0]["code"])) if chosen else None
+
+
+def _opens_sentence(tokens: list[_Token], k: int) -> bool:
+    """Token k starts a sentence, a line or a bullet (`La Santé …` is no place after `la`)."""
+    return k == 0 or bool(re.search(r"[\n.!?:;•]\s*$", tokens[k].before)) or tokens[k].before.strip() in {"-", "–", "*"}
+
+
 # --- putting it together --------------------------------------------------------------------------
 
 
-def _select(spans: list[_Span]) -> list[_Span]:
+def _select(spans: list[_Span], text: str) -> list[_Span]:
     """Longest first, then by method rank; never two overlapping spans, except a known concept
     nested in a longer span of another type or in a candidate (`ESAT` in `travailleurs d'ESAT`,
-    `EHPAD` in `équipe mobile d'hygiène des EHPAD`). The words of a programme's name (`loi
-    « Hôpital, patients… »`) are its title, not mentions."""
+    `EHPAD` in `équipe mobile d'hygiène des EHPAD`, `systèmes d'information` in `programme de
+    sécurisation des systèmes d'information`). The words of a known programme's name or of a
+    legal text's title (`loi « Hôpital, patients… »`) are its title, not mentions."""
     ordered = sorted(spans, key=lambda s: (-(s.end - s.start), METHOD_RANK[s.method], s.start))
     taken = _non_overlapping(ordered)
     kept = {id(span) for span in taken}
     nested = [span for span in ordered if id(span) not in kept and span.method == "vocabulary"
-              and any(_nests(span, outer) for outer in taken)]
+              and any(_nests(span, outer, text) for outer in taken)]
     return sorted(taken + _non_overlapping(nested), key=lambda s: (s.start, s.end))
 
 
-def _nests(inner: _Span, outer: _Span) -> bool:
+def _nests(inner: _Span, outer: _Span, text: str) -> bool:
     return (outer.start <= inner.start and inner.end <= outer.end and (inner.end - inner.start) < (outer.end - outer.start)
-            and outer.type != "programme" and (outer.candidate or outer.type != inner.type))
+            and not _is_title(outer, text) and (outer.candidate or outer.type != inner.type))
+
+
+_TITLE_HEADS = {"loi", "decret", "ordonnance", "code"}
+
+
+def _is_title(span: _Span, text: str) -> bool:
+    """A known programme, or a legal text: their words name them and nothing else."""
+    if span.type != "programme":
+        return False
+    first = _WORD.search(text, span.start, span.end)
+    return not span.candidate or (first is not None and crude_stem(fold(first.group())) in _TITLE_HEADS)
 
 
 def _non_overlapping(ordered: list[_Span]) -> list[_Span]:
@@ -1028,12 +1316,14 @@ def extract_mentions(doc: Document) -> list[Mention]:
              and not _not_this_town(span, normalised, matcher)]
     spans += _pattern_spans(normalised, tokens, matcher, spans)
     spans += _acronym_spans(normalised, tokens, matcher)
+    spans += _acronym_list_spans(normalised, [span for span in spans if span.method == "vocabulary"])
     spans += _ner_spans(entities, normalised, tokens, matcher, spans)
+    spans += _unlisted_place_spans(entities, normalised, tokens, spans, doc.region_code)
     navigation = _navigation_span(doc)
     if navigation:
         spans = [span for span in spans if not navigation[0] <= span.start < navigation[1]]
     mentions = []
-    for span in _select(spans):
+    for span in _select(spans, normalised):
         confidence = (span.confidence or CONFIDENCE[span.method]) - (0.2 if span.candidate else 0.0)
         mentions.append(
             Mention(

@@ -396,3 +396,79 @@ def test_an_acronym_defined_before_its_expansion():
 def test_a_merged_article_needs_the_real_contraction():
     mentions = found("La création de places de MAS et de FAM.")
     assert [(t, c) for t, _, c, _ in mentions] == [("actor", "actor/mas"), ("actor", "actor/fam")]  # not Le Mas (05)
+
+
+# --- issue 13, fourth pass: programmes by their head, places spaCy sees, run-ons -------------------
+
+
+@pytest.mark.parametrize("text, mention", [
+    ("Le programme de modernisation des urgences hospitalières sera lancé.",
+     "programme de modernisation des urgences hospitalières"),
+    ("Elle décline la feuille de route nationale santé mentale 2018-2022 du ministère.",
+     "feuille de route nationale santé mentale 2018-2022"),
+    ("La stratégie régionale santé-environnement 2020-2024 est adoptée.", "stratégie régionale santé-environnement 2020-2024"),
+    ("Le pacte de refondation des urgences prévoit des moyens.", "pacte de refondation des urgences"),
+    ("Un plan d'actions régional pour la vaccination est adopté.", "plan d'actions régional pour la vaccination"),
+    ("Le programme national de dépistage organisé DEPISTO est étendu.", "programme national de dépistage organisé DEPISTO"),
+])
+def test_programmes_named_by_their_head_and_what_follows(text, mention):
+    assert ("programme", mention) in [m[:2] for m in found(text)]
+
+
+@pytest.mark.parametrize("text", [
+    "La stratégie régionale d'organisation de ces soins est revue.",
+    "Le comité arrête la feuille de route annuelle.",
+    "Le programme d'actions est validé. Un pacte civil de solidarité est signé.",
+])
+def test_generic_uses_of_programme_heads_name_nothing(text):
+    assert not [m for m in found(text) if m[0] == "programme"]
+
+
+def test_a_candidate_programme_keeps_the_known_names_in_it_and_ends_at_its_years():
+    mentions = found("Le programme de sécurisation des systèmes d'information des groupements hospitaliers de territoire.")
+    assert mentions[0][:2] == ("programme", "programme de sécurisation des systèmes d'information des groupements "
+                                            "hospitaliers de territoire")
+    assert ("tool", "systèmes d'information") in [m[:2] for m in mentions]  # nested, not hidden
+
+
+def test_a_capitals_heading_does_not_make_the_state_an_actor():
+    mentions = found("ÉTAT DES LIEUX\nLe rôle de l'État et de l'ARS.\nPROJET RÉGIONAL DE SANTÉ DE BRETAGNE")
+    assert [m[1] for m in mentions if m[2] == "actor/etat"] == ["État"]
+    assert ("territory", "BRETAGNE") in [m[:2] for m in mentions]
+
+
+def test_small_communes_and_natural_regions_where_spacy_sees_a_place():
+    mentions = found("Les EHPAD situés à Château-Salins, Delme et Morhange, dans le Saulnois.")
+    places = [(s, c) for t, s, c, _ in mentions if t == "territory"]
+    assert places[:3] == [("Château-Salins", "territory/commune-57132"), ("Delme", "territory/commune-57171"),
+                          ("Morhange", "territory/commune-57483")]
+    assert places[3][0] == "Saulnois" and places[3][1].startswith("candidate/territory/")
+    assert not [m for m in found("La Santé est une priorité. Le Taux baisse.") if m[0] == "territory"]
+
+
+def test_acronyms_a_known_plural_lists_in_brackets_are_of_its_type():
+    mentions = found("Les intercommunalités (CINOR, TCO et CASUD) agissent. La CINOR finance.")
+    assert [(t, s) for t, s, _, m in mentions if m == "acronym"] == [
+        ("actor", "CINOR"), ("actor", "TCO"), ("actor", "CASUD"), ("actor", "CINOR")]
+
+
+def test_actor_names_stop_before_a_list_of_places():
+    texts = [m[1] for m in found("À la sortie des établissements pénitentiaires de Rennes et de Brest, "
+                                 "et des maisons d'arrêt de Lille, d'Amiens et de Beauvais.")]
+    assert "établissements pénitentiaires" in texts and "maisons d'arrêt" in texts
+    assert not [t for t in texts if t.startswith(("établissements pénitentiaires ", "maisons d'arrêt "))]
+
+
+@pytest.mark.parametrize("text, mention", [
+    ("Signataires : Mont-de-Marsan Agglomération et l'ARS.", "Mont-de-Marsan Agglomération"),
+    ("Le groupement régional SESAN conduit le projet.", "groupement régional SESAN"),
+    ("Le groupe opérationnel de synthèse se réunit.", "groupe opérationnel de synthèse"),
+    ("Le centre ressource régional de psychotraumatologie et les équipes mobiles.",
+     "centre ressource régional de psychotraumatologie"),
+])
+def test_intercommunal_bodies_groups_and_resource_centres_are_actors(text, mention):
+    assert ("actor", mention) in [m[:2] for m in found(text)]
+
+
+def test_a_working_group_is_no_body_name():
+    assert not [m for m in found("Un groupe de travail régional examinera les délais.") if m[1].startswith("groupe")]

@@ -166,8 +166,10 @@ def test_extract_keeps_the_subset(tmp_path):
         (package / "data" / name).write_text(json.dumps(content), encoding="utf-8")
     out = tmp_path / "out"
     counts = territories.extract(package, out)
-    assert counts == {"regions": 1, "departements": 1, "communes-93": 1, "communes-5k": 1}
+    assert counts == {"regions": 1, "departements": 1, "communes-93": 1, "communes-5k": 1, "communes-small": 1}
     assert [c["nom"] for c in json.loads((out / "communes-5k.json").read_text())] == ["Bourg-en-Bresse"]
+    assert json.loads((out / "communes-small.json").read_text()) == [
+        {"code": "01001", "departement": "01", "nom": "Ailleurs", "region": "84"}]
     communes = json.loads((out / "communes-93.json").read_text())
     assert communes == [{"code": "13055", "departement": "13", "nom": "Marseille", "region": "93", "typeLiaison": 0}]
     assert json.loads((out / "source.json").read_text())["version"] == "9.9.9"
