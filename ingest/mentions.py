@@ -1067,6 +1067,14 @@ def _expansion_start(tokens: list[_Token], n: int, acronym: str) -> int | None:
     return j + 1 if not letters else None
 
 
+def _covered(text: str, spans: list[_Span]) -> bytearray:
+    """One byte per character of `text`, set where one of `spans` lies."""
+    covered = bytearray(len(text))
+    for span in spans:
+        covered[span.start:span.end] = b"\x01" * (span.end - span.start)
+    return covered
+
+
 def _ner_spans(entities, text: str, tokens: list[_Token], matcher: _Matcher, others: list[_Span]) -> list[_Span]:
     """spaCy entities, never trusted alone: kept only when no other method found anything
     there and their head noun says what they are (`Fédération de ...` -> actor). spaCy tags
@@ -1074,9 +1082,7 @@ def _ner_spans(entities, text: str, tokens: list[_Token], matcher: _Matcher, oth
     first and retypes the second."""
     spans = []
     by_start = {t.start: i for i, t in enumerate(tokens)}
-    covered = bytearray(len(text))
-    for other in others:
-        covered[other.start:other.end] = b"\x01" * (other.end - other.start)
+    covered = _covered(text, others)
     for entity_start, entity_end, entity_label in entities:
         if entity_label not in {"ORG", "MISC", "LOC"}:
             continue
@@ -1119,9 +1125,7 @@ def _unlisted_place_spans(entities, text: str, tokens: list[_Token], others: lis
     an article; never where another method found something."""
     spans = []
     by_start = {t.start: i for i, t in enumerate(tokens)}
-    covered = bytearray(len(text))
-    for other in others:
-        covered[other.start:other.end] = b"\x01" * (other.end - other.start)
+    covered = _covered(text, others)
     for start, end, label in entities:
         i = by_start.get(start)
         if label != "LOC" or i is None or any(covered[start:end]):

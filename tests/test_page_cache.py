@@ -173,12 +173,12 @@ def test_kept_values_are_bounded_in_bytes_and_belong_to_one_generation():
     assert cache.get("t2", "a") is None
 
 
-def test_the_cache_is_off_for_a_store_others_may_write():
+def test_the_cache_is_off_for_a_store_others_may_write(tmp_path):
     assert cache_enabled(load_settings({"store": "oxigraph"}))
     assert not cache_enabled(load_settings({"store": "http://localhost:8890/sparql"}))
     assert cache_enabled(load_settings({"store": "http://localhost:8890/sparql", "page_cache": "on"}))
     assert not cache_enabled(load_settings({"page_cache": "off"}))
     with pytest.raises(ServeError, match="HPKG_PAGE_CACHE"):
         check_settings(load_settings({"page_cache": "sometimes"}))
-    app = create_app({"data_dir": "unused", "page_cache_mb": 0})
+    app = create_app({"data_dir": str(tmp_path), "page_cache_mb": 0})
     assert "hpkg_pages" not in app.extensions
