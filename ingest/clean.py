@@ -27,6 +27,13 @@ _NAV_WORDS = {
     # CMS blocks of attachments and related links (SPIP, Drupal, WordPress)
     "documents à télécharger", "documents joints", "à lire aussi", "dans cette rubrique",
 }
+# Headings of CMS blocks that list links to other pages or files, not content of the page.
+_NAV_HEADINGS = {
+    "télécharger", "documents à télécharger", "documents joints", "fichiers joints", "pièces jointes",
+    "à lire aussi", "à voir aussi", "voir aussi", "sur le même thème", "dans la même rubrique",
+    "dans cette rubrique", "liens utiles", "articles liés", "contenus liés", "pages liées", "partager cette page",
+    "suivez-nous", "partager",
+}
 # Type markers some sites print above the title ("Article" on ARS pages).
 _MARKERS = {"article", "actualité", "actualités", "communiqué", "communiqué de presse", "dossier", "brève"}
 _COPYRIGHT_HOLDER = re.compile(r"^(?:©|\(c\)|copyright)\s*(?:\d{4}(?:\s*[-–]\s*\d{4})?\s*)?([A-Za-zÀ-ÿ][\w .'&-]*?)\s*(?:\d{4}|[-|–]|$)", re.IGNORECASE)
@@ -56,6 +63,11 @@ def is_nav(line: str) -> bool:
         return False
     text = normalize_for_matching(line)
     return text.lower().rstrip(" >»›") in _NAV_WORDS or bool(_DATELINE.match(text))
+
+
+def is_nav_heading(line: str) -> bool:
+    """`Télécharger`, `Sur le même thème`: the heading of a block of links, not of content."""
+    return len(line) < 60 and normalize_for_matching(line).lower().strip(" :") in _NAV_HEADINGS
 
 
 def is_marker(line: str) -> bool:

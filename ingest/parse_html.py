@@ -11,7 +11,7 @@ import re
 import lxml.html
 from lxml import etree
 
-from ingest import clean
+from ingest import clean, lookalikes
 from ingest.parse_text import Line, Page, heading_like, parse_lines
 
 _DROP_TAGS = (
@@ -32,6 +32,9 @@ _FURNITURE_TOKENS = {
     "footer", "pied", "pied-de-page", "piedpage", "menu", "navbar", "navigation", "sidebar",
     "site-header", "skip-links", "share", "partage", "social", "social-links", "toolbar",
 }
+# Blocks of links to other pages that CMSs put beside the content (Drupal `related-content`,
+# WordPress `related-posts`, `voir-aussi`, `liens-utiles`).
+_RELATED_MARK = re.compile(r"related|voir-aussi|see-also|liens-utiles|sur-le-meme-theme", re.IGNORECASE)
 # `<p class="titre2">`: a heading styled by class, level from the digit.
 _CLASS_HEADING = re.compile(r"(?:^|[\s_-])(?:titre|title|heading|intertitre)[-_]?([1-6])\b", re.IGNORECASE)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
@@ -89,6 +92,7 @@ def html_lines(html: str) -> tuple[list[Line], str | None, str | None]:
             or _HIDDEN_STYLE.search(element.get("style", ""))
             or element.get("role") in ("navigation", "banner", "contentinfo", "search", "dialog")
             or (_BANNER_MARK.search(marks) and tag not in ("html", "body", "main"))
+            or (_RELATED_MARK.search(marks) and tag not in ("html", "body", "main", "article"))
         ):
             _remove(element)
     lines: list[Line] = []
@@ -156,13 +160,17 @@ def _emit(element, lines: list[Line]) -> None:
     """Append the lines of `element` in reading order."""
     tag = element.tag.lower() if isinstance(element.tag, str) else ""
     if tag in _HEADINGS:
-        _add(lines, element.text_content(), "heading", _HEADINGS[tag])
+        _add(lines, element.text_content(), "heading", _HEADINGS[tag], outline=True)
+        return
+    if tag == "details":
+        _emit_details(element, lines)
         return
     if tag in _PARAGRAPHS or (tag == "div" and _CLASS_HEADING.search(element.get("class", ""))):
         text = element.text_content()
-        level = _paragraph_heading_level(element, text)
+        # The terms of a definition list (`<dt>Objet</dt>`), even in bold, label values, not sections.
+        level = _paragraph_heading_level(element, text) if tag not in ("dt", "dd") else None
         if level:
-            _add(lines, text, "heading", level)
+            _add(lines, text, "heading", level, outline=level < 6)  # 6: a bold line, no stated level
         elif tag in _PARAGRAPHS:
             _add(lines, text, "para")
         else:
@@ -186,14 +194,35 @@ def _emit(element, lines: list[Line]) -> None:
     _emit_children(element, lines)
 
 
+def _emit_details(element, lines: list[Line]) -> None:
+    """An accordion `<details>`: its `<summary>` heads what it folds (the `<h3>` inside are its
+    children), one level above the highest heading inside; with none, one below the last heading."""
+    summary = next((child for child in element if isinstance(child.tag, str) and child.tag.lower() == "summary"),
+                   None)
+    text = _squash(summary.text_content()) if summary is not None else ""
+    if not text or not heading_like(text, 25):
+        _emit_children(element, lines)
+        return
+    inner = [_HEADINGS[d.tag.lower()] for d in element.iterdescendants()
+             if isinstance(d.tag, str) and d.tag.lower() in _HEADINGS]
+    if inner:
+        level = max(2, min(inner) - 1)
+    else:
+        last = next((line.level for line in reversed(lines) if line.hint == "heading" and line.level), 1)
+        level = min(6, last + 1)
+    _add(lines, text, "heading", level, outline=True)
+    summary.drop_tree()  # its tail text, if any, stays in the details
+    _emit_children(element, lines)
+
+
 def _has_block(element) -> bool:
     return any(isinstance(d.tag, str) and d.tag.lower() in _BLOCKS for d in element.iterdescendants())
 
 
 def _paragraph_heading_level(element, text: str) -> int | None:
     """Level of a paragraph used as a heading: `class="titre2"`, or all bold and short (6)."""
-    if _BR in text or not heading_like(text, 18):
-        return None
+    if _BR in text or not heading_like(text, 18) or lookalikes.is_run_in_field(_squash(text)):
+        return None  # `<p><strong>À noter : …</strong></p>` is a field, not a heading
     match = _CLASS_HEADING.search(element.get("class", ""))
     if match:
         return int(match.group(1))
@@ -245,13 +274,13 @@ def _nested_lists(element) -> list:
     return found
 
 
-def _add(lines: list[Line], text: str, hint: str, level: int | None = None) -> None:
+def _add(lines: list[Line], text: str, hint: str, level: int | None = None, outline: bool = False) -> None:
     """Add `text` as lines; a `<br>` inside a paragraph starts a new line (CMS bullet lists)."""
     segments = text.split(_BR) if hint == "para" else [text.replace(_BR, " ")]
     for segment in segments:
         segment = _squash(segment)
         if segment:
-            lines.append(Line(segment, hint=hint, level=level))
+            lines.append(Line(segment, hint=hint, level=level, outline=outline))
 
 
 def parse_html(html: str) -> Page:

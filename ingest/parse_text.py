@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ingest import clean
+from ingest import clean, lookalikes, text_markup
 from ontology.textkeys import match_key, normalize_for_matching
 from ingest.model import Source
 from ingest.tree import Block, Heading, parse_heading, parse_numbered
@@ -29,6 +29,7 @@ class Line:
     text: str
     hint: str | None = None
     level: int | None = None  # HTML heading level (PDF: the level given by font size)
+    outline: bool = False  # `level` is stated by markup (h1-h6, `##`, setext), not guessed from style
     pages: tuple[str, str] | None = None  # PDF: printed pages the line spans (first, last)
 
 
@@ -73,16 +74,13 @@ _SCHEME = re.compile(
 _TERMINAL = ".:;,…!"
 
 
-_MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s+\S")
-
-
 def split_lines(text: str) -> list[Line]:
-    """The lines of a plain-text page (`## Title` lines are headings of that level)."""
-    lines = []
-    for line in text.split("\n"):
-        markdown = _MARKDOWN_HEADING.match(line.strip())
-        lines.append(Line(line, "heading", len(markdown.group(1))) if markdown else Line(line))
-    return lines
+    """The lines of a plain-text page (`## Title` lines and underlined lines are headings of
+    that level, with markup stating it; the underline itself is left out)."""
+    raw = text.split("\n")
+    levels, underlines = text_markup.heading_levels(raw)
+    return [Line(line, "heading", levels[i], outline=True) if i in levels else Line(line)
+            for i, line in enumerate(raw) if i not in underlines]
 
 
 def heading_like(title: str, max_words: int = 20) -> bool:
@@ -98,7 +96,7 @@ def heading_like(title: str, max_words: int = 20) -> bool:
     return first.isupper() or first.isdigit() or first in "«\"'(“"
 
 
-_YOU_ARE_HERE = re.compile(r"^(?:vous [êe]tes ici|fil d'ariane|fil d’ariane)\s*:?\s*", re.IGNORECASE)
+_YOU_ARE_HERE = re.compile(r"^(?:vous [êe]tes (?:ici|sur)|fil d'ariane|fil d’ariane)\s*:?\s*", re.IGNORECASE)
 
 
 def breadcrumb_parts(line: str) -> list[str] | None:
@@ -140,7 +138,24 @@ def _drop_boilerplate(lines, stripped, kinds) -> str | None:
             i += 1
             continue
         hinted = lines[i].hint in ("heading", "item")
-        if not hinted and clean.is_footer(s):
+        if lines[i].hint is None and text_markup.is_comment_start(s):
+            while i < n and "-->" not in stripped[i]:
+                kinds[i] = "drop"
+                i += 1
+            if i < n:
+                kinds[i] = "drop"
+            i += 1
+            continue
+        if lines[i].hint == "heading" and clean.is_nav_heading(s):
+            block = _links_block(lines, stripped, i)
+            if block is not None:
+                for j in range(i, block):
+                    kinds[j] = "drop"
+                i = block
+                continue
+        if lines[i].hint is None and text_markup.is_wiki_markup(s):
+            kinds[i] = "drop"
+        elif not hinted and clean.is_footer(s):
             site = site or clean.copyright_holder(s)
             if content_seen:  # a footer before any content is a top bar: drop only the line
                 for j in range(i, n):
@@ -163,6 +178,17 @@ def _drop_boilerplate(lines, stripped, kinds) -> str | None:
             content_seen = True
         i += 1
     return site
+
+
+def _links_block(lines, stripped, i) -> int | None:
+    """Where the block under the link-list heading `i` ends (the next heading), when it holds only
+    short lines (links, file names); None when it holds text, which then stays."""
+    j = i + 1
+    while j < len(lines) and lines[j].hint != "heading":
+        if stripped[j] and (len(stripped[j]) > 160 or lines[j].hint not in ("item", "para")):
+            return None
+        j += 1
+    return j
 
 
 def _read_header(lines, stripped, kinds, meta) -> tuple[int | None, int | None]:
@@ -227,8 +253,19 @@ def _read_header(lines, stripped, kinds, meta) -> tuple[int | None, int | None]:
                 repeated = next((later for later in todo[pos + 1:] if match_key(stripped[later]) == key), None)
         if kinds[index] in ("heading", "title"):
             pos += 1
+        if kinds[index] == "title":
+            # Short lines printed right under the title line (`Volet santé mentale`, `Direction de
+            # l'offre médico-sociale`) are its header block, not headings of the body.
+            while (pos < len(todo) and todo[pos] == todo[pos - 1] + 1 and lines[todo[pos]].hint is None
+                   and heading_like(stripped[todo[pos]], 30) and parse_numbered(stripped[todo[pos]]) is None
+                   and not clean.is_marker(stripped[todo[pos]])):
+                kinds[todo[pos]] = "header"
+                pos += 1
     while pos < len(todo) and lines[todo[pos]].hint is None and clean.is_marker(stripped[todo[pos]]):
         kinds[todo[pos]] = "drop"  # `Article` printed under the title
+        pos += 1
+    while pos < len(todo) and lines[todo[pos]].hint is None and stripped[todo[pos]].startswith(">"):
+        kinds[todo[pos]] = "header"  # a Markdown quote under the title: the page's metadata (author, status)
         pos += 1
     if pos < len(todo) and lines[todo[pos]].hint in (None, "para"):
         keywords = _keywords(stripped[todo[pos]])
@@ -243,10 +280,11 @@ def _read_body(lines, stripped, kinds, repeated_title, meta) -> None:
     n = len(lines)
     remaining = [i for i in range(n) if kinds[i] is None]
     last_content = max(remaining) if remaining else -1
+    signed = next((i for i in remaining if lines[i].hint is None and lookalikes.opens_signatures(stripped[i])), n)
     for i in remaining:
         if kinds[i] is not None:  # already taken as the title line of a bare heading
             continue
-        kinds[i] = _classify(i, lines, stripped, kinds, repeated_title == i, last_content)
+        kinds[i] = _classify(i, lines, stripped, kinds, repeated_title == i, last_content, i >= signed)
         if kinds[i] == "heading" and i + 1 < n and kinds[i + 1] is None and lines[i].hint is None:
             numbered = parse_numbered(stripped[i])
             if numbered and numbered.style == "label" and numbered.title == numbered.number:
@@ -270,10 +308,12 @@ def _drop_orphan_headings(lines, stripped, kinds, title_index) -> None:
         body.pop()
 
 
-def _classify(i, lines, stripped, kinds, forced, last_content) -> str:
-    """The kind of body line `i`: heading, para, item, cont(inuation of an item), source, figure."""
+def _classify(i, lines, stripped, kinds, forced, last_content, signed=False) -> str:
+    """The kind of body line `i`: heading, para, item, cont(inuation of an item), source, figure.
+
+    `signed`: the line comes after the `Fait à …, le …` line of a contract's signatures."""
     line, s = lines[i], stripped[i]
-    prev_blank = i == 0 or kinds[i - 1] in ("blank", "drop", "breadcrumb", "title", "keywords")
+    prev_blank = i == 0 or kinds[i - 1] in ("blank", "drop", "breadcrumb", "title", "keywords", "header")
     next_blank = i + 1 >= len(lines) or not stripped[i + 1] or kinds[i + 1] == "drop"
     if line.hint == "heading" or forced:
         return "heading"
@@ -307,8 +347,20 @@ def _classify(i, lines, stripped, kinds, forced, last_content) -> str:
     if _BULLET.match(s):
         return "item"
     if indent == 0 and prev_blank and next_blank and heading_like(s, 18) and ". " not in norm:
-        return "heading"
+        if not signed and not _lookalike(i, s, stripped):
+            return "heading"
     return "para"
+
+
+def _lookalike(i: int, s: str, stripped: list[str]) -> bool:
+    """A short line alone in its paragraph that is still no heading (`ingest.lookalikes`)."""
+    if lookalikes.is_run_in_field(s):
+        return True
+    before = next((stripped[j] for j in range(i - 1, -1, -1) if stripped[j]), "")
+    after = next((stripped[j] for j in range(i + 1, len(stripped)) if stripped[j]), "")
+    if lookalikes.is_glossary_entry(s) and (lookalikes.is_glossary_entry(before) or lookalikes.is_glossary_entry(after)):
+        return True
+    return lookalikes.is_table_row(after)  # the caption of a table flattened to text
 
 
 def _is_heading(numbered: Heading, s: str, i, stripped, kinds, next_blank) -> bool:
@@ -321,6 +373,8 @@ def _is_heading(numbered: Heading, s: str, i, stripped, kinds, next_blank) -> bo
         return False
     if numbered.style == "arabic" and re.match(r"^\d+\)", s):
         return False  # `1)` numbers list items
+    if numbered.style == "small-letter" and not next_blank:
+        return False  # `a. …` followed by more lines is a list
     # A single arabic number inside a list (after `... :` or beside other numbered lines) is an item.
     previous = next((j for j in range(i - 1, -1, -1) if kinds[j] not in ("blank",)), None)
     if previous is not None and kinds[previous] != "drop" and stripped[previous].endswith(":") and i - previous <= 2:
@@ -388,7 +442,7 @@ def _assemble(lines, raw, kinds, title_index, page_meta, site) -> Page:
         offset += len(line)
         if lines[i].pages:
             page_spans.append((start, end, *lines[i].pages))
-        if kind in ("breadcrumb", "title", "keywords", "source", "figure"):
+        if kind in ("breadcrumb", "title", "keywords", "source", "figure", "header"):
             meta.append((start, end))
             if kind == "breadcrumb":
                 breadcrumb_start = start
@@ -402,7 +456,8 @@ def _assemble(lines, raw, kinds, title_index, page_meta, site) -> Page:
             item_start = start + (bullet.end() if bullet else 0)
             blocks.append(Block("item", start, end, item_start=item_start))
         elif kind == "heading":
-            heading = parse_heading(line.strip().lstrip("#"), lines[i].level)
+            level = lines[i].level
+            heading = parse_heading(line.strip().lstrip("#"), level, level if lines[i].outline else None)
             blocks.append(Block("heading", start, end, heading=heading, is_title=i == title_index))
         else:  # para, or a continuation line with no item before it
             blocks.append(Block("para", start, end))

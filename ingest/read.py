@@ -1,8 +1,9 @@
 """Bytes on disk -> text: size limit, empty and binary files, encodings, line endings.
 
-Encodings tried, in order: a BOM (UTF-8, UTF-16), strict UTF-8, then Windows-1252 (a superset
-of the printable Latin-1 range, the usual encoding of French pages saved on Windows). A file
-that is none of them is refused rather than decoded into mojibake.
+Encodings tried, in order: a BOM (UTF-8, UTF-16), strict UTF-8, ISO-8859-15 when its `œ`
+shows between letters and no byte of Windows-1252's own range does, then Windows-1252 (a
+superset of the printable Latin-1 range, the usual encoding of French pages saved on Windows).
+A file that is none of them is refused rather than decoded into mojibake.
 """
 from __future__ import annotations
 
@@ -50,6 +51,10 @@ def read_bytes(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
     return data
 
 
+_LATIN9_LIGATURE = re.compile(rb"[A-Za-z\xe0-\xff][\xbc-\xbe][A-Za-z\xe0-\xff]")  # c\xbdur: `cœur`
+_CP1252_ONLY = re.compile(rb"[\x80-\x9f]")
+
+
 def decode(data: bytes, path: str | Path = "<bytes>") -> tuple[str, str]:
     """(text, encoding name) of `data`, line endings normalised to LF.
 
@@ -79,6 +84,10 @@ def _decode(data: bytes, path: str | Path) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
+    if _LATIN9_LIGATURE.search(data) and not _CP1252_ONLY.search(data):
+        # ISO-8859-15 (Unix French): `œ` is byte 0xBD, which Windows-1252 reads as `½` (`Sch½lcher`),
+        # and none of Windows-1252's own bytes 0x80-0x9F (`’`, `–`, `€`) occur.
+        return data.decode("iso-8859-15"), "iso-8859-15"
     try:
         return data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError as error:

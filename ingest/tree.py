@@ -3,10 +3,13 @@
 Numbering styles and their rank (a smaller rank sits higher in the plan):
   `Partie 1` (10) < roman `II.` (15) < `Axe 2 -` (20) < `Orientation 4` (30) < `Objectif 3 :` (40)
   < `Action 3.1 :` (50) < `Article 4` (58) < lettered `A.` (70) < arabic `2.8.1` (80 + depth)
-  < unnumbered headings (1000; in HTML 1000 + the h-level; half a rank higher in capitals).
+  < small letter `a.` (95) < unnumbered headings (1000; in HTML 1000 + the h-level; half a rank higher in capitals).
 Roman numerals mark the major parts of French administrative texts, so they sit above the
 labelled levels; letters and arabic numbers subdivide whatever holds them.
-Dotted arabic numbers nest by prefix (`2.8.1` goes under `2.8`, wherever the stack is).
+Dotted arabic numbers nest by prefix (`2.8.1` goes under `2.8`, wherever the stack is); any other
+number that extends its holder's (`Levier 1.2` in `Ambition 1`, `I.1` in `I –`) stays inside it.
+An unnumbered heading whose markup states a level (h2, `##`, setext) never goes inside a heading
+of the same or a deeper stated level.
 Breadcrumb ancestors and the page's own heading are a floor: later headings of the page go
 below them, except numbered ones whose number says otherwise (`3` after `2.8`).
 In a text page, an unnumbered heading after the last member of a series (`Pilotage` after the
@@ -32,6 +35,9 @@ LABELS = {
     "sous-objectif": ("objective", 45), "action": ("action", 50), "mesure": ("measure", 50),
     "fiche action": ("action", 50), "fiche-action": ("action", 50), "sous-action": ("action", 55),
     "enjeu": ("issue", 25), "volet": ("part", 12), "chantier": ("axis", 20),
+    # the levels other plans name: `Ambition 1` holds `Levier 1.1`, `Défi 2` is a challenge (a stake)
+    "ambition": ("axis", 20), "défi": ("issue", 25), "defi": ("issue", 25), "levier": ("objective", 40),
+    "fiche": ("action", 50),
     # `Article 4` divides a contract or a legal text (CPOM, convention) below its titres and chapitres
     "article": ("article", 58),
 }
@@ -41,21 +47,26 @@ QUALIFIER_SHIFT = {
     "opérationnel": 2, "operationnel": 2, "opérationnelle": 2, "operationnelle": 2,
     "spécifique": 2, "specifique": 2,
 }
-ROMAN_RANK, LETTER_RANK, ARABIC_RANK, PLAIN_RANK = 15, 70, 80, 1000
+ROMAN_RANK, LETTER_RANK, ARABIC_RANK, SMALL_LETTER_RANK, PLAIN_RANK = 15, 70, 80, 95, 1000
 CAPITALS_LIFT = 0.5  # an unnumbered heading in capitals holds the unnumbered ones that follow
 
 _LABELLED = re.compile(
     r"^(?P<label>(?i:sous-objectif|objectif|orientation|axe|sous-action|action|mesure|priorit[ée]|partie|titre"
-    r"|chapitre|fiche[- ]action|enjeu|volet|chantier|article))"
+    r"|chapitre|fiche[- ]action|fiche|enjeu|volet|chantier|article|ambition|d[ée]fi|levier))"
     r"(?:\s+(?P<qualifier>(?i:strat[ée]gique|op[ée]rationnel(?:le)?|g[ée]n[ée]ral(?:e)?|sp[ée]cifique"
     r"|prioritaire|r[ée]gional(?:e)?)))?"
     r"(?:\s+|(?=\d))(?:(?i:n°|no\.?)\s*)?"  # `ORIENTATIONS` is a word, not `Orientation S`
-    r"(?P<num>\d{1,3}(?:\.\d{1,3})*|[IVXLC]+|[A-Z])\b\.?"
+    r"(?P<num>(?:\d{1,3}|[IVXLC]+|[A-Z])(?:\.\d{1,3})*)\b\.?"  # `2.1`, `II`, `A`, `A.1`
     r"(?:\s*[:.\-–—)]\s*|\s+|$)(?P<title>.*)$"
 )
-_ARABIC = re.compile(r"^(?P<num>\d{1,2}(?:\.\d{1,3})*)(?P<dot>\.?)(?:\s*[)\-–—:]\s*|\s+)(?P<title>\S.*)$")
-_ROMAN = re.compile(r"^(?P<num>[IVXLC]{1,7})\s*(?:[.)\-–—:]\s*|\s+[-–—:]\s+)(?P<title>\S.*)$")
-_LETTER = re.compile(r"^(?P<num>[A-Z])\s*[.)\-–—]\s+(?P<title>\S.*)$")
+# `/` numbers too (`A/`, `1/`), when a space follows: `1/2 des places` is a fraction.
+_ARABIC = re.compile(r"^(?P<num>\d{1,2}(?:\.\d{1,3})*)(?P<dot>\.?)(?:\s*[)\-–—:]\s*|\s*/\s+|\s+)(?P<title>\S.*)$")
+_ROMAN = re.compile(r"^(?P<num>[IVXLC]{1,7})\s*(?:[.)\-–—:]\s*|/\s+|\s+[-–—:]\s+)(?P<title>\S.*)$")
+_LETTER = re.compile(r"^(?P<num>[A-Z])\s*[.)\-–—/]\s+(?P<title>\S.*)$")
+# `a.` under `1.` (the French outline I. > A. > 1. > a.); `a)` numbers list items, never headings.
+_SMALL_LETTER = re.compile(r"^(?P<num>[a-z])\.\s+(?P<title>[A-ZÀ-Ý«\"].*)$")
+# A roman or letter part subdivided by arabic numbers: `I.1`, `III.5`, `A.2`.
+_COMPOUND = re.compile(r"^(?P<num>(?P<head>[IVXLC]{1,7}|[A-Z])(?:\.\d{1,3})+)\.?(?:\s*[)\-–—:]\s*|\s+)(?P<title>\S.*)$")
 _VALID_ROMAN = re.compile(r"^M{0,3}(CM|CD|D?C{0,3})(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})$")
 
 
@@ -70,6 +81,8 @@ class Heading:
     kind: str | None = None  # the kind of its label in LABELS: part | axis | priority | issue | ...
     digits: str | None = None  # dotted arabic number, for prefix nesting ("2.8.1")
     ambiguous_letter: bool = False  # `C.` may be roman 100 or the letter after `B.`
+    path: str | None = None  # the number without its label (`1.2` of `Levier 1.2`, `I.1`, `A`)
+    outline: int | None = None  # the level the markup states (h2, `##`, setext), when it states one
 
     @property
     def depth(self) -> int:
@@ -93,30 +106,49 @@ def parse_numbered(text: str) -> Heading | None:
         digits = num if num[0].isdigit() else None
         qualifier = (match.group("qualifier") or "").lower()
         printed = " ".join(part for part in (label[0].upper() + label[1:], qualifier, num) if part)
-        rank += QUALIFIER_SHIFT.get(qualifier, 0) + (digits.count(".") if digits else 0)
-        return Heading(printed, match.group("title").strip() or printed, "label", rank, kind, digits)
+        rank += QUALIFIER_SHIFT.get(qualifier, 0) + num.count(".")
+        return Heading(printed, match.group("title").strip() or printed, "label", rank, kind, digits, path=num)
     match = _ARABIC.match(text)
     if match:
         num = match.group("num")
-        return Heading(num, match.group("title").strip(), "arabic", ARABIC_RANK + num.count(".") + 1, digits=num)
+        return Heading(num, match.group("title").strip(), "arabic", ARABIC_RANK + num.count(".") + 1, digits=num,
+                       path=num)
+    match = _COMPOUND.match(text)
+    if match and (len(match.group("head")) == 1 or _VALID_ROMAN.match(match.group("head"))):
+        num, head = match.group("num"), match.group("head")
+        base = ROMAN_RANK if _VALID_ROMAN.match(head) and not _is_letter_part(head) else LETTER_RANK
+        return Heading(num, match.group("title").strip(), "compound", base + num.count("."), path=num)
     match = _ROMAN.match(text)
     if match and _VALID_ROMAN.match(match.group("num")):
         num = match.group("num")
-        return Heading(num, match.group("title").strip(), "roman", ROMAN_RANK, ambiguous_letter=len(num) == 1)
+        return Heading(num, match.group("title").strip(), "roman", ROMAN_RANK, ambiguous_letter=len(num) == 1,
+                       path=num)
     match = _LETTER.match(text)
     if match:
-        return Heading(match.group("num"), match.group("title").strip(), "letter", LETTER_RANK)
+        return Heading(match.group("num"), match.group("title").strip(), "letter", LETTER_RANK, path=match.group("num"))
+    match = _SMALL_LETTER.match(text)
+    if match:
+        return Heading(match.group("num"), match.group("title").strip(), "small-letter", SMALL_LETTER_RANK,
+                       path=match.group("num"))
     return None
 
 
-def parse_heading(text: str, html_level: int | None = None) -> Heading:
-    """A heading, numbered or not (an unnumbered one ranks below every numbered style)."""
+def _is_letter_part(head: str) -> bool:
+    """`C.1`, `D.2`: a single letter that is not `I`, `V` or `X` reads as a lettered part."""
+    return len(head) == 1 and head not in "IVX"
+
+
+def parse_heading(text: str, html_level: int | None = None, outline: int | None = None) -> Heading:
+    """A heading, numbered or not (an unnumbered one ranks below every numbered style).
+
+    `outline` is the level stated by markup (h1-h6, Markdown `#`, setext underline), not guessed
+    from styling (bold paragraphs, PDF font sizes)."""
     heading = parse_numbered(text)
     if heading is not None and heading.title:
-        return heading
+        return replace(heading, outline=outline)
     text = normalize_for_matching(text)
     rank = PLAIN_RANK + (html_level or 0) - (CAPITALS_LIFT if _in_capitals(text) else 0)
-    return Heading(None, text, "plain", rank)
+    return Heading(None, text, "plain", rank, outline=outline)
 
 
 def _in_capitals(text: str) -> bool:
@@ -253,8 +285,31 @@ def _settle(stack: list[_Node], heading: Heading, opened: list[_Node]) -> None:
                          (not stack[-1].floor and stack[-1].heading.rank >= heading.rank)):
             stack.pop()
         return
+    if heading.number:
+        # The next of a series closes the last one, with all inside it (`Objectif 2` is never in
+        # `Orientation 1.2` of `Objectif 1`, whatever the ranks of their labels).
+        same = next((k for k in range(len(stack) - 1, -1, -1) if not stack[k].floor
+                     and _same_series(stack[k].heading, heading)), None)
+        if same is not None:
+            del stack[same:]
+    if heading.style == "plain" and heading.outline:
+        # An unnumbered heading has only its markup level to say where it goes: an `<h2>` after
+        # `<h2>Axe 4</h2>` (and its `<h3>`) is the axis's sibling, not its child.
+        while stack and not stack[-1].floor and (stack[-1].heading.outline or 0) >= heading.outline:
+            stack.pop()
     while stack and not stack[-1].floor and stack[-1].heading.rank >= heading.rank:
+        if _extends(heading, stack[-1].heading):
+            return  # `Levier 1.2` stays in `Ambition 1`, `I.1` in `I`, whatever their labels' ranks
         stack.pop()
+
+
+def _same_series(top: Heading, heading: Heading) -> bool:
+    return bool(top.number) and (top.style, top.kind, top.rank) == (heading.style, heading.kind, heading.rank)
+
+
+def _extends(heading: Heading, top: Heading) -> bool:
+    """True when `heading`'s number continues `top`'s (`1.2` after `1`, `I.1` after `I`)."""
+    return bool(heading.path and top.path and heading.path.startswith(top.path + "."))
 
 
 def _same_or_deeper_arabic(top: Heading, heading: Heading) -> bool:
@@ -284,8 +339,7 @@ def _finish_keys(nodes: list[_Node]) -> None:
     for node in nodes:  # pre-order: a parent is qualified before its children
         parent = node.parent
         if node.section.number and node.heading.style in repeated and parent and parent.section.number:
-            if not (node.heading.digits and parent.heading.digits and
-                    node.heading.digits.startswith(parent.heading.digits + ".")):
+            if not _extends(node.heading, parent.heading):
                 node.section.number = f"{parent.section.number}.{node.section.number}"
     seen: dict[str, int] = {}
     for node in nodes:

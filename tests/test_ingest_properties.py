@@ -73,6 +73,13 @@ LINE_TEMPLATES = st.sampled_from([
     "Mots-clés : a, b", "Imprimer", "Liste des pratiques", "3 niveaux sont identifiés :", "Contexte",
     "# Titre", "## 1. Partie", "Publié le 12 mars 2013", "ICARS", "Vous êtes ici : Accueil >> A >> 1.2 B",
     "1° premier", "    o sous-item", "Objectif stratégique 1 : Prévenir", "Fiche action 2 : Agir",
+    # shapes of issue 13: setext underlines, wiki furniture, slash and compound numbers, small
+    # letters, run-in fields, glossary entries, flattened table rows, signatures
+    "=====", "-----", "---", "<!-- export du wiki", "-->", "<!-- commentaire -->", "> Page maintenue par",
+    "[[_TOC_]]", "[[Catégorie:PRS]]", "### 1.1 — Sécuriser", "A/ Le cadre", "3/ EHPAD : forfait", "I.1 Un public",
+    "III.5 Partenariats", "Action A.1 – Parcours", "Ambition 2 – Soigner", "Levier 2.1 : Former", "Défi 1. Réduire",
+    "a. Les migrants", "b. Les jeunes", "Constat : un taux", "CMP : centre médico-psychologique",
+    "Secteur      2025     2026", "| a | b |", "Fait à Lyon, le 3 mars 2026", "Glossaire", "Télécharger",
 ])
 
 
@@ -107,7 +114,7 @@ def test_arbitrary_bytes_give_a_document_or_an_ingest_error(data):
 
 HTML_TAGS = st.sampled_from([
     "h1", "h2", "h3", "p", "li", "div", "nav", "script", "footer", "span", "td", "main", "header",
-    "article", "layout", "titre2", "bold", "br",
+    "article", "layout", "titre2", "bold", "br", "details", "related",
 ])
 HTML_TEXT = st.one_of(LINE_TEMPLATES, st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30))
 
@@ -129,6 +136,10 @@ def html_pages(draw):
             parts.append(f"<p><strong>{text}</strong></p>")
         elif tag == "br":
             parts.append(f"<p>{text}<br>• {text}<br>suite</p>")
+        elif tag == "details":
+            parts.append(f"<details><summary>{text}</summary><p>{text}</p><h3>{text}</h3></details>")
+        elif tag == "related":
+            parts.append(f'<div class="related-content"><h2>{text}</h2><ul><li>{text}</li></ul></div>')
         else:
             parts.append(f"<{tag}>{text}</{tag}>")
     if draw(st.booleans()):
@@ -154,8 +165,9 @@ def test_arbitrary_text_as_html_never_crashes(text):
 
 
 # Headings of every kind the parser knows, built from its own tables so a new label is covered.
-NUMBERS = st.sampled_from(["1", "2", "3.1", "1.2.3", "1.2.3.4", "II", "IV", "A", "B", "C", "n° 4", ""])
-SEPARATORS = st.sampled_from([" - ", " : ", ". ", " – ", " ", ") "])
+NUMBERS = st.sampled_from(["1", "2", "3.1", "1.2.3", "1.2.3.4", "II", "IV", "A", "B", "C", "n° 4", "", "I.1", "A.2",
+                           "a"])
+SEPARATORS = st.sampled_from([" - ", " : ", ". ", " – ", " ", ") ", "/ "])
 LABELLED_HEADINGS = st.builds(
     lambda label, qualifier, number, sep, title: f"{label.capitalize()}{qualifier} {number}{sep}{title}",
     st.sampled_from(sorted(LABELS)), st.sampled_from(["", *(f" {q}" for q in sorted(QUALIFIER_SHIFT))]),
@@ -169,15 +181,21 @@ BODY_LINES = st.sampled_from(["L'ARS et le conseil départemental signent un CPO
 @settings(max_examples=int(__import__("os").environ.get("HPKG_HYPOTHESIS_EXAMPLES", "40")), deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.one_of(LABELLED_HEADINGS, PLAIN_HEADINGS, BODY_LINES, LINE_TEMPLATES), min_size=1, max_size=25),
-       st.booleans())
-def test_every_parsed_tree_becomes_a_valid_graph(lines, as_html):
-    """A page that parses never fails later: mentions, RDF and the SHACL shapes all hold."""
-    if as_html:
-        body = "".join(f"<h{1 + i % 3}>{line}</h{1 + i % 3}>" if i % 2 else f"<p>{line}</p>"
-                       for i, line in enumerate(line.replace("&", "&amp;").replace("<", "&lt;") for line in lines))
+       st.sampled_from(["text", "lines", "html", "accordion"]))
+def test_every_parsed_tree_becomes_a_valid_graph(lines, shape):
+    """A page that parses never fails later: mentions, RDF and the SHACL shapes all hold.
+    `lines` keeps setext underlines under their line; `accordion` folds HTML into `<details>`."""
+    if shape in ("html", "accordion"):
+        escaped = [line.replace("&", "&amp;").replace("<", "&lt;") for line in lines]
+        if shape == "html":
+            body = "".join(f"<h{1 + i % 3}>{line}</h{1 + i % 3}>" if i % 2 else f"<p>{line}</p>"
+                           for i, line in enumerate(escaped))
+        else:
+            body = "".join(f"<details><summary>{line}</summary><h{2 + i % 3}>{line}</h{2 + i % 3}><p>{line}</p>"
+                           "</details>" if i % 2 else f"<h2>{line}</h2>" for i, line in enumerate(escaped))
         doc = _parse(f"<html><body><main>{body}</main></body></html>", "page.html")
     else:
-        doc = _parse("\n\n".join(lines))
+        doc = _parse(("\n\n" if shape == "text" else "\n").join(lines))
     if doc is None:
         return
     warnings: list[str] = []

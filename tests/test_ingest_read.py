@@ -139,3 +139,9 @@ def test_manifest_with_bad_toml(tmp_path):
     (tmp_path / "page.txt").write_text("Titre\n\nTexte.\n", encoding="utf-8")
     [result] = list(iter_documents([tmp_path]))
     assert isinstance(result, IngestError) and "manifest problem" in str(result)
+
+
+def test_iso_8859_15_ligature_is_read_as_such():
+    text, encoding = decode("Schœlcher : mise en œuvre, l'été\n".encode("iso-8859-15"))
+    assert (text, encoding) == ("Schœlcher : mise en œuvre, l'été\n", "iso-8859-15")
+    assert decode("L’œuvre – été\n".encode("cp1252")) == ("L’œuvre – été\n", "cp1252")

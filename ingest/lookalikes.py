@@ -1,0 +1,48 @@
+"""Short lines of a text page that look like unnumbered headings but are not.
+
+A short capitalised line alone in its paragraph reads as a heading; these do not:
+- run-in fields of a contract or an action sheet (`Constat : …`, `Cibles : …`, `À noter : …`);
+- glossary entries (`CMP : centre médico-psychologique`), when two or more follow each other;
+- the caption of a table flattened to text (the next line is a row of columns);
+- lines of the signature block that closes a contract (after `Fait à Lyon, le …`).
+"""
+from __future__ import annotations
+
+import re
+
+from ontology.textkeys import normalize_for_matching
+
+# Field labels a line opens with, then its content: the words of forms, not of plans (never
+# `Objectif :` or `Action :`, which do title sections).
+_RUN_IN = re.compile(
+    r"^(?:à noter|a noter|n\.?b\.?|nota|remarques?|attention|important|rappel|constats?|diagnostic"
+    r"|engagements?|cibles?|pilotes?|copilotes?|porteurs?|partenaires?|description|indicateurs?(?: de suivi)?"
+    r"|calendrier|échéances?|echeances?|échéancier|moyens|budget|financements?|publics?(?: cibles?)?"
+    r"|territoires?|résultats? attendus?|livrables?|modalités|contexte|références?|sources?|contact)"
+    r"\s*:\s*\S",
+    re.IGNORECASE,
+)
+_GLOSSARY_ENTRY = re.compile(r"^[A-Z][A-Z0-9&'’/-]{1,14}(?:\s[A-Z0-9][A-Z0-9&'’/-]*)?\s*:\s+\S")
+# Two column gaps (3+ spaces or a tab) between words, or a `| a | b |` row.
+_TABLE_ROW = re.compile(r"\S(?: {3,}|\t+)\S.*?\S(?: {3,}|\t+)\S|^\|.*\|$")
+_SIGNED = re.compile(r"^fait (?:à|a)\s+\S.{0,80}\ble\b", re.IGNORECASE)
+
+
+def is_run_in_field(line: str) -> bool:
+    """`Constat : le taux …`, `À noter : …`: a labelled field, not a heading."""
+    return bool(_RUN_IN.match(normalize_for_matching(line.strip())))
+
+
+def is_glossary_entry(line: str) -> bool:
+    """`CMP : centre médico-psychologique`: an acronym and its expansion."""
+    return bool(_GLOSSARY_ENTRY.match(normalize_for_matching(line.strip())))
+
+
+def is_table_row(line: str) -> bool:
+    """A row of a table flattened to text: columns set apart by runs of spaces, tabs or `|`."""
+    return bool(_TABLE_ROW.search(line.strip()))
+
+
+def opens_signatures(line: str) -> bool:
+    """`Fait à Montpellier, le 3 mars 2026`: what follows are signatures, not sections."""
+    return bool(_SIGNED.match(normalize_for_matching(line.strip())))

@@ -1,0 +1,178 @@
+"""Heading shapes of plans the parser was not written for (issue 13): one small page per
+mechanism, written for these tests (not taken from a blind set)."""
+from __future__ import annotations
+
+from ingest.pipeline import document_from_text
+from tests.test_ingest_properties import assert_tree_invariants
+
+BODY = "L'ARS finance le dispositif avec le conseil départemental."
+
+
+def _tree(name: str, text: str) -> dict:
+    """{key: parent key} of a page's body sections (the page's own heading left out)."""
+    doc = document_from_text(name, text)
+    assert_tree_invariants(doc)
+    return {s.key: s.parent for s in doc.sections if s.title != doc.title and not s.from_breadcrumb}
+
+
+def _html(body: str) -> str:
+    return f"<html><head><title>Plan</title></head><body><main><h1>Plan</h1>{body}</main></body></html>"
+
+
+def test_level_labels_of_other_plans_nest_by_their_numbers():
+    text = (f"Volet psychiatrie\n\nAmbition 1 – Repérer plus tôt\n\n{BODY}\n\nLevier 1.1 : Former les acteurs\n\n"
+            f"{BODY}\n\nLevier 1.2 : Ouvrir des consultations\n\n{BODY}\n\nAmbition 2 – Soigner\n\n{BODY}\n\n"
+            f"Défi 3. Inclure\n\n{BODY}\n\nFiche 4 : Loger\n\n{BODY}\n")
+    tree = _tree("ambitions.txt", text)
+    assert tree["Levier 1.1"] == "Ambition 1" and tree["Levier 1.2"] == "Ambition 1"
+    assert "Ambition 2" in tree and "Défi 3" in tree and "Fiche 4" in tree
+
+
+def test_a_number_extending_its_holders_stays_inside_whatever_the_labels():
+    """`Orientation 2.1` under `Objectif 2`: the plan's own numbers say where it goes, even where
+    the usual order of the labels (orientation above objective) says otherwise."""
+    text = (f"Plan\n\nObjectif 1 : Prévenir\n\n{BODY}\n\nOrientation 1.1 : Repérer\n\n{BODY}\n\n"
+            f"Orientation 1.2 : Orienter\n\n{BODY}\n\nObjectif 2 : Soigner\n\n{BODY}\n")
+    tree = _tree("extends.txt", text)
+    assert tree["Orientation 1.1"] == "Objectif 1" and tree["Orientation 1.2"] == "Objectif 1"
+    assert tree["Objectif 2"] is None
+
+
+def test_roman_parts_numbered_on_in_arabic():
+    html = _html(f"<h2>I – Contexte</h2><p>{BODY}</p><h3>I.1 Un public en rupture</h3><p>{BODY}</p>"
+                 f"<h3>I.2 L'offre existante</h3><p>{BODY}</p><h2>II – Cadre juridique</h2><p>{BODY}</p>"
+                 f"<h3>II.1 Textes</h3><p>{BODY}</p>")
+    tree = _tree("aap.html", html)
+    assert tree == {"I": "Plan", "I.1": "I", "I.2": "I", "II": "Plan", "II.1": "II"}
+
+
+def test_letters_with_arabic_subdivisions_under_a_labelled_part():
+    text = (f"Contrat\n\nVolet A – Accompagnement\n\n{BODY}\n\nAction A.1 – Parcours\n\n{BODY}\n\n"
+            f"Action A.2 – Emploi\n\n{BODY}\n\nVolet B – Qualité\n\n{BODY}\n\nAction B.1 – Évaluation\n\n{BODY}\n")
+    tree = _tree("cpom.txt", text)
+    assert tree["Action A.1"] == "Volet A" and tree["Action A.2"] == "Volet A" and tree["Action B.1"] == "Volet B"
+
+
+def test_slash_numbers_running_straight_through_letters():
+    text = (f"Rapport\n\nA/ Le cadre national\n\n1/ L'objectif de dépenses\n\n{BODY}\n\n2/ Les mesures salariales\n\n"
+            f"{BODY}\n\nB/ Les personnes âgées\n\n3/ EHPAD : forfait soins\n\n{BODY}\n\nIl reste 1/ 2 des places.\n")
+    tree = _tree("rob.txt", text)
+    assert tree == {"A": None, "1": "A", "2": "A", "B": None, "3": "B"}
+
+
+def test_setext_headings_underlined_with_equals_and_dashes():
+    text = (f"PROGRAMME INTERDÉPARTEMENTAL\n\n\n1. Cadre du programme\n=====================\n\n"
+            f"Un outil de programmation\n-------------------------\n\n{BODY}\n\n2. Les moyens\n=============\n\n"
+            f"{BODY}\n\nSous-titre court\n---\n\n{BODY}\n\n---\n\n{BODY}\n")
+    doc = document_from_text("priac.txt", text)
+    tree = {s.key: s.parent for s in doc.sections if s.title != doc.title}
+    assert tree == {"1": None, "Un outil de programmation": "1", "2": None, "Sous-titre court": "2"}
+    assert "=====" not in doc.text and "Sous-titre court\n---" not in doc.text
+
+
+def test_markdown_wiki_export_furniture_and_levels():
+    """The comment, the metadata quote, `[[_TOC_]]` and the categories are no part of the plan;
+    the `##` after an axis's `###` is the axis's sibling."""
+    text = ("<!-- Export du wiki interne – page 212 -->\n# Plan santé environnement\n\n"
+            "> Page maintenue par le service. Statut : version soumise.\n\n[[_TOC_]]\n\n## Contexte\n\n"
+            f"{BODY}\n\n## Axe 1 — L'eau potable\n\n### 1.1 — Sécuriser l'eau\n\n{BODY}\n\n"
+            f"## Gouvernance et suivi\n\n{BODY}\n\n[[Catégorie:PRS]] [[Catégorie:Santé]]\n")
+    doc = document_from_text("prse.txt", text)
+    assert doc.title == "Plan santé environnement"
+    assert {s.key: s.parent for s in doc.sections if s.title != doc.title} == {
+        "Contexte": doc.title, "Axe 1": doc.title, "1.1": "Axe 1", "Gouvernance et suivi": doc.title}
+    assert "Export du wiki" not in doc.text and "[[" not in doc.text
+    quote = doc.text.index("> Page")
+    assert any(start <= quote < end for start, end in doc.meta_spans)
+
+
+def test_html_unnumbered_heading_after_a_numbered_one_of_the_same_level_is_its_sibling():
+    html = _html(f"<h2>Axe 1 - Prévenir</h2><h3>Repérer</h3><p>{BODY}</p><h2>Axe 2 - Soigner</h2>"
+                 f"<h3>Traiter</h3><p>{BODY}</p><h2>Indicateurs de suivi</h2><p>{BODY}</p>")
+    tree = _tree("levels.html", html)
+    assert tree["Repérer"] == "Axe 1" and tree["Traiter"] == "Axe 2"
+    assert tree["Indicateurs de suivi"] == "Plan"
+
+
+def test_accordion_summaries_head_what_they_fold():
+    html = _html(
+        f"<h2>Constats</h2><p>{BODY}</p><div class='accordeon'>"
+        f"<details><summary>Défi 1. Réduire la mortalité</summary><p>{BODY}</p><h3>Sécuriser les transferts</h3>"
+        f"<p>{BODY}</p></details>"
+        f"<details><summary>Accompagner les parents</summary><h3>Soutenir la sortie</h3><p>{BODY}</p></details>"
+        f"</div><h2>Indicateurs</h2><p>{BODY}</p>")
+    tree = _tree("accordion.html", html)
+    assert tree["Défi 1"] == "Plan" and tree["Sécuriser les transferts"] == "Défi 1"
+    assert tree["Accompagner les parents"] == "Plan" and tree["Soutenir la sortie"] == "Accompagner les parents"
+    assert tree["Indicateurs"] == "Plan" and tree["Constats"] == "Plan"
+
+
+def test_cms_block_of_related_pages_is_furniture():
+    html = _html(f"<h2>Orientations</h2><p>{BODY}</p><div class='block related-content'><h2>Sur le même thème</h2>"
+                 "<ul><li><a href='/x'>Autre page</a></li></ul></div>")
+    doc = document_from_text("related.html", html)
+    assert [s.title for s in doc.sections] == ["Plan", "Orientations"] and "Autre page" not in doc.text
+
+
+def test_heading_of_a_list_of_files_is_furniture_but_not_when_it_holds_text():
+    html = _html(f"<h2>Orientations</h2><p>{BODY}</p><h2>Télécharger</h2><ul><li><a href='/a.pdf'>Le schéma (PDF)</a>"
+                 "</li></ul>")
+    doc = document_from_text("files.html", html)
+    assert [s.title for s in doc.sections] == ["Plan", "Orientations"] and "Le schéma (PDF)" not in doc.text
+    kept = document_from_text("files.html", html.replace("<ul>", f"<p>{BODY * 4}</p><ul>"))
+    assert [s.title for s in kept.sections] == ["Plan", "Orientations", "Télécharger"]
+
+
+def test_header_lines_under_the_title_line_are_not_sections():
+    text = (f"Agence régionale de santé de Corse\nProjet régional de santé 2023-2028\nVolet santé mentale\n\n"
+            f"Préambule\n\n{BODY}\n\nAmbition 1 – Repérer\n\n{BODY}\n")
+    doc = document_from_text("header.txt", text)
+    assert [s.key for s in doc.sections] == ["Préambule", "Ambition 1"]
+    assert doc.title == "Agence régionale de santé de Corse"
+
+
+def test_run_in_fields_are_not_headings():
+    text = (f"Fiche action\n\nArticle 1 – Objet\n\n{BODY}\n\nConstat : un taux d'occupation de 80 %\n\n"
+            f"Cibles : 20 travailleurs en 2027\n\n{BODY}\n")
+    assert _tree("fields.txt", text) == {"Article 1": None}
+
+
+def test_glossary_entries_are_not_headings_but_one_labelled_heading_is():
+    text = (f"Schéma\n\nEHPAD : centres de ressources\n\n{BODY}\n\nGlossaire\n\nARS : agence régionale de santé\n\n"
+            "CMP : centre médico-psychologique\n\nESAT : établissement et service d'aide par le travail\n")
+    assert _tree("glossary.txt", text) == {"EHPAD : centres de ressources": None, "Glossaire": None}
+
+
+def test_signature_lines_closing_a_contract_are_not_headings():
+    text = (f"Contrat pluriannuel\n\nArticle 1 – Objet\n\n{BODY}\n\nFait à Montpellier, le 3 mars 2026\n\n"
+            "Pour l'ARS Occitanie\n\nLe directeur général\nDidier Martin\n\n"
+            "Pour l'association Les Genêts\n\nLa présidente\nClaire Roux\n")
+    assert _tree("signatures.txt", text) == {"Article 1": None}
+
+
+def test_caption_of_a_table_flattened_to_text_is_not_a_heading():
+    text = (f"Rapport\n\n1. Les moyens\n\n{BODY}\n\nRépartition de la dotation (en millions d'euros)\n\n"
+            "Secteur          2025      2026\nPersonnes âgées  18,4      16,9\n\n"
+            f"2. Les priorités\n\n{BODY}\n")
+    assert _tree("table.txt", text) == {"1": None, "2": None}
+
+
+def test_french_outline_down_to_small_letters():
+    text = (f"Programme\n\nI. Les constats\n\nA. L'accès aux droits\n\n1. Les publics\n\n{BODY}\n\n"
+            f"a. Les personnes migrantes\n\n{BODY}\n\nb. Les jeunes\n\n{BODY}\n\nII. Les actions\n\n"
+            f"A. Aller vers\n\n{BODY}\n\nLes priorités sont :\na. former ;\nb. orienter.\n")
+    tree = _tree("outline.txt", text)
+    assert tree["a"] == "1" and tree["b"] == "1" and tree["1"] == "I.A" and tree["II.A"] == "II"
+    assert len(tree) == 7  # the `a.`/`b.` list under « sont : » stays a list
+
+
+def test_definition_list_terms_are_not_headings_even_in_bold():
+    html = _html("<dl><dt><strong>Autorité compétente</strong></dt><dd>Le directeur général</dd>"
+                 f"<dt><b>Objet</b></dt><dd>Création de 15 lits</dd></dl><h2>I – Contexte</h2><p>{BODY}</p>")
+    assert _tree("dl.html", html) == {"I": "Plan"}
+
+
+def test_you_are_on_path_line_is_a_breadcrumb():
+    text = f"Vous êtes sur : Accueil > Offre de soins > Imagerie médicale\n\nImagerie médicale\n\n{BODY}\n"
+    doc = document_from_text("path.txt", text)
+    assert doc.breadcrumb == ["Accueil", "Offre de soins", "Imagerie médicale"]
