@@ -20,19 +20,22 @@ _COOKIE = re.compile(
     re.IGNORECASE,
 )
 # Lines that are navigation or page furniture, whatever their place.
-_NAV_WORDS = {
-    "accueil", "imprimer", "partager", "retour", "retour en haut", "haut de page", "menu",
-    "rechercher", "recherche", "fermer", "envoyer à un ami", "télécharger", "suivez-nous",
-    "aller au contenu", "passer au contenu", "lire la suite", "en savoir plus",
-    # CMS blocks of attachments and related links (SPIP, Drupal, WordPress)
-    "documents à télécharger", "documents joints", "à lire aussi", "dans cette rubrique",
-}
-# Headings of CMS blocks that list links to other pages or files, not content of the page.
-_NAV_HEADINGS = {
-    "télécharger", "documents à télécharger", "documents joints", "fichiers joints", "pièces jointes",
-    "à lire aussi", "à voir aussi", "voir aussi", "sur le même thème", "dans la même rubrique",
-    "dans cette rubrique", "liens utiles", "articles liés", "contenus liés", "pages liées", "partager cette page",
+# CMS blocks of attachments, related links and sharing (SPIP, Drupal, WordPress): their titles
+# are furniture as bare lines too.
+_LINK_BLOCKS = {
+    "télécharger", "documents à télécharger", "documents joints", "à lire aussi", "dans cette rubrique",
     "suivez-nous", "partager",
+}
+_NAV_WORDS = _LINK_BLOCKS | {
+    "accueil", "imprimer", "retour", "retour en haut", "haut de page", "menu",
+    "rechercher", "recherche", "fermer", "envoyer à un ami",
+    "aller au contenu", "passer au contenu", "lire la suite", "en savoir plus",
+}
+# Headings of CMS blocks that list links to other pages or files, not content of the page
+# (only as headings: `Voir aussi` alone in a paragraph may introduce text).
+_NAV_HEADINGS = _LINK_BLOCKS | {
+    "fichiers joints", "pièces jointes", "à voir aussi", "voir aussi", "sur le même thème", "dans la même rubrique",
+    "liens utiles", "articles liés", "contenus liés", "pages liées", "partager cette page",
 }
 # Type markers some sites print above the title ("Article" on ARS pages).
 _MARKERS = {"article", "actualité", "actualités", "communiqué", "communiqué de presse", "dossier", "brève"}

@@ -530,7 +530,7 @@ def _name_end(tokens: list[_Token], i: int, limit: int = 14, appositions: bool =
                 break  # `centre d'accueil et d'accompagnement`, not `service adapté et des communes`
         elif token.folded in _PLACE_CONNECTORS and _place_follows(tokens, j):
             break  # `maison de santé à Saint-Malo`: the town is where it is, not its name
-        elif token.folded in {"de", "d", "du", "des"} and _place_list_follows(tokens, j):
+        elif token.folded in _OF and _place_list_follows(tokens, j):
             break  # `établissements pénitentiaires de Rennes et de Brest`: where they are
         elif token.folded in CONNECTORS and _time_follows(tokens, j):
             break  # `dotation … sur la durée du schéma`: when, not what
@@ -550,6 +550,7 @@ def _name_end(tokens: list[_Token], i: int, limit: int = 14, appositions: bool =
 
 _AGENT_WORDS = {"par", "avec", "entre", "aupres"}
 _PLACE_CONNECTORS = {"a", "au", "aux", "en"}
+_OF = {"de", "d", "du", "des"}  # the connector that opens a complement or a place
 
 
 def _after_articles(tokens: list[_Token], k: int) -> int:
@@ -579,7 +580,7 @@ def _place_list_follows(tokens: list[_Token], j: int) -> bool:
         n += 1
     elif n >= len(tokens) or tokens[n].before.strip() != ",":
         return False
-    return n < len(tokens) and tokens[n].folded in {"de", "d", "du", "des"} and _place_follows(tokens, n)
+    return n < len(tokens) and tokens[n].folded in _OF and _place_follows(tokens, n)
 
 
 _TIME_NOUNS = {"dure", "periode", "anne", "moi", "semaine", "horizon"}  # crude stems
@@ -726,8 +727,7 @@ def _programme_end(text: str, tokens: list[_Token], first: int, last: int) -> in
     year = next((k for k in range(first + 1, last + 1) if _YEAR.fullmatch(tokens[k].text)), None)
     if year is not None:
         last = year - 1
-    branded = _acronym_name_end(tokens, last)
-    end = tokens[branded if branded is not None else last].end
+    end = tokens[_with_brand(tokens, last)].end
     years = _YEARS.match(text, end)
     return years.end() if years else end
 
@@ -830,8 +830,7 @@ def _body_span(text: str, tokens: list[_Token], i: int) -> _Span | None:
     head = crude_stem(tokens[i].folded)
     if head in ADJECTIVE_NAMED_BODIES and _pos(tokens[i + 1]) != "ADJ":
         return None
-    branded = _acronym_name_end(tokens, last)  # `groupement régional SESAN`
-    end = tokens[branded if branded is not None else last].end
+    end = tokens[_with_brand(tokens, last)].end  # `groupement régional SESAN`
     if any(t.folded in {"de", "d", "du", "des", "pour"} for t in tokens[i + 1:last]):
         return _Span(tokens[i].start, end, "actor", "", "", "pattern")
     adjectives = tokens[i + 1:last + 1]
@@ -889,6 +888,12 @@ def _acronym_name_end(tokens: list[_Token], i: int) -> int | None:
     while j + 1 < len(tokens) and tokens[j + 1].before == "-" and tokens[j + 1].text[:1].isupper():
         j += 1
     return j
+
+
+def _with_brand(tokens: list[_Token], last: int) -> int:
+    """Last token of a name ending at token `last`, with the acronym that may brand it."""
+    branded = _acronym_name_end(tokens, last)
+    return last if branded is None else branded
 
 
 def _telemedicine_span(tokens: list[_Token], i: int) -> _Span | None:

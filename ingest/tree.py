@@ -76,13 +76,17 @@ class Heading:
 
     number: str | None
     title: str
-    style: str  # label | roman | letter | arabic | plain
+    style: str  # label | roman | letter | arabic | compound | small-letter | plain
     rank: float
     kind: str | None = None  # the kind of its label in LABELS: part | axis | priority | issue | ...
-    digits: str | None = None  # dotted arabic number, for prefix nesting ("2.8.1")
     ambiguous_letter: bool = False  # `C.` may be roman 100 or the letter after `B.`
     path: str | None = None  # the number without its label (`1.2` of `Levier 1.2`, `I.1`, `A`)
     outline: int | None = None  # the level the markup states (h2, `##`, setext), when it states one
+
+    @property
+    def digits(self) -> str | None:
+        """The number when it is dotted arabic (`2.8.1`, `1.2` of `Levier 1.2`): prefix nesting."""
+        return self.path if self.path and self.path[0].isdigit() else None
 
     @property
     def depth(self) -> int:
@@ -103,16 +107,14 @@ def parse_numbered(text: str) -> Heading | None:
         label = match.group("label").lower()
         kind, rank = LABELS[label]
         num = match.group("num")
-        digits = num if num[0].isdigit() else None
         qualifier = (match.group("qualifier") or "").lower()
         printed = " ".join(part for part in (label[0].upper() + label[1:], qualifier, num) if part)
         rank += QUALIFIER_SHIFT.get(qualifier, 0) + num.count(".")
-        return Heading(printed, match.group("title").strip() or printed, "label", rank, kind, digits, path=num)
+        return Heading(printed, match.group("title").strip() or printed, "label", rank, kind, path=num)
     match = _ARABIC.match(text)
     if match:
         num = match.group("num")
-        return Heading(num, match.group("title").strip(), "arabic", ARABIC_RANK + num.count(".") + 1, digits=num,
-                       path=num)
+        return Heading(num, match.group("title").strip(), "arabic", ARABIC_RANK + num.count(".") + 1, path=num)
     match = _COMPOUND.match(text)
     if match and (len(match.group("head")) == 1 or _VALID_ROMAN.match(match.group("head"))):
         num, head = match.group("num"), match.group("head")

@@ -100,7 +100,7 @@ def _token(name: str) -> tuple[PageCache | None, str | None]:
     return (cache, token) if token is not None else (None, None)
 
 
-def index_state():
+def _index_state():
     """Which search index the app serves, for a page that shows hits (None: none, no hits)."""
     try:
         return _index_key(get_index())
@@ -114,9 +114,9 @@ def _index_key(index) -> tuple | None:
     return tuple(index.manifest.get(key) for key in ("corpus_hash", "built_at", "embedding_model", "faiss"))
 
 
-def cached_page(index_state=None):
-    """Keep the view's 200 answers under the store's generation and `index_state()` (the
-    identity of the search index the page used, for pages that show search results)."""
+def cached_page(uses_index: bool = False):
+    """Keep the view's 200 answers under the store's generation; with `uses_index` (a page that
+    shows search hits) the served index's identity is part of the key."""
     def decorate(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
@@ -124,7 +124,7 @@ def cached_page(index_state=None):
             if cache is None:
                 return view(*args, **kwargs)
             # the index is part of the key, not of the token: pages that do not use it stay
-            key = (request.full_path, wants_json(), index_state() if index_state else None)
+            key = (request.full_path, wants_json(), _index_state() if uses_index else None)
             hit = cache.get(token, key)
             if hit is not None:
                 body, status, content_type = hit

@@ -20,7 +20,7 @@ from ontology import entity_types
 from search_api import ui_search as results
 from search_api.graph_svg import neighbourhood_svg
 from search_api.handlers import wants_json
-from search_api.page_cache import cached_page, index_state
+from search_api.page_cache import cached_page
 from search_api.resources import get_encoder, get_index, get_store
 
 bp = Blueprint("ui", __name__, static_folder="static", static_url_path="/static")
@@ -83,7 +83,7 @@ def plan():
 @bp.get("/orientation.json")
 @bp.get("/orientation")
 @bp.get("/orientation/<path:path>")
-@cached_page(index_state=index_state)
+@cached_page(uses_index=True)
 def orientation(path: str | None = None):
     iri = _iri_from(path, "section/")
     data = orientation_page(get_store(), iri)

@@ -28,12 +28,7 @@ TUNED2 = BLIND2 / "gold" / "tuned"
 def blind_ingested(tmp_path_factory, corpus_dir):
     """Settings of a data dir holding the corpus and every blind page (both parts, as a user
     would search them together), and the ingest report."""
-    from pipeline.build import ingest_paths
-    from search_api.settings import load_settings
-
-    settings = load_settings({"data_dir": str(tmp_path_factory.mktemp("blind"))})
-    report = ingest_paths([corpus_dir, BLIND / "pages"], settings, build_index=True)
-    return settings, report
+    return _ingested_with_corpus(tmp_path_factory.mktemp("blind"), corpus_dir, BLIND / "pages")
 
 
 def test_no_blind_page_is_lost_or_untyped_at_ingest(blind_ingested):
@@ -46,12 +41,16 @@ def test_no_blind_page_is_lost_or_untyped_at_ingest(blind_ingested):
 @pytest.fixture(scope="module")
 def blind2_ingested(tmp_path_factory, corpus_dir):
     """The corpus and every page of the second blind set, ingested together with the index."""
+    return _ingested_with_corpus(tmp_path_factory.mktemp("blind2"), corpus_dir, BLIND2 / "pages")
+
+
+def _ingested_with_corpus(data_dir, corpus_dir, pages):
+    """(settings, ingest report) of `data_dir` holding the corpus and `pages`, with the index."""
     from pipeline.build import ingest_paths
     from search_api.settings import load_settings
 
-    settings = load_settings({"data_dir": str(tmp_path_factory.mktemp("blind2"))})
-    report = ingest_paths([corpus_dir, BLIND2 / "pages"], settings, build_index=True)
-    return settings, report
+    settings = load_settings({"data_dir": str(data_dir)})
+    return settings, ingest_paths([corpus_dir, pages], settings, build_index=True)
 
 
 def test_no_page_of_the_second_blind_set_is_lost_at_ingest(blind2_ingested):

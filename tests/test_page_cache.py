@@ -35,20 +35,24 @@ def app(tmp_path_factory):
         get_store().close()
 
 
+def count_calls(monkeypatch, owner, name: str) -> dict:
+    """Wraps `owner.name` so that each call is counted in the returned {"n": calls}."""
+    counted = {"n": 0}
+    original = getattr(owner, name)
+
+    def counting(*args, **kwargs):
+        counted["n"] += 1
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, counting)
+    return counted
+
+
 @pytest.fixture()
 def queries(app, monkeypatch):
     """Counts the SPARQL queries the app's store runs."""
     with app.app_context():
-        store = get_store()
-    counted = {"n": 0}
-    original = store.query
-
-    def query(*args, **kwargs):
-        counted["n"] += 1
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(store, "query", query)
-    return counted
+        return count_calls(monkeypatch, get_store(), "query")
 
 
 def test_a_page_asked_again_runs_no_query(app, queries):
@@ -71,14 +75,7 @@ def test_a_page_asked_again_runs_no_query(app, queries):
 def test_a_search_asked_again_is_not_ranked_again_until_the_store_changes(app, monkeypatch):
     import kg.search
 
-    ranked = {"n": 0}
-    original = kg.search.rank_sections
-
-    def rank_sections(*args, **kwargs):
-        ranked["n"] += 1
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(kg.search, "rank_sections", rank_sections)
+    ranked = count_calls(monkeypatch, kg.search, "rank_sections")
     client = app.test_client()
     first = client.get("/api/search?q=coordination+des+SSIAD&k=5").get_json()
     page = client.get("/search?q=coordination+des+SSIAD").text
