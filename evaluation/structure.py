@@ -49,5 +49,8 @@ def eval_structure(gold_path: Path, corpus_dir: Path) -> dict:
 
 
 def _is_page_heading(section, document) -> bool:
-    """The page's own title as the root of its tree: the gold counts body headings only."""
-    return section.parent is None and match_key(section.title) == match_key(document.title or "")
+    """The page's own title as the root of its tree, at the top or under the breadcrumb's
+    entries (outside the body): the gold counts body headings only."""
+    crumbs = {s.key for s in document.sections if s.from_breadcrumb}
+    at_top = section.parent is None or section.parent in crumbs
+    return at_top and not section.from_breadcrumb and match_key(section.title) == match_key(document.title or "")

@@ -4,7 +4,9 @@ A short capitalised line alone in its paragraph reads as a heading; these do not
 - run-in fields of a contract or an action sheet (`Constat : …`, `Cibles : …`, `À noter : …`);
 - glossary entries (`CMP : centre médico-psychologique`), when two or more follow each other;
 - the caption of a table flattened to text (the next line is a row of columns);
-- lines of the signature block that closes a contract (after `Fait à Lyon, le …`).
+- lines of the signature block that closes a contract (after `Fait à Lyon, le …`);
+- the issuer printed above a page's title (`ARS DE CORSE`, `Agence régionale de santé …`,
+  `République française`): a letterhead, not the title.
 """
 from __future__ import annotations
 
@@ -25,6 +27,18 @@ _RUN_IN = re.compile(
 _GLOSSARY_ENTRY = re.compile(r"^[A-Z][A-Z0-9&'’/-]{1,14}(?:\s[A-Z0-9][A-Z0-9&'’/-]*)?\s*:\s+\S")
 # Two column gaps (3+ spaces or a tab) between words, or a `| a | b |` row.
 _TABLE_ROW = re.compile(r"\S(?: {3,}|\t+)\S.*?\S(?: {3,}|\t+)\S|^\|.*\|$")
+# The authorities that sign a plan, as their letterhead names them (CSP L1431-1: the ARS; the
+# State's services and ministries for joint plans).
+_ISSUER = re.compile(
+    r"^(?:ars|agence régionale de santé|agence regionale de sante|république française|republique francaise"
+    r"|ministère|ministere|préfecture|prefecture|préfet|prefet)\b[^:]*$",
+    re.IGNORECASE,
+)
+_ISSUER_SERVICE = re.compile(
+    r"^(?:direction|délégation|delegation|département|departement|pôle|pole|service|cabinet|secrétariat|secretariat)"
+    r"\s+(?:de|des|du|d'|territoriale|départementale|departementale|régionale|regionale)\b[^:]*$",
+    re.IGNORECASE,
+)
 _SIGNED = re.compile(r"^fait (?:à|a)\s+\S.{0,80}\ble\b", re.IGNORECASE)
 
 
@@ -46,3 +60,16 @@ def is_table_row(line: str) -> bool:
 def opens_signatures(line: str) -> bool:
     """`Fait à Montpellier, le 3 mars 2026`: what follows are signatures, not sections."""
     return bool(_SIGNED.match(normalize_for_matching(line.strip())))
+
+
+def is_issuer(line: str) -> bool:
+    """`ARS DE CORSE`, `Agence régionale de santé Occitanie`: a letterhead line (8 words at most)."""
+    text = normalize_for_matching(line)
+    return len(text.split()) <= 8 and bool(_ISSUER.match(text))
+
+
+def is_issuer_service(line: str) -> bool:
+    """`Direction de l'offre médico-sociale`, `Délégation départementale du Var`: a service of the
+    issuer, printed under its letterhead."""
+    text = normalize_for_matching(line)
+    return len(text.split()) <= 10 and bool(_ISSUER_SERVICE.match(text))

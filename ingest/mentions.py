@@ -44,6 +44,7 @@ HEAD_TYPES = {
         "appel", "contrat", "convention", "dispositif", "fonds", "outil", "plateforme", "protocole",
         "repertoire", "systeme", "charte", "guichet", "label", "atelier", "demarche", "bilan", "astreinte",
         "forfait", "dotation", "dossier", "referentiel", "nomenclature", "logiciel", "guide", "messagerie",
+        "registre",
     },
     "programme": {"plan", "programme", "schema", "loi", "strategie", "pacte", "projet", "code", "decret", "ordonnance"},
     "population": {"personne", "enfant", "adulte", "jeune", "patient", "femme", "population", "malade"},
@@ -70,7 +71,9 @@ SERVICE_HEADS = {"equipe", "unite", "centre", "maison", "reseau", "pole", "cellu
                  "outil", "label", "atelier", "demarche", "bilan", "astreinte",
                  # financial and informational instruments (CASF R314, CSP L1110-4, L1111-14)
                  "forfait", "dotation", "dossier", "referentiel", "nomenclature", "logiciel", "guide",
-                 "messagerie", "repertoire", "etablissement"}
+                 "messagerie", "repertoire", "etablissement",
+                 # the registers a plan keeps (registre nominatif des personnes vulnérables, CASF L121-6-1)
+                 "registre"}
 # `centre ressource régional de psychotrauma`, `équipe ressource`: the noun `ressource` in
 # apposition names a resource centre or team (centres ressources autisme, CASF L312-1 11°).
 RESOURCE_WORDS = {"ressource", "ressources"}
@@ -99,7 +102,8 @@ PROGRAMME_HEADS = {"plan", "programme", "schema", "loi"}
 # `stratégie régionale d'organisation de ces soins` names nothing); a pact by its complement.
 STRATEGY_HEADS = {"strategie", "pacte"}
 # `programme de sécurisation des …`, `pacte de confiance`: a complement names these heads
-COMPLEMENT_NAMED_HEADS = {"programme", "pacte"}
+# (and `schéma de l'autonomie`, `schémas d'organisation sociale et médico-sociale`: CASF L312-4)
+COMPLEMENT_NAMED_HEADS = {"programme", "pacte", "schema"}
 PROGRAMME_QUALIFIERS = {
     "national", "regional", "departemental", "interdepartemental", "interregional", "pluriannuel",
     "territorial", "strategique", "quinquennal", "triennal", "gouvernemental",
@@ -107,7 +111,7 @@ PROGRAMME_QUALIFIERS = {
 # Plans drawn up for one person (CASF L114-1-1, CSP L1411-11-1): tools of the care of that person.
 PERSONAL_PLAN_WORDS = {"personnalise", "individualise", "individuel"}
 # `plan X` names a plan when X is a bare noun; these bare nouns do not make a name.
-PLAN_GENERIC = {"site", "action", "actions", "travail", "masse", "cadre", "ensemble", "suivant", "local"}
+PLAN_GENERIC = {"site", "action", "actions", "travail", "masse", "cadre", "ensemble", "suivant", "local", "principe"}
 CONNECTORS = {"de", "des", "du", "d", "pour", "en", "a", "au", "aux", "l", "la", "le", "les", "contre", "sur"}
 # An organisation or programme name never runs into these words.
 NAME_STOPS = {
@@ -528,12 +532,16 @@ def _name_end(tokens: list[_Token], i: int, limit: int = 14, appositions: bool =
             nxt = tokens[j + 1] if j + 1 < len(tokens) else None
             if not after_connector or nxt is None or nxt.folded not in {"de", "d", "du", "des", "a", "au", "aux"}:
                 break  # `centre d'accueil et d'accompagnement`, not `service adapté et des communes`
+            if _new_name_follows(tokens, j):
+                break  # `plan national … et du programme national …`: two names, not one
         elif token.folded in _PLACE_CONNECTORS and _place_follows(tokens, j):
             break  # `maison de santé à Saint-Malo`: the town is where it is, not its name
         elif token.folded in _OF and _place_list_follows(tokens, j):
             break  # `établissements pénitentiaires de Rennes et de Brest`: where they are
         elif token.folded in CONNECTORS and _time_follows(tokens, j):
             break  # `dotation … sur la durée du schéma`: when, not what
+        elif token.folded in {"de", "d"} and _amount_follows(tokens, j):
+            break  # `dotation annuelle de 380 000 euros`, `convention de trois ans`: how much, not what
         elif token.folded == "pour" and j + 1 < len(tokens) and tokens[j + 1].folded in {"des", "un", "une"}:
             break  # `centre hospitalier … pour des consultations`: what for, not which
         elif token.folded in CONNECTORS:
@@ -583,12 +591,29 @@ def _place_list_follows(tokens: list[_Token], j: int) -> bool:
     return n < len(tokens) and tokens[n].folded in _OF and _place_follows(tokens, n)
 
 
-_TIME_NOUNS = {"dure", "periode", "anne", "moi", "semaine", "horizon"}  # crude stems
+_TIME_NOUNS = {"dure", "periode", "anne", "moi", "semaine", "horizon", "fin", "debut"}  # crude stems
 
 
 def _time_follows(tokens: list[_Token], j: int) -> bool:
     k = _after_articles(tokens, j + 1)
     return k < len(tokens) and crude_stem(tokens[k].folded) in _TIME_NOUNS
+
+
+_NUMBER_WORDS = {"un", "une", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf", "dix", "onze",
+                 "douze", "quinze", "vingt", "trente", "quarante", "cinquante", "soixante", "cent", "mille"}
+
+
+def _amount_follows(tokens: list[_Token], j: int) -> bool:
+    """Token j (`de`) is followed by a number, in figures or words (`des 1000 premiers jours`
+    names a programme: only `de` opens an amount)."""
+    return j + 1 < len(tokens) and (tokens[j + 1].text.isdigit() or tokens[j + 1].folded in _NUMBER_WORDS)
+
+
+def _new_name_follows(tokens: list[_Token], j: int) -> bool:
+    """Token j (`et`) opens another programme's name: `et du programme …`, `et le plan …`."""
+    k = j + 1 + (j + 1 < len(tokens) and tokens[j + 1].folded in _CONTRACTED_WORDS)
+    k = _after_articles(tokens, k)
+    return k < len(tokens) and crude_stem(tokens[k].folded) in PROGRAMME_HEADS | STRATEGY_HEADS
 
 
 def _gap(tokens: list[_Token], j: int) -> str:
@@ -701,6 +726,9 @@ def _programme_span(text: str, tokens: list[_Token], i: int, head: str) -> _Span
     nxt = tokens[i + 1]
     if _gap(tokens, i + 1) not in {" ", "\t", "  "} and not re.fullmatch(r"[ \t']+", _gap(tokens, i + 1)):
         return None
+    brand = _brand_end(tokens, i)
+    if brand is not None:  # `programme Un chez-soi d'abord`
+        return _Span(tokens[i].start, tokens[brand].end, "programme", "", "", "pattern")
     named = (
         _is_acronym_form(nxt.text)
         or (nxt.text[:1].isupper() and not tokens[i].text.isupper())
@@ -796,11 +824,18 @@ def _roadmap_span(text: str, tokens: list[_Token], i: int) -> _Span | None:
 
 # `loi n° 2015-1776 du 28 décembre 2015 relative à …`, `décret du 19 octobre 2010 relatif à …`:
 # a legal text named by its number or date, then by its title up to the end of the clause.
-LEGAL_TEXT_HEADS = {"decret", "ordonnance"}  # and `loi`, also a programme head
+# The ministries' other texts are named the same way: `arrêté du 15 décembre 2022 …`, `circulaire du
+# 28 mars 2007 relative à la filière de soins gériatriques`, `instruction n° DGOS/R4/2022/45 du …`
+# (the hierarchy of norms: loi, ordonnance, décret, arrêté, then circulaires and instructions).
+LEGAL_TEXT_HEADS = {"decret", "ordonnance", "arrete", "circulaire", "instruction"}  # and `loi`
 _LEGAL_REFERENCE = re.compile(
-    r"[ \t]+(?:(?:n[°o]|no\.)[ \t]*\d{2,4}-\d{1,5}(?:[ \t]+du[ \t]+\d{1,2}(?:er)?[ \t]+[a-zéû]+[ \t]+\d{4})?"
+    r"[ \t]+(?:(?:n[°o]|no\.)[ \t]*(?:\d{2,4}-\d{1,5}|[A-Z]{2,}[A-Z0-9]*(?:/[A-Z0-9-]+)+)"
+    r"(?:[ \t]+du[ \t]+\d{1,2}(?:er)?[ \t]+[a-zéû]+[ \t]+\d{4})?"
     r"|du[ \t]+\d{1,2}(?:er)?[ \t]+[a-zéû]+[ \t]+\d{4})"
 )
+_PURPOSE = {"pour", "a", "de", "d"}  # an infinitive after these is the title's aim, not a new clause
+_CLITICS = {"s", "se", "n", "ne"}  # `… s'appliquent`, `… ne prévoit`: a clause begins
+_INFINITIVE = ("er", "ir", "re", "oir")  # the verbs of that aim (`… du bien vieillir`), not `s'appliquent`
 _LEGAL_TITLE = re.compile(r"[ \t]+(?:relati(?:f|ve|fs|ves)|portant|visant|pour|de)\b[^;.,:\n()]{3,150}")
 
 
@@ -812,10 +847,15 @@ def _legal_text_span(text: str, tokens: list[_Token], i: int) -> _Span | None:
     title = _LEGAL_TITLE.match(text, end)
     if title:
         words = [t for t in tokens[i + 1:] if title.start() <= t.start and t.end <= title.end()]
+        aim = False  # `loi … portant mesures pour bâtir la société du bien vieillir`: an aim runs on
         for n, word in enumerate(words[1:], 1):  # the title ends at its first verb (`… précise`)
-            if _pos(word) in {"VERB", "AUX"} or word.folded in NAME_STOPS - {"notre", "nos"}:
+            aim = aim or (words[n - 1].folded in _PURPOSE and _pos(word) == "VERB")
+            finite = _pos(word) in {"VERB", "AUX"} and not (aim and word.folded.endswith(_INFINITIVE))
+            if finite or word.folded in (NAME_STOPS - {"notre", "nos"}) | _CLITICS:
                 words = words[:n]
                 break
+        while len(words) > 1 and words[-1].folded in CONNECTORS:  # never ends on `pour`, `de`
+            words.pop()
         end = words[-1].end
     return _Span(tokens[i].start, end, "programme", "", "", "pattern")
 
@@ -855,6 +895,8 @@ def _service_span(text: str, tokens: list[_Token], i: int) -> _Span | None:
     if quoted:  # `charte « fête responsable »`
         return _Span(tokens[i].start, quoted.end(), _head_type(tokens[i:i + 1]), "", "", "pattern")
     named = _acronym_name_end(tokens, i)
+    if named is None and _head_type(tokens[i:i + 1]) == "tool":
+        named = _brand_end(tokens, i)  # `dispositif Mon soutien psy`
     if named is not None:  # `dispositif ORSEC`, `nomenclature SERAFIN-PH`
         kind = _head_type(tokens[i:i + 1])
         return _Span(tokens[i].start, tokens[named].end, kind, "", "", "pattern") if kind else None
@@ -888,6 +930,34 @@ def _acronym_name_end(tokens: list[_Token], i: int) -> int | None:
     while j + 1 < len(tokens) and tokens[j + 1].before == "-" and tokens[j + 1].text[:1].isupper():
         j += 1
     return j
+
+
+# A brand that opens with a function word, capitalised, reads as a title (`Un chez-soi d'abord`,
+# `Mon soutien psy`, `Ma santé 2022`); one opening with a name is `_name_end`'s or `_acronym_name_end`'s.
+_TITLE_OPENERS = {"un", "une", "le", "la", "les", "mon", "ma", "mes", "ton", "ta", "tes", "notre", "nos", "votre", "vos"}
+_BRAND_LINKS = {"d", "l"}  # elided words inside a brand (`Un chez-soi d'abord`); other connectors end it
+
+
+def _brand_end(tokens: list[_Token], i: int) -> int | None:
+    """Last token of a brand name written after a lower-case head (`programme Un chez-soi
+    d'abord`, `dispositif Mon soutien psy`): a capitalised title opener, then up to four words
+    to the clause's end (punctuation, a verb, a connector); None when none follows."""
+    j = i + 1
+    if j >= len(tokens) or tokens[i].text[:1].isupper() or tokens[j].before != " ":
+        return None
+    first = tokens[j]
+    if not first.text[:1].isupper() or first.folded not in _TITLE_OPENERS:
+        return None
+    last = j
+    while last + 1 < len(tokens) and last - j < 4:
+        token = tokens[last + 1]
+        if not re.fullmatch(r"[ '\-]", _gap(tokens, last + 1)) or _pos(token) in {"VERB", "AUX", "SCONJ", "PRON"}:
+            break
+        if token.folded in NAME_STOPS or (token.folded in CONNECTORS and token.folded not in _BRAND_LINKS) \
+                or token.folded == "et":
+            break
+        last += 1
+    return last
 
 
 def _with_brand(tokens: list[_Token], last: int) -> int:
@@ -1195,7 +1265,7 @@ def _nests(inner: _Span, outer: _Span, text: str) -> bool:
             and not _is_title(outer, text) and (outer.candidate or outer.type != inner.type))
 
 
-_TITLE_HEADS = {"loi", "decret", "ordonnance", "code"}
+_TITLE_HEADS = LEGAL_TEXT_HEADS | {"loi", "code"}
 
 
 def _is_title(span: _Span, text: str) -> bool:

@@ -228,6 +228,17 @@ def _read_header(lines, stripped, kinds, meta) -> tuple[int | None, int | None]:
             break
         kinds[todo[pos]] = "drop"  # `Article`, or the nav tab `Région` repeating a breadcrumb entry
         pos += 1
+    letterhead = not crumbs and pos < len(todo) and lines[todo[pos]].hint is None \
+        and lookalikes.is_issuer(stripped[todo[pos]])
+    if letterhead:
+        # A letterhead over the title (`ARS DE CORSE`, with its `Direction de l'offre …`) is header;
+        # the plan's name under it, or after the block, is the title and heads the page: its
+        # sections are the plan's, and their passages say so
+        kinds[todo[pos]] = "header"
+        pos += 1
+        while pos < len(todo) and todo[pos] == todo[pos - 1] + 1 and lookalikes.is_issuer_service(stripped[todo[pos]]):
+            kinds[todo[pos]] = "header"
+            pos += 1
     if pos < len(todo):
         index = todo[pos]
         s, line = stripped[index], lines[index]
@@ -245,7 +256,7 @@ def _read_header(lines, stripped, kinds, meta) -> tuple[int | None, int | None]:
         elif line.hint is None and heading_like(s, 30):
             meta["title"] = heading_text
             numbered = parse_numbered(s)
-            if numbered is not None and numbered.style in ("arabic", "label"):
+            if letterhead or (numbered is not None and numbered.style in ("arabic", "label")):
                 title_index, kinds[index] = index, "heading"
             else:
                 kinds[index] = "title"  # metadata; a later line repeating it is the heading
@@ -253,7 +264,7 @@ def _read_header(lines, stripped, kinds, meta) -> tuple[int | None, int | None]:
                 repeated = next((later for later in todo[pos + 1:] if match_key(stripped[later]) == key), None)
         if kinds[index] in ("heading", "title"):
             pos += 1
-        if kinds[index] == "title":
+        if kinds[index] == "title" or (letterhead and kinds[index] == "heading"):
             # Short lines printed right under the title line (`Volet santé mentale`, `Direction de
             # l'offre médico-sociale`) are its header block, not headings of the body.
             while (pos < len(todo) and todo[pos] == todo[pos - 1] + 1 and lines[todo[pos]].hint is None
@@ -345,11 +356,34 @@ def _classify(i, lines, stripped, kinds, forced, last_content, signed=False) -> 
         if _is_heading(numbered, s, i, stripped, kinds, next_blank):
             return "heading"
     if _BULLET.match(s):
-        return "item"
+        return "heading" if _marked_heading(i, s, stripped, prev_blank, next_blank) else "item"
     if indent == 0 and prev_blank and next_blank and heading_like(s, 18) and ". " not in norm:
         if not signed and not _lookalike(i, s, stripped):
             return "heading"
     return "para"
+
+
+# Glyphs that word processors put before unnumbered sub-headings (`■ Les personnes détenues`);
+# a dash, a star or a dot before a lone line stays a list item.
+_HEADING_MARKS = "■□▪►➢➤◆♦❖"
+
+
+def _marked_heading(i: int, s: str, stripped: list[str], prev_blank: bool, next_blank: bool) -> bool:
+    """`■ Title` alone between blank lines, followed by a paragraph and not by or after another
+    line with its mark, is a heading: a list whose items are spaced out has its marks in a row."""
+    mark = s[0]
+    if mark not in _HEADING_MARKS or not (prev_blank and next_blank) or s[-1] in ".;:,":
+        return False
+    if not heading_like(_unmarked(s), 18):
+        return False
+    before = next((stripped[j] for j in range(i - 1, -1, -1) if stripped[j]), "")
+    after = next((stripped[j] for j in range(i + 1, len(stripped)) if stripped[j]), "")
+    return bool(after) and not _BULLET.match(after) and not before.startswith(mark) and len(after) > len(s)
+
+
+def _unmarked(line: str) -> str:
+    """A heading without the glyph that marked it."""
+    return line.lstrip(_HEADING_MARKS).lstrip() if line[:1] in _HEADING_MARKS else line
 
 
 def _lookalike(i: int, s: str, stripped: list[str]) -> bool:
@@ -457,7 +491,7 @@ def _assemble(lines, raw, kinds, title_index, page_meta, site) -> Page:
             blocks.append(Block("item", start, end, item_start=item_start))
         elif kind == "heading":
             level = lines[i].level
-            heading = parse_heading(line.strip().lstrip("#"), level, level if lines[i].outline else None)
+            heading = parse_heading(_unmarked(line.strip()).lstrip("#"), level, level if lines[i].outline else None)
             blocks.append(Block("heading", start, end, heading=heading, is_title=i == title_index))
         else:  # para, or a continuation line with no item before it
             blocks.append(Block("para", start, end))

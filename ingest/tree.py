@@ -38,6 +38,8 @@ LABELS = {
     # the levels other plans name: `Ambition 1` holds `Levier 1.1`, `Défi 2` is a challenge (a stake)
     "ambition": ("axis", 20), "défi": ("issue", 25), "defi": ("issue", 25), "levier": ("objective", 40),
     "fiche": ("action", 50),
+    # `Thème 1` holds `Enjeu 1.1` (territorial mental-health projects group their priorities by theme)
+    "thème": ("axis", 20), "theme": ("axis", 20),
     # `Article 4` divides a contract or a legal text (CPOM, convention) below its titres and chapitres
     "article": ("article", 58),
 }
@@ -52,7 +54,7 @@ CAPITALS_LIFT = 0.5  # an unnumbered heading in capitals holds the unnumbered on
 
 _LABELLED = re.compile(
     r"^(?P<label>(?i:sous-objectif|objectif|orientation|axe|sous-action|action|mesure|priorit[ée]|partie|titre"
-    r"|chapitre|fiche[- ]action|fiche|enjeu|volet|chantier|article|ambition|d[ée]fi|levier))"
+    r"|chapitre|fiche[- ]action|fiche|enjeu|volet|chantier|article|ambition|d[ée]fi|levier|th[èe]me))"
     r"(?:\s+(?P<qualifier>(?i:strat[ée]gique|op[ée]rationnel(?:le)?|g[ée]n[ée]ral(?:e)?|sp[ée]cifique"
     r"|prioritaire|r[ée]gional(?:e)?)))?"
     r"(?:\s+|(?=\d))(?:(?i:n°|no\.?)\s*)?"  # `ORIENTATIONS` is a word, not `Orientation S`

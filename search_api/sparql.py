@@ -16,6 +16,7 @@ from rdflib.namespace import RDF
 from kg import formats
 from ontology.errors import BadInput, Forbidden, MethodNotAllowed, UnsupportedMediaType
 from kg.sparql_exec import answer_query_limited
+from search_api.page_cache import kept_sparql_answer
 from search_api.resources import get_store
 
 bp = Blueprint("sparql", __name__)
@@ -47,16 +48,15 @@ def endpoint():
             raise BadInput("missing 'query' parameter")
         return _service_description_or_page()
     settings = current_app.config["HPKG"]
-    answer = answer_query_limited(
+    options = {"accept": request.headers.get("Accept"), "fmt": params.get("format"),
+               "default_graph_uris": params["default-graph-uri"], "named_graph_uris": params["named-graph-uri"],
+               "max_rows": int(settings["sparql_max_rows"])}
+    answer = kept_sparql_answer(text, options, lambda: answer_query_limited(
         get_store(), text,
         timeout_s=float(settings["sparql_timeout_s"]),
         allow_network=str(settings["store"]).startswith(("http://", "https://")),
-        accept=request.headers.get("Accept"),
-        fmt=params.get("format"),
-        default_graph_uris=params["default-graph-uri"],
-        named_graph_uris=params["named-graph-uri"],
-        max_rows=int(settings["sparql_max_rows"]),
-    )
+        **options,
+    ))
     response = Response(answer.body, status=200, content_type=answer.content_type)
     response.headers.update(answer.headers)
     response.headers["X-SPARQL-Max-Rows"] = str(answer.max_rows or "")

@@ -86,7 +86,7 @@ def test_embedding_profile_quick(ingested, capsys):
     assert rows[0][0].startswith("today") and len(rows) >= 4
     # every path (batch size, thread count) gives today's vectors
     assert all(float(row[6]) > 0.9999 for row in rows), out
-    assert sum(line.startswith(("query, C engine", "query, PyTorch")) for line in out.splitlines()) == 4
+    assert sum(line.startswith(("query, C engine", "query, PyTorch", "query, ONNX Runtime")) for line in out.splitlines()) == 6
 
 
 def test_pdf_ingest_quick(capsys):

@@ -233,15 +233,15 @@ def test_rebuild_reuses_title_vectors_and_gives_the_same_calibration(copy, monke
     to the bit; a damaged cache file is not trusted."""
     import numpy as np
 
-    from kg.embeddings import E5Small
+    from kg.e5_onnx import E5Onnx
     from kg.index import build_index
 
     store, settings, folder = copy
     fresh, fresh_file = load_index(settings).calibration, (folder / "calibration.json").read_bytes()
     assert (folder / "title_vectors.npz").is_file() and "title_vectors.npz" in load_index(settings).manifest["files"]
     asked = []
-    original = E5Small.embed_queries  # e5-small's questions (the titles) go to the C engine
-    monkeypatch.setattr(E5Small, "embed_queries", lambda self, texts: asked.extend(texts) or original(self, texts))
+    original = E5Onnx.embed_queries  # the titles are embedded as questions
+    monkeypatch.setattr(E5Onnx, "embed_queries", lambda self, texts: asked.extend(texts) or original(self, texts))
     passages, sections, synonyms = _passages_of(store)
     index = build_index(passages, sections, synonyms, settings)
     assert asked == [] and index.manifest["reused_title_vectors"] == index.calibration.titles > 0

@@ -127,8 +127,8 @@ def test_header_lines_under_the_title_line_are_not_sections():
     text = (f"Agence régionale de santé de Corse\nProjet régional de santé 2023-2028\nVolet santé mentale\n\n"
             f"Préambule\n\n{BODY}\n\nAmbition 1 – Repérer\n\n{BODY}\n")
     doc = document_from_text("header.txt", text)
-    assert [s.key for s in doc.sections] == ["Préambule", "Ambition 1"]
-    assert doc.title == "Agence régionale de santé de Corse"
+    assert [s.key for s in doc.sections if s.title != doc.title] == ["Préambule", "Ambition 1"]
+    assert doc.title == "Projet régional de santé 2023-2028"  # the issuer above it is its letterhead
 
 
 def test_run_in_fields_are_not_headings():
@@ -176,3 +176,38 @@ def test_you_are_on_path_line_is_a_breadcrumb():
     text = f"Vous êtes sur : Accueil > Offre de soins > Imagerie médicale\n\nImagerie médicale\n\n{BODY}\n"
     doc = document_from_text("path.txt", text)
     assert doc.breadcrumb == ["Accueil", "Offre de soins", "Imagerie médicale"]
+
+
+def test_themes_hold_their_stakes():
+    text = (f"Projet territorial\n\nThème 1 - Repérer tôt\n\nEnjeu 1.1 - Raccourcir les délais\n\n{BODY}\n\n"
+            f"Enjeu 1.2 - Former\n\n{BODY}\n\nThème 2 - Loger\n\nEnjeu 2.1 - Ouvrir des places\n\n{BODY}\n")
+    tree = _tree("themes.txt", text)
+    assert tree["Enjeu 1.1"] == tree["Enjeu 1.2"] == "Thème 1" and tree["Enjeu 2.1"] == "Thème 2"
+    assert tree["Thème 2"] is None
+
+
+def test_marked_lines_alone_are_sub_headings_and_marked_runs_are_lists():
+    """`■ Title` between blank lines, before a paragraph, heads a sub-section of the heading in
+    capitals above it; marks in a row, even spaced out, stay list items."""
+    text = (f"Volet addictions\n\n\nÉTAT DES LIEUX\n\n■ Des consommations précoces\n\n{BODY} {BODY}\n\n"
+            f"■ Une offre concentrée\n\n{BODY} {BODY}\n\nSOINS\n\n{BODY}\n\n■ premier point\n\n■ second point\n\n"
+            f"{BODY} {BODY}\n")
+    doc = document_from_text("marks.txt", text)
+    assert_tree_invariants(doc)
+    tree = {s.title: s.parent for s in doc.sections}
+    assert tree["Des consommations précoces"] == tree["Une offre concentrée"] == "ÉTAT DES LIEUX"
+    assert "premier point" not in tree and "second point" not in tree
+    assert not [t for t in tree if t.startswith("■")]  # the mark is not part of the title
+
+
+def test_a_letterhead_is_not_the_title():
+    """The issuer and its service printed above the plan's name are header, not the title."""
+    text = (f"AGENCE RÉGIONALE DE SANTÉ NORMANDIE\nDirection de l'offre médico-sociale\n\n"
+            f"PROGRAMME RÉGIONAL D'ACCÈS À LA PRÉVENTION ET AUX SOINS\nActualisation 2025\n\n"
+            f"1. Cadre\n\n{BODY}\n\n2. Moyens\n\n{BODY}\n")
+    doc = document_from_text("letterhead.txt", text)
+    assert doc.title == "PROGRAMME RÉGIONAL D'ACCÈS À LA PRÉVENTION ET AUX SOINS"
+    assert [s.key for s in doc.sections if s.title != doc.title] == ["1", "2"]
+    # a plan's name right under the issuer is the title
+    plain = document_from_text("issuer.txt", f"ARS Bretagne\nStratégie régionale de prévention du suicide\n\n1. Cadre\n\n{BODY}\n")
+    assert plain.title == "Stratégie régionale de prévention du suicide"

@@ -325,6 +325,38 @@ def test_specialists_are_actors_by_their_ending():
     assert [(t, s) for t, s, _, _ in mentions if t == "actor"] == [("actor", "néphrologue"), ("actor", "radiologues"), ("actor", "addictologues")]
 
 
+def test_a_scheme_named_by_its_complement():
+    mentions = [m[:2] for m in found("Les départements arrêtent leurs schémas de l'autonomie. Un schéma de principe suit.")]
+    assert ("programme", "schémas de l'autonomie") in mentions
+    assert not [m for m in mentions if "principe" in m[1]]  # a generic complement names nothing
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Le programme Un chez-soi d'abord, déployé à Saint-Denis, est étendu.", ("programme", "programme Un chez-soi d'abord")),
+    ("Le dispositif Mon soutien psy, remboursé par l'assurance maladie, est promu.", ("tool", "dispositif Mon soutien psy")),
+    ("Les maires tiennent les registres communaux des personnes vulnérables.",
+     ("tool", "registres communaux des personnes vulnérables")),
+])
+def test_brands_opening_with_a_function_word_and_registers(text, expected):
+    assert expected in [m[:2] for m in found(text)]
+    assert not [m for m in found("Le dispositif Toulouse accueille.") if m[0] == "tool"]  # a place is no brand
+
+
+def test_a_name_ends_before_when():
+    texts = [m[1] for m in found("Le bilan est présenté à la conférence régionale de la santé et de l'autonomie "
+                                 "à la fin de 2027.")]
+    assert "conférence régionale de la santé et de l'autonomie" in texts and not [t for t in texts if "fin" in t]
+
+
+def test_a_name_ends_before_an_amount_and_before_another_programme():
+    mentions = [m[:2] for m in found("Chaque équipe reçoit une dotation annuelle de 380 000 euros par une convention de "
+                                     "trois ans. Ce volet suit le plan national de mobilisation contre les addictions "
+                                     "et du programme national de lutte contre le tabac.")]
+    assert ("tool", "dotation annuelle") in mentions and ("tool", "convention") in mentions
+    assert ("programme", "plan national de mobilisation contre les addictions") in mentions
+    assert ("programme", "programme national de lutte contre le tabac") in mentions
+
+
 def test_a_plan_for_one_person_is_a_tool():
     assert ("tool", "plan personnalisé de prévention") in [m[:2] for m in found("Un plan personnalisé de prévention est proposé.")]
 
@@ -341,6 +373,15 @@ def test_a_long_expansion_defines_its_acronym():
      "loi n° 2019-774 du 24 juillet 2019 relative à l'organisation du système de santé"),
     ("Le décret du 3 mai 2022 relatif aux équipes mobiles fixe leurs missions.", "décret du 3 mai 2022 relatif aux équipes mobiles"),
     ("L'ordonnance n° 2020-1407 simplifie les procédures.", "ordonnance n° 2020-1407"),
+    # an infinitive after `pour` is the law's aim, part of its title, which never ends on `pour`
+    ("Les mesures de la loi du 8 avril 2024 portant mesures pour bâtir la société du bien vieillir s'appliquent.",
+     "loi du 8 avril 2024 portant mesures pour bâtir la société du bien vieillir"),
+    ("créées par la circulaire du 28 mars 2007 relative à la filière de soins gériatriques. Leur rôle",
+     "circulaire du 28 mars 2007 relative à la filière de soins gériatriques"),
+    ("selon l'instruction n° DGOS/R4/2022/45 du 3 février 2022 relative aux équipes mobiles.",
+     "instruction n° DGOS/R4/2022/45 du 3 février 2022 relative aux équipes mobiles"),
+    ("La loi du 2 mars 2022 visant à renforcer la prévention en santé au travail est appliquée.",
+     "loi du 2 mars 2022 visant à renforcer la prévention en santé au travail"),
 ])
 def test_legal_texts_by_number_or_date_then_title(text, mention):
     assert ("programme", mention) in [m[:2] for m in found(text)]

@@ -92,6 +92,34 @@ def test_a_search_asked_again_is_not_ranked_again_until_the_store_changes(app, m
     assert ranked["n"] == 4
 
 
+def test_a_sparql_query_asked_again_is_not_run_again_until_the_store_changes(app, monkeypatch):
+    import search_api.sparql
+
+    ran = count_calls(monkeypatch, search_api.sparql, "answer_query_limited")
+    client = app.test_client()
+    titles = "SELECT ?t WHERE { GRAPH ?g { ?s <http://purl.org/dc/terms/title> ?t } } ORDER BY ?t"
+    first = client.get("/sparql", query_string={"query": titles}, headers={"Accept": "text/csv"})
+    again = client.get("/sparql", query_string={"query": titles}, headers={"Accept": "text/csv"})
+    assert first.status_code == again.status_code == 200 and again.data == first.data
+    assert again.content_type == first.content_type and ran["n"] == 1
+    as_json = client.get("/sparql", query_string={"query": titles}, headers={"Accept": "application/sparql-results+json"})
+    assert as_json.is_json and ran["n"] == 2  # another representation is another answer
+    clock = "SELECT (NOW() AS ?now) WHERE {}"
+    client.get("/sparql", query_string={"query": clock})
+    client.get("/sparql", query_string={"query": clock})
+    assert ran["n"] == 4  # a query on the clock is never kept
+    graph = s.document_a()
+    graph.set((s.SEC_315, DCTERMS.title, Literal("Fluidifier les parcours", lang="fr")))
+    with app.app_context():
+        get_store().replace_graph(s.HPID["graph/doc-a"], graph)
+    try:
+        after = client.get("/sparql", query_string={"query": titles}, headers={"Accept": "text/csv"})
+        assert ran["n"] == 5 and "Fluidifier les parcours" in after.text and "Fluidifier" not in first.text
+    finally:
+        with app.app_context():
+            s.load_sample(get_store())
+
+
 def test_a_write_through_the_store_shows_at_once(app):
     client = app.test_client()
     assert "Améliorer les parcours de santé" in client.get(ORIENTATION).text

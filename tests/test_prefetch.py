@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from kg.e5_torch import E5Torch
+from kg.e5_onnx import E5Onnx
 from pipeline.build import ingest_paths
 from pipeline.prefetch import PassagePrefetch, page_contexts
 from search_api.settings import load_settings
@@ -28,14 +28,14 @@ def _ingest(folder, data_dir, prefetch, monkeypatch):
     import threading
 
     embedded = []
-    original = E5Torch.embed_passages
+    original = E5Onnx.embed_passages
 
     def spy(self, texts, threads=None):
         if threading.current_thread() is threading.main_thread():
             embedded.extend(texts)
         return original(self, texts, threads)
 
-    monkeypatch.setattr(E5Torch, "embed_passages", spy)
+    monkeypatch.setattr(E5Onnx, "embed_passages", spy)
     report = ingest_paths([folder], load_settings({"data_dir": str(data_dir)}), prefetch=prefetch)
     assert report.documents == len(PAGES) and not report.skipped
     return embedded

@@ -155,10 +155,10 @@ def test_synonyms_match_acronym_and_expansion_both_ways():
 
 
 def test_e5_prefixes_added_once_never_twice():
-    torch_engine = get_embedder("e5-small").passage_engine
+    onnx_engine = get_embedder("e5-small")
     text = "coordination des infirmiers libéraux"
-    np.testing.assert_array_equal(torch_engine.embed_queries(["query: " + text]), torch_engine.embed_queries([text]))
-    np.testing.assert_array_equal(torch_engine.embed_passages(["passage: " + text]), torch_engine.embed_passages([text]))
+    np.testing.assert_array_equal(onnx_engine.embed_queries(["query: " + text]), onnx_engine.embed_queries([text]))
+    np.testing.assert_array_equal(onnx_engine.embed_passages(["passage: " + text]), onnx_engine.embed_passages([text]))
     e5 = get_embedder("e5-small-c")
     assert isinstance(e5, E5Small)
     engine = e5.engine
