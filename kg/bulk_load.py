@@ -24,8 +24,10 @@ from pathlib import Path
 import pyoxigraph as ox
 
 _PLAIN = (ox.NamedNode, ox.Literal)
-# Triples per part: ~60 MB of N-Triples for corpus-like triples; a part costs a batch of its own.
-PART_QUADS = 250_000
+# Triples per part: ~24 MB of N-Triples for corpus-like triples; a part costs a batch of its own.
+# 100k rather than 250k: the first part's parse and the last part's write, which nothing overlaps,
+# are shorter (1M triples: 6.8-7.7 s against 9.8-10.3 s, docs/benchmarks.md, fifth pass).
+PART_QUADS = 100_000
 
 
 def load_threads() -> int:
@@ -75,7 +77,7 @@ def bulk_load_parts(store: ox.Store, path: Path, fmt: ox.RdfFormat, graph: ox.Na
 
 def _hand_over(pool, futures: list[Future], threads: int, store, part: list, graph) -> None:
     """Write `part` as N-Triples (on the calling thread: the GIL is held) and load it on the
-    pool; at most `threads` parts load at once (a part's text is ~60 MB)."""
+    pool; at most `threads` parts load at once (a part's text is ~24 MB)."""
     text = ox.serialize(part, format=ox.RdfFormat.N_TRIPLES)
     running = [f for f in futures if not f.done()]
     while len(running) >= threads:
