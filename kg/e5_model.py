@@ -177,7 +177,6 @@ class E5Engine:
 
     def __init__(self, image: _Image, passage_threads: Callable[[], int] = lambda: 1) -> None:
         c = image.config
-        self.config = c
         self.dim, self.heads, self.eps = c["H"], c["NH"], c["eps"]
         self.window = c["MAXP"] - 2
         self.bos, self.eos = c["bos"], c["eos"]
