@@ -1,7 +1,7 @@
 """Short lines of a text page that look like unnumbered headings but are not.
 
 A short capitalised line alone in its paragraph reads as a heading; these do not:
-- run-in fields of a contract or an action sheet (`Constat : …`, `Cibles : …`, `À noter : …`);
+- run-in fields of a contract or an action sheet (`Constat : …`, `Cibles : …`, `Durée : 5 ans`);
 - glossary entries (`CMP : centre médico-psychologique`), when two or more follow each other;
 - the caption of a table flattened to text (the next line is a row of columns);
 - lines of the signature block that closes a contract (after `Fait à Lyon, le …`);
@@ -28,12 +28,18 @@ _GLOSSARY_ENTRY = re.compile(r"^[A-Z][A-Z0-9&'’/-]{1,14}(?:\s[A-Z0-9][A-Z0-9&'
 # Two column gaps (3+ spaces or a tab) between words, or a `| a | b |` row.
 _TABLE_ROW = re.compile(r"\S(?: {3,}|\t+)\S.*?\S(?: {3,}|\t+)\S|^\|.*\|$")
 # The authorities that sign a plan, as their letterhead names them (CSP L1431-1: the ARS; the
-# State's services and ministries for joint plans).
+# State's services and ministries for joint plans; the local authorities and the Assurance
+# maladie that co-sign contrats locaux de santé, schémas de l'autonomie and calls for projects).
 _ISSUER = re.compile(
     r"^(?:ars|agence régionale de santé|agence regionale de sante|république française|republique francaise"
-    r"|ministère|ministere|préfecture|prefecture|préfet|prefet)\b[^:]*$",
+    r"|ministère|ministere|préfecture|prefecture|préfet|prefet"
+    r"|commune (?:de|d'|du)|ville (?:de|d'|du)|mairie (?:de|d'|du)|conseil (?:départemental|departemental|régional"
+    r"|regional|général|general)|départements? (?:de|d'|du|des)|departements? (?:de|d'|du|des)|collectivité"
+    r"|collectivite|caisse primaire|cpam|assurance maladie)\b[^:]*$",
     re.IGNORECASE,
 )
+# Co-signers printed on one letterhead line: `Commune de Saint-Benoît - ARS La Réunion`.
+_LETTERHEAD_SEPARATOR = re.compile(r"\s+[-–—/|]\s+")
 _ISSUER_SERVICE = re.compile(
     r"^(?:direction|délégation|delegation|département|departement|pôle|pole|service|cabinet|secrétariat|secretariat)"
     r"\s+(?:de|des|du|d'|territoriale|départementale|departementale|régionale|regionale)\b[^:]*$",
@@ -42,9 +48,14 @@ _ISSUER_SERVICE = re.compile(
 _SIGNED = re.compile(r"^fait (?:à|a)\s+\S.{0,80}\ble\b", re.IGNORECASE)
 
 
+# A label, then a date, an amount or a count: `Date limite de dépôt : 30 mai 2025`, `Durée : 5 ans`.
+_VALUED_FIELD = re.compile(r"^[^:\d]{3,60}\s:\s*\d")
+
+
 def is_run_in_field(line: str) -> bool:
-    """`Constat : le taux …`, `À noter : …`: a labelled field, not a heading."""
-    return bool(_RUN_IN.match(normalize_for_matching(line.strip())))
+    """`Constat : le taux …`, `À noter : …`, `Durée : 5 ans`: a labelled field, not a heading."""
+    text = normalize_for_matching(line.strip())
+    return bool(_RUN_IN.match(text) or _VALUED_FIELD.match(text))
 
 
 def is_glossary_entry(line: str) -> bool:
@@ -63,13 +74,18 @@ def opens_signatures(line: str) -> bool:
 
 
 def is_issuer(line: str) -> bool:
-    """`ARS DE CORSE`, `Agence régionale de santé Occitanie`: a letterhead line (8 words at most)."""
+    """`ARS DE CORSE`, `Agence régionale de santé Occitanie`, `Département du Puy-de-Dôme – ARS
+    Auvergne-Rhône-Alpes`: a letterhead line, its issuers of 8 words at most, with their services."""
     text = normalize_for_matching(line)
-    return len(text.split()) <= 8 and bool(_ISSUER.match(text))
+    if len(text.split()) <= 8 and _ISSUER.match(text):  # `ARS Bretagne - Projet régional de santé`
+        return True
+    parts = _LETTERHEAD_SEPARATOR.split(text)
+    issuers = [part for part in parts if len(part.split()) <= 8 and _ISSUER.match(part)]
+    return bool(issuers) and all(part in issuers or is_issuer_service(part) for part in parts)
 
 
 def is_issuer_service(line: str) -> bool:
     """`Direction de l'offre médico-sociale`, `Délégation départementale du Var`: a service of the
     issuer, printed under its letterhead."""
-    text = normalize_for_matching(line)
-    return len(text.split()) <= 10 and bool(_ISSUER_SERVICE.match(text))
+    parts = _LETTERHEAD_SEPARATOR.split(normalize_for_matching(line))
+    return all(len(part.split()) <= 10 and _ISSUER_SERVICE.match(part) for part in parts)

@@ -31,6 +31,14 @@ _WORD = re.compile(r"[0-9A-Za-zÀ-ÖØ-öø-ÿŒœ]+")
 METHOD_RANK = {"vocabulary": 0, "pattern": 1, "acronym": 2, "ner": 3}
 CONFIDENCE = {"vocabulary": 0.95, "pattern": 0.8, "acronym": 0.7, "ner": 0.5}
 
+# The acts and aids of prevention, follow-up and review that plans schedule by name (HAS: revue
+# de morbidité et de mortalité, audit clinique; Santé publique France: campagnes, numéros
+# nationaux; CSP L2122-1 entretiens, L2132-1 carnet de santé; CASF L311-4 livret d'accueil):
+# tools, named like services (`consultations jeunes consommateurs`, `visites à domicile`).
+INSTRUMENT_HEADS = {
+    "consultation", "campagne", "entretien", "visite", "revue", "audit", "enquete", "cartographie", "kit",
+    "automate", "numero", "procedure", "permanence", "operation", "staff", "grille", "carnet", "livret",
+}
 # Head nouns that say what kind of thing a new name is (candidates from patterns, acronyms, NER).
 HEAD_TYPES = {
     "actor": {
@@ -44,7 +52,7 @@ HEAD_TYPES = {
         "appel", "contrat", "convention", "dispositif", "fonds", "outil", "plateforme", "protocole",
         "repertoire", "systeme", "charte", "guichet", "label", "atelier", "demarche", "bilan", "astreinte",
         "forfait", "dotation", "dossier", "referentiel", "nomenclature", "logiciel", "guide", "messagerie",
-        "registre",
+        "registre", *INSTRUMENT_HEADS,
     },
     "programme": {"plan", "programme", "schema", "loi", "strategie", "pacte", "projet", "code", "decret", "ordonnance"},
     "population": {"personne", "enfant", "adulte", "jeune", "patient", "femme", "population", "malade"},
@@ -73,7 +81,7 @@ SERVICE_HEADS = {"equipe", "unite", "centre", "maison", "reseau", "pole", "cellu
                  "forfait", "dotation", "dossier", "referentiel", "nomenclature", "logiciel", "guide",
                  "messagerie", "repertoire", "etablissement",
                  # the registers a plan keeps (registre nominatif des personnes vulnérables, CASF L121-6-1)
-                 "registre"}
+                 "registre", *INSTRUMENT_HEADS}
 # `centre ressource régional de psychotrauma`, `équipe ressource`: the noun `ressource` in
 # apposition names a resource centre or team (centres ressources autisme, CASF L312-1 11°).
 RESOURCE_WORDS = {"ressource", "ressources"}
@@ -86,7 +94,7 @@ SERVICE_HEAD_BLOCKERS = {"au", "en", "a"}
 # Complements that make no name of a service (`centre de la ville`, `service de l'État`).
 SERVICE_GENERIC = {"ville", "gravite", "vue", "depart", "reference", "travail", "etat", "debat", "cadre",
                    "ensemble", "lieu", "fait", "mesure", "partie", "priorite", "part", "attention",
-                   "region", "departement", "territoire", "secteur"}
+                   "region", "departement", "territoire", "secteur", "suivi", "telephone"}
 # A service or unit that is digital is an informational tool, whatever its head.
 DIGITAL_WORDS = {"numerique", "informatise", "dematerialise", "connecte"}
 # Adjectives that say how many or which, not what kind: `contrats supplémentaires`.
@@ -544,6 +552,9 @@ def _name_end(tokens: list[_Token], i: int, limit: int = 14, appositions: bool =
             break  # `dotation annuelle de 380 000 euros`, `convention de trois ans`: how much, not what
         elif token.folded == "pour" and j + 1 < len(tokens) and tokens[j + 1].folded in {"des", "un", "une"}:
             break  # `centre hospitalier … pour des consultations`: what for, not which
+        elif token.folded in _DEFINITE and token.text.islower() and tokens[j - 1].folded not in CONNECTORS:
+            break  # `consultations de médecine générale | le jour même`: in a name an article follows a
+            # preposition, or opens a proper name (`syndicat Les Eaux de Mayotte`)
         elif token.folded in CONNECTORS:
             after_connector = True
         else:
@@ -557,6 +568,7 @@ def _name_end(tokens: list[_Token], i: int, limit: int = 14, appositions: bool =
 
 
 _AGENT_WORDS = {"par", "avec", "entre", "aupres"}
+_DEFINITE = {"le", "la", "les", "l"}
 _PLACE_CONNECTORS = {"a", "au", "aux", "en"}
 _OF = {"de", "d", "du", "des"}  # the connector that opens a complement or a place
 
@@ -591,11 +603,13 @@ def _place_list_follows(tokens: list[_Token], j: int) -> bool:
     return n < len(tokens) and tokens[n].folded in _OF and _place_follows(tokens, n)
 
 
-_TIME_NOUNS = {"dure", "periode", "anne", "moi", "semaine", "horizon", "fin", "debut"}  # crude stems
+_TIME_NOUNS = {"dure", "periode", "anne", "moi", "semaine", "trimestre", "horizon", "fin", "debut"}  # crude stems
 
 
 def _time_follows(tokens: list[_Token], j: int) -> bool:
     k = _after_articles(tokens, j + 1)
+    if k < len(tokens) and (tokens[k].folded.endswith("ieme") or tokens[k].folded in {"premier", "dernier"}):
+        k += 1  # `du quatrième mois de grossesse`, `au premier trimestre`
     return k < len(tokens) and crude_stem(tokens[k].folded) in _TIME_NOUNS
 
 
@@ -733,7 +747,8 @@ def _programme_span(text: str, tokens: list[_Token], i: int, head: str) -> _Span
         _is_acronym_form(nxt.text)
         or (nxt.text[:1].isupper() and not tokens[i].text.isupper())
         or crude_stem(nxt.folded) in PROGRAMME_QUALIFIERS | PERSONAL_PLAN_WORDS
-        or (head == "plan" and nxt.pos in {"NOUN", "PROPN", "ADJ"} and nxt.folded not in PLAN_GENERIC)
+        or (head == "plan" and nxt.pos in {"NOUN", "PROPN", "ADJ"} and nxt.folded not in PLAN_GENERIC
+            and not _verb_before_object(tokens, i + 1))
         or (head == "loi" and nxt.folded in {"du", "n", "no"})
         or (head in COMPLEMENT_NAMED_HEADS and _noun_complement(tokens, i + 1))
         or (head == "plan" and _qualified_action_plan(tokens, i + 1))
@@ -758,6 +773,16 @@ def _programme_end(text: str, tokens: list[_Token], first: int, last: int) -> in
     end = tokens[_with_brand(tokens, last)].end
     years = _YEARS.match(text, end)
     return years.end() if years else end
+
+
+_OBJECT_OPENERS = {"un", "une", "le", "la", "les", "l", "des", "ce", "cet", "cette", "ces", "son", "sa", "ses",
+                   "leur", "leurs"}
+
+
+def _verb_before_object(tokens: list[_Token], j: int) -> bool:
+    """Token j is a verb that spaCy took for a noun: a determiner follows it (`le plan | prévoit
+    une campagne`), where a plan's name (`plan canicule`, `plan cancer`) ends or runs on."""
+    return j + 1 < len(tokens) and tokens[j + 1].folded in _OBJECT_OPENERS and _gap(tokens, j + 1) == " "
 
 
 def _noun_complement(tokens: list[_Token], j: int) -> bool:
@@ -911,6 +936,8 @@ def _service_span(text: str, tokens: list[_Token], i: int) -> _Span | None:
         return None
     if not adjective_first and crude_stem(nouns[0].folded) in SERVICE_GENERIC:
         return None
+    if _is_head(tokens[i], INSTRUMENT_HEADS) and not adjective_first and _is_head(nouns[0], HEAD_TYPES["actor"]):
+        return None  # `consultation du comité`, `visite de la commission`: an act towards a body
     if adjective_first and len(words) == 1 and crude_stem(words[0].folded) in GENERIC_ADJECTIVES:
         return None  # `contrats supplémentaires`, `dispositifs existants` name nothing
     kind = _head_type(tokens[i:last + 1])

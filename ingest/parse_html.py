@@ -105,6 +105,7 @@ def html_lines(html: str) -> tuple[list[Line], str | None, str | None]:
     if main is None or not main.text_content().strip():
         main = root.find(".//body")
     _emit(main if main is not None else root, lines)
+    _levels_from_sizes(lines)
     return lines, title, site
 
 
@@ -170,7 +171,10 @@ def _emit(element, lines: list[Line]) -> None:
         # The terms of a definition list (`<dt>Objet</dt>`), even in bold, label values, not sections.
         level = _paragraph_heading_level(element, text) if tag not in ("dt", "dd") else None
         if level:
+            before = len(lines)
             _add(lines, text, "heading", level, outline=level < 6)  # 6: a bold line, no stated level
+            if level == 6 and len(lines) > before:
+                lines[-1].size = _bold_size(element)
         elif tag in _PARAGRAPHS:
             _add(lines, text, "para")
         else:
@@ -226,15 +230,58 @@ def _paragraph_heading_level(element, text: str) -> int | None:
     match = _CLASS_HEADING.search(element.get("class", ""))
     if match:
         return int(match.group(1))
-    children = [child for child in element if isinstance(child.tag, str)]
-    if (
-        len(children) == 1
-        and children[0].tag.lower() in ("strong", "b")
-        and not (element.text or "").strip()
-        and not (children[0].tail or "").strip()
-    ):
+    if _all_bold(element):
         return 6  # a bold line: the lowest heading level, below any <h1>-<h6>
     return None
+
+
+_BOLD_STYLE = re.compile(r"font-weight\s*:\s*(?:bold|[6-9]00)", re.IGNORECASE)
+
+
+def _all_bold(element) -> bool:
+    """The paragraph's text is all in one bold element, maybe inside font spans: `<p><strong>…`,
+    or LibreOffice's `<p><span style="font-size: 13pt"><span style="font-weight: bold">…`."""
+    return _bold_chain(element) is not None
+
+
+def _bold_chain(element) -> list | None:
+    """The paragraph and the elements down to its one bold element, when all its text is in it."""
+    chain = [element]
+    while True:
+        children = [child for child in element if isinstance(child.tag, str)]
+        if len(children) != 1 or (element.text or "").strip() or (children[0].tail or "").strip():
+            return None
+        element = children[0]
+        chain.append(element)
+        if element.tag.lower() in ("strong", "b") or _BOLD_STYLE.search(element.get("style", "")):
+            return chain
+        if element.tag.lower() not in ("span", "font", "a"):
+            return None
+
+
+_FONT_SIZE = re.compile(r"font-size\s*:\s*(\d+(?:\.\d+)?)\s*(pt|px)", re.IGNORECASE)
+
+
+def _bold_size(element) -> float | None:
+    """The font size (pt) a bold paragraph states, the innermost one: LibreOffice and Word show
+    the level of a heading only by it."""
+    sizes = [_FONT_SIZE.search(e.get("style", "")) for e in _bold_chain(element) or []]
+    last = next((m for m in reversed(sizes) if m), None)
+    if last is None:
+        return None
+    return round(float(last.group(1)) * (0.75 if last.group(2).lower() == "px" else 1), 1)
+
+
+def _levels_from_sizes(lines: list[Line]) -> None:
+    """With two sizes or more of bold paragraphs on the page, each size is a level (the largest
+    highest), stated as if by markup, below any <h1>-<h6>: an unnumbered `Pilotage et calendrier`
+    at the size of `Orientation C.` is its sibling, not a child of the last `Mesure C2`."""
+    sizes = sorted({line.size for line in lines if line.size}, reverse=True)
+    if len(sizes) < 2:
+        return
+    for line in lines:
+        if line.size:
+            line.level, line.outline = max(1, 7 - len(sizes) + sizes.index(line.size)), True
 
 
 def _emit_children(element, lines: list[Line]) -> None:

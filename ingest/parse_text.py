@@ -31,6 +31,7 @@ class Line:
     level: int | None = None  # HTML heading level (PDF: the level given by font size)
     outline: bool = False  # `level` is stated by markup (h1-h6, `##`, setext), not guessed from style
     pages: tuple[str, str] | None = None  # PDF: printed pages the line spans (first, last)
+    size: float | None = None  # HTML: the font size (pt) a bold paragraph used as a heading states
 
 
 @dataclass
@@ -113,14 +114,49 @@ def breadcrumb_parts(line: str) -> list[str] | None:
 def parse_lines(lines: list[Line], title_hint: str | None = None) -> Page:
     """Classify the lines of one page and build its cleaned text and body blocks."""
     raw = [line.text.rstrip() for line in lines]
-    stripped = [line.strip() for line in raw]
+    stripped = _without_heading_stops([line.strip() for line in raw])
     kinds: list[str | None] = [None if text else "blank" for text in stripped]
     meta: dict = {"breadcrumb": [], "title": title_hint, "keywords": [], "source": None, "figures": []}
     site = _drop_boilerplate(lines, stripped, kinds)
     title_index, repeated_title = _read_header(lines, stripped, kinds, meta)
     _read_body(lines, stripped, kinds, repeated_title, meta)
     _drop_orphan_headings(lines, stripped, kinds, title_index)
-    return _assemble(lines, raw, kinds, title_index, meta, site)
+    return _assemble(lines, raw, stripped, kinds, title_index, meta, site)
+
+
+def _lone(stripped: list[str], i: int) -> bool:
+    return bool(stripped[i]) and (i == 0 or not stripped[i - 1]) and (i + 1 == len(stripped) or not stripped[i + 1])
+
+
+def _stop_ended(s: str) -> bool:
+    """One full stop ends the line and none is inside: `1 – Contexte et cadre juridique.`"""
+    return s.endswith(".") and not s.endswith("..") and ". " not in s
+
+
+def _without_heading_stops(stripped: list[str]) -> list[str]:
+    """Some word processors' styles end every heading with a full stop (`1 – Contexte.`,
+    `Préambule.`). When a page has at least two numbered lone lines ending so, that stop is
+    the heading's punctuation, not a sentence's: it is dropped from lone short lines."""
+    numbered = [i for i in range(len(stripped)) if _lone(stripped, i) and _stop_ended(stripped[i])
+                and len(stripped[i].split()) <= 25 and (h := parse_numbered(stripped[i][:-1])) is not None
+                and h.style in ("arabic", "label")]
+    if len(numbered) < 2:
+        return stripped
+    out = list(stripped)
+    for i, s in enumerate(stripped):
+        if _lone(stripped, i) and _stop_ended(s) and (i in numbered or _short_title(s)):
+            out[i] = s[:-1].rstrip()
+    return out
+
+
+_SUBJECT_OPENERS = re.compile(r"^(?:l[ea]s?|l['’]|une?|ce|cet|cette|ces|son|sa|ses|leurs?|il|elle|ils|elles|on)\b",
+                              re.IGNORECASE)
+
+
+def _short_title(s: str) -> bool:
+    """`Préambule.`, `Calendrier et contacts.`: six words at most, not opening like a sentence's
+    subject (`Le dossier est complet.`, `L'ARS finance …`)."""
+    return len(s.split()) <= 6 and not _SUBJECT_OPENERS.match(s)
 
 
 def _drop_boilerplate(lines, stripped, kinds) -> str | None:
@@ -228,7 +264,7 @@ def _read_header(lines, stripped, kinds, meta) -> tuple[int | None, int | None]:
             break
         kinds[todo[pos]] = "drop"  # `Article`, or the nav tab `Région` repeating a breadcrumb entry
         pos += 1
-    letterhead = not crumbs and pos < len(todo) and lines[todo[pos]].hint is None \
+    letterhead = not crumbs and pos < len(todo) and lines[todo[pos]].hint in (None, "para") \
         and lookalikes.is_issuer(stripped[todo[pos]])
     if letterhead:
         # A letterhead over the title (`ARS DE CORSE`, with its `Direction de l'offre …`) is header;
@@ -449,7 +485,7 @@ def _source(s: str) -> Source:
     )
 
 
-def _assemble(lines, raw, kinds, title_index, page_meta, site) -> Page:
+def _assemble(lines, raw, stripped, kinds, title_index, page_meta, site) -> Page:
     """Join the kept lines into the page text (one blank line at most) and place the blocks."""
     parts: list[str] = []
     blocks: list[Block] = []
@@ -491,7 +527,7 @@ def _assemble(lines, raw, kinds, title_index, page_meta, site) -> Page:
             blocks.append(Block("item", start, end, item_start=item_start))
         elif kind == "heading":
             level = lines[i].level
-            heading = parse_heading(_unmarked(line.strip()).lstrip("#"), level, level if lines[i].outline else None)
+            heading = parse_heading(_unmarked(stripped[i]).lstrip("#"), level, level if lines[i].outline else None)
             blocks.append(Block("heading", start, end, heading=heading, is_title=i == title_index))
         else:  # para, or a continuation line with no item before it
             blocks.append(Block("para", start, end))

@@ -58,15 +58,15 @@ _LABELLED = re.compile(
     r"(?:\s+(?P<qualifier>(?i:strat[ée]gique|op[ée]rationnel(?:le)?|g[ée]n[ée]ral(?:e)?|sp[ée]cifique"
     r"|prioritaire|r[ée]gional(?:e)?)))?"
     r"(?:\s+|(?=\d))(?:(?i:n°|no\.?)\s*)?"  # `ORIENTATIONS` is a word, not `Orientation S`
-    r"(?P<num>(?:\d{1,3}|[IVXLC]+|[A-Z])(?:\.\d{1,3})*)\b\.?"  # `2.1`, `II`, `A`, `A.1`
+    r"(?P<num>(?:\d{1,3}|[IVXLC]+|[A-Z]\d{0,2})(?:\.\d{1,3})*)\b\.?"  # `2.1`, `II`, `A`, `A.1`, `A1`
     r"(?:\s*[:.\-–—)]\s*|\s+|$)(?P<title>.*)$"
 )
 # `/` numbers too (`A/`, `1/`), when a space follows: `1/2 des places` is a fraction.
 _ARABIC = re.compile(r"^(?P<num>\d{1,2}(?:\.\d{1,3})*)(?P<dot>\.?)(?:\s*[)\-–—:]\s*|\s*/\s+|\s+)(?P<title>\S.*)$")
 _ROMAN = re.compile(r"^(?P<num>[IVXLC]{1,7})\s*(?:[.)\-–—:]\s*|/\s+|\s+[-–—:]\s+)(?P<title>\S.*)$")
 _LETTER = re.compile(r"^(?P<num>[A-Z])\s*[.)\-–—/]\s+(?P<title>\S.*)$")
-# `a.` under `1.` (the French outline I. > A. > 1. > a.); `a)` numbers list items, never headings.
-_SMALL_LETTER = re.compile(r"^(?P<num>[a-z])\.\s+(?P<title>[A-ZÀ-Ý«\"].*)$")
+# `a.` under `1.` (the French outline I. > A. > 1. > a.), or `(a)`; `a)` numbers list items, never headings.
+_SMALL_LETTER = re.compile(r"^(?:(?P<num>[a-z])\.|\((?P<enclosed>[a-z])\))\s+(?P<title>[A-ZÀ-Ý«\"].*)$")
 # A roman or letter part subdivided by arabic numbers: `I.1`, `III.5`, `A.2`.
 _COMPOUND = re.compile(r"^(?P<num>(?P<head>[IVXLC]{1,7}|[A-Z])(?:\.\d{1,3})+)\.?(?:\s*[)\-–—:]\s*|\s+)(?P<title>\S.*)$")
 _VALID_ROMAN = re.compile(r"^M{0,3}(CM|CD|D?C{0,3})(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})$")
@@ -132,8 +132,8 @@ def parse_numbered(text: str) -> Heading | None:
         return Heading(match.group("num"), match.group("title").strip(), "letter", LETTER_RANK, path=match.group("num"))
     match = _SMALL_LETTER.match(text)
     if match:
-        return Heading(match.group("num"), match.group("title").strip(), "small-letter", SMALL_LETTER_RANK,
-                       path=match.group("num"))
+        num = match.group("num") or match.group("enclosed")
+        return Heading(num, match.group("title").strip(), "small-letter", SMALL_LETTER_RANK, path=num)
     return None
 
 

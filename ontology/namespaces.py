@@ -50,6 +50,7 @@ class HPO(DefinedNamespace):
     Region: object
     Departement: object
     Commune: object
+    OverseasCollectivity: object
     TerritoryKind: object
     Population: object
     Programme: object

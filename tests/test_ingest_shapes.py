@@ -211,3 +211,69 @@ def test_a_letterhead_is_not_the_title():
     # a plan's name right under the issuer is the title
     plain = document_from_text("issuer.txt", f"ARS Bretagne\nStratégie régionale de prévention du suicide\n\n1. Cadre\n\n{BODY}\n")
     assert plain.title == "Stratégie régionale de prévention du suicide"
+
+
+def test_co_signers_on_one_letterhead_line_and_dated_fields_are_header():
+    text = (f"Commune de Saint-Pierre - ARS La Réunion - Préfecture de La Réunion\n\n"
+            f"CONTRAT LOCAL DE SANTÉ DE SAINT-PIERRE\n\nDate limite de dépôt : 30 mai 2025\n\n"
+            f"1. Cadre\n\n{BODY}\n\n2. Moyens\n\n{BODY}\n")
+    doc = document_from_text("cosigned.txt", text)
+    assert doc.title == "CONTRAT LOCAL DE SANTÉ DE SAINT-PIERRE"
+    assert [s.key for s in doc.sections if s.title != doc.title] == ["1", "2"]
+
+
+def test_headings_ending_with_a_full_stop_when_the_page_writes_them_so():
+    text = (f"Cahier des charges\n\n\nPréambule.\n\n{BODY}\n\n1 – Contexte et cadre juridique.\n\n"
+            f"1.1 – Le cadre national.\n\n{BODY}\n\n2 – Financement.\n\n{BODY}\n\nCalendrier et contacts.\n\n"
+            f"{BODY}\n\nLe dossier est complet.\n\n{BODY}\n")
+    doc = document_from_text("stops.txt", text)
+    assert_tree_invariants(doc)
+    titles = {s.title: s.parent for s in doc.sections if s.title != doc.title}
+    assert titles["Le cadre national"] == "1" and "Contexte et cadre juridique" in titles
+    assert "Préambule" in titles and "Calendrier et contacts" in titles
+    assert "Le dossier est complet" not in titles  # a sentence of four words alone is kept as text...
+    # ...and one stop-ended numbered line alone does not turn a page's short sentences into headings
+    single = document_from_text("one.txt", f"Plan\n\n1 – Contexte.\n\n{BODY}\n\nLe dossier est complet.\n\n{BODY}\n")
+    assert not [s for s in single.sections if s.title.startswith("Le dossier")]
+
+
+def test_lettered_parts_in_brackets_run_on_across_axes_and_c_is_no_copyright():
+    text = (f"Contrat local de santé\n\nAXE 1 : ACCÈS AUX SOINS\n\n(a) Favoriser l'installation\n\n{BODY}\n\n"
+            f"(b) Garantir les droits\n\n{BODY}\n\nAXE 2 : PRÉVENTION\n\n(c) Prévenir le diabète\n\n{BODY}\n\n"
+            f"(d) Bouger plus\n\n{BODY}\n")
+    tree = _tree("brackets.txt", text)
+    assert tree["a"] == tree["b"] == "Axe 1" and tree["c"] == tree["d"] == "Axe 2"
+
+
+def test_bold_spans_of_a_word_processor_export_head_sections():
+    """LibreOffice writes headings as paragraphs whose text is a bold span inside a font span,
+    with measures numbered by letter and digit (`Mesure A1`)."""
+    bold = '<p><span style="font-size: 13pt"><span style="font-weight: bold">{}</span></span></p>'
+    body = (bold.format("Orientation A. Structurer l'offre") + f"<p>{BODY}</p>"
+            + bold.format("Mesure A1 - Compléter le maillage") + f"<p>{BODY}</p>"
+            + bold.format("Mesure A2 - Conforter les équipes") + f"<p>{BODY}</p>"
+            + '<p><span style="font-weight: bold">Une phrase</span> suivie de texte.</p>')
+    tree = _tree("bold.html", _html(body))
+    assert tree["Mesure A1"] == tree["Mesure A2"] == "Orientation A"
+    assert not [key for key in tree if "phrase" in key]
+
+
+def test_font_sizes_of_bold_paragraphs_give_their_levels_under_a_letterhead_paragraph():
+    """Without heading tags, a word processor's export shows the level by the font size: the
+    plan's name (largest) under the issuer's letterhead is the title, and an unnumbered heading
+    at the size of `Orientation B.` closes it rather than nesting in its last measure."""
+    def bold(size, text):
+        return f'<p><span style="font-size: {size}"><span style="font-weight: bold">{text}</span></span></p>'
+    body = ("<p>Agence régionale de santé Bretagne – Direction de l'offre de soins</p>"
+            + bold("20pt", "Plan régional des soins palliatifs 2024-2028")
+            + bold("13pt", "Orientation A. Structurer l'offre") + f"<p>{BODY}</p>"
+            + bold("11pt", "Mesure A1 - Compléter le maillage") + f"<p>{BODY}</p>"
+            + bold("13pt", "Orientation B. Diffuser la culture") + f"<p>{BODY}</p>"
+            + bold("11pt", "Mesure B1 - Former") + f"<p>{BODY}</p>"
+            + bold("17.3px", "Pilotage et calendrier") + f"<p>{BODY}</p>")  # 13pt in pixels
+    html = f"<html><head><title>Soins palliatifs - ARS</title></head><body>{body}</body></html>"
+    doc = document_from_text("sizes.html", html)
+    assert doc.title == "Plan régional des soins palliatifs 2024-2028"
+    tree = _tree("sizes.html", html)
+    assert tree["Mesure A1"] == "Orientation A" and tree["Mesure B1"] == "Orientation B"
+    assert tree["Pilotage et calendrier"] == tree["Orientation B"]  # siblings, both under the title

@@ -421,6 +421,12 @@ def test_regions_merged_in_2016_are_territories():
         ("territory", "ancienne région Limousin")]
 
 
+def test_overseas_collectivities_are_territories():
+    mentions = found("Les îles du Nord, Saint-Martin et Saint-Barthélemy, relèvent de l'ARS de Guadeloupe.")
+    places = {(s, str(iri).rsplit("/", 1)[-1]) for t, s, iri, _ in mentions if t == "territory"}
+    assert {("Saint-Martin", "collectivite-978"), ("Saint-Barthélemy", "collectivite-977")} <= places
+
+
 def test_a_comma_separates_two_places_that_a_longer_name_would_join():
     places = [s for t, s, _, _ in found("Dans le Nord, le Pas-de-Calais et la Somme.") if t == "territory"]
     assert places == ["Nord", "Pas-de-Calais", "Somme"]
@@ -513,3 +519,45 @@ def test_intercommunal_bodies_groups_and_resource_centres_are_actors(text, menti
 
 def test_a_working_group_is_no_body_name():
     assert not [m for m in found("Un groupe de travail régional examinera les délais.") if m[1].startswith("groupe")]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Les revues de morbidité et de mortalité sont systématisées.", ("tool", "revues de morbidité et de mortalité")),
+    ("Une enquête nationale confidentielle est conduite.", ("tool", "enquête nationale confidentielle")),
+    ("Des visites à domicile sont proposées.", ("tool", "visites à domicile")),
+    ("Des kits d'hygiène sont distribués.", ("tool", "kits d'hygiène")),
+])
+def test_acts_and_aids_of_prevention_and_review_are_tools(text, expected):
+    assert expected in [(t, s) for t, s, _, _ in found(text)]
+
+
+def test_an_act_towards_a_body_is_no_tool():
+    assert not [s for t, s, _, _ in found("Après consultation du comité régional, le plan est arrêté.")
+                if s.startswith("consultation")]
+
+
+def test_a_name_ends_before_an_article_unless_it_opens_a_proper_name():
+    texts = [s for _, s, _, _ in found("Le SAS oriente vers des consultations de médecine générale le jour même. "
+                                       "Il accompagne le Syndicat Les Eaux de Mayotte.")]
+    assert "consultations de médecine générale" in texts and not [t for t in texts if t.endswith("le jour")]
+    assert "Syndicat Les Eaux de Mayotte" in texts
+
+
+def test_a_verb_read_as_a_noun_after_plan_names_no_plan():
+    assert not [s for _, s, _, _ in found("Le plan prévoit une campagne annuelle.") if s.startswith("plan")]
+    assert ("programme", "plan canicule") in [(t, s) for t, s, _, _ in found("Le plan canicule est activé.")]
+
+
+def test_a_name_ends_before_an_ordinal_time():
+    texts = [s for _, s, _, _ in found("L'entretien prénatal précoce du quatrième mois de grossesse est proposé.")]
+    assert "entretien prénatal précoce" in texts and not [t for t in texts if "quatrième" in t]
+
+
+def test_health_security_instruments_from_the_vocabulary():
+    kinds = {s: (t, c) for t, s, c, _ in found(
+        "L'ARS active la veille saisonnière ; la vigilance orange déclenche le plan de gestion des tensions "
+        "hospitalières, et un retour d'expérience suit les signalements d'événements indésirables graves.")}
+    assert kinds["veille saisonnière"] == ("tool", "tool/veille-saisonniere")
+    assert kinds["plan de gestion des tensions hospitalières"][1] == "tool/plan-tensions-hospitalieres"
+    assert kinds["retour d'expérience"][1] == "tool/retex"
+    assert kinds["signalements d'événements indésirables graves"][1] == "tool/eigs"

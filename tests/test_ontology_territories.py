@@ -103,6 +103,15 @@ def test_overseas_and_corsica_codes(graph):
     assert (HPID["territory/departement-971"], SKOS.broader, HPID["territory/region-01"]) in graph
 
 
+def test_overseas_collectivities_are_territories_of_their_own_class(graph, source):
+    collectivities = set(graph.subjects(RDF.type, HPO.OverseasCollectivity))
+    assert len(collectivities) == len(source["collectivities"]) == 8
+    saint_martin = HPID["territory/collectivite-978"]
+    assert (saint_martin, SKOS.prefLabel, Literal("Saint-Martin", lang="fr")) in graph
+    assert (saint_martin, SKOS.exactMatch, INSEE_GEO["collectiviteDOutreMer/978"]) in graph
+    assert not collectivities & set(graph.subjects(RDF.type, HPO.Departement))
+
+
 @pytest.mark.parametrize("slug, label, alt", [
     ("territoire-de-premier-recours", "territoire de premier recours", "territoires de premier recours"),
     ("zone-prioritaire", "zone prioritaire", "territoires prioritaires"),
@@ -166,7 +175,9 @@ def test_extract_keeps_the_subset(tmp_path):
         (package / "data" / name).write_text(json.dumps(content), encoding="utf-8")
     out = tmp_path / "out"
     counts = territories.extract(package, out)
-    assert counts == {"regions": 1, "departements": 1, "communes-93": 1, "communes-5k": 1, "communes-small": 1}
+    assert counts == {"regions": 1, "departements": 1, "communes-93": 1, "communes-5k": 1, "communes-small": 1,
+                      "collectivites-outre-mer": 1}
+    assert [c["nom"] for c in json.loads((out / "collectivites-outre-mer.json").read_text())] == ["SPM"]
     assert [c["nom"] for c in json.loads((out / "communes-5k.json").read_text())] == ["Bourg-en-Bresse"]
     assert json.loads((out / "communes-small.json").read_text()) == [
         {"code": "01001", "departement": "01", "nom": "Ailleurs", "region": "84"}]
