@@ -42,15 +42,15 @@ _MARKERS = {"article", "actualité", "actualités", "communiqué", "communiqué 
 _COPYRIGHT_HOLDER = re.compile(r"^(?:©|\(c\)|copyright)\s*(?:\d{4}(?:\s*[-–]\s*\d{4})?\s*)?([A-Za-zÀ-ÿ][\w .'&-]*?)\s*(?:\d{4}|[-|–]|$)", re.IGNORECASE)
 
 
-# `(c)` also numbers the third of a list of parts (`(c) Prévenir le diabète`): a copyright when a
-# year or a lower-case site name follows, or nothing else.
-_COPYRIGHT_C = re.compile(r"^\(c\)(?!\s+[A-ZÀ-Ý][a-zà-ÿ]+\s+[^\d]*$)", re.IGNORECASE)
+# `(c)` also numbers the third of a list of parts (`(c) Prévenir le diabète`): two words or more
+# and no digit; a copyright names its holder (`(c) actimeo`) or a year.
+_PART_C = re.compile(r"^\(c\)\s+[A-ZÀ-Ý][a-zà-ÿ]+\s+[^\d]*$", re.IGNORECASE)
 
 
 def is_footer(line: str) -> bool:
     """A copyright or site-furniture line (`© ICARS - Plan du site - Contact`, `(c) actimeo`)."""
     text = normalize_for_matching(line[:300])  # footers are short; long lines are body text
-    if text[:3].lower() == "(c)" and not _COPYRIGHT_C.match(text) and not re.search(r"copyright|droits", text, re.I):
+    if _PART_C.match(text) and not re.search(r"copyright|droits", text, re.I):
         return bool(_FOOTER_ANYWHERE.search(text))
     return bool(_FOOTER.match(text) or _FOOTER_ANYWHERE.search(text))
 

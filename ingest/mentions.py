@@ -775,8 +775,7 @@ def _programme_end(text: str, tokens: list[_Token], first: int, last: int) -> in
     return years.end() if years else end
 
 
-_OBJECT_OPENERS = {"un", "une", "le", "la", "les", "l", "des", "ce", "cet", "cette", "ces", "son", "sa", "ses",
-                   "leur", "leurs"}
+_OBJECT_OPENERS = ARTICLES | {"des", "ce", "cet", "cette", "ces", "son", "sa", "ses", "leur", "leurs"}
 
 
 def _verb_before_object(tokens: list[_Token], j: int) -> bool:

@@ -17,10 +17,9 @@ from pathlib import Path
 PAGE_SUFFIXES = {".html", ".htm", ".txt", ".xhtml"}
 
 
-def split_pages(pages: Path) -> set[str]:
-    """The docs (file names without extension) of the tuned part."""
-    names = sorted(p.name for p in pages.iterdir() if p.suffix in PAGE_SUFFIXES)
-    return {Path(name).stem for name in names[::2]}
+def page_docs(pages: Path) -> list[str]:
+    """The docs (file names without extension) of the set's pages, their file names sorted."""
+    return [Path(name).stem for name in sorted(p.name for p in pages.iterdir() if p.suffix in PAGE_SUFFIXES)]
 
 
 def goes_to_tuned(row: dict, tuned: set[str], blind_docs: set[str]) -> bool:
@@ -32,8 +31,8 @@ def goes_to_tuned(row: dict, tuned: set[str], blind_docs: set[str]) -> bool:
 
 def main(folder: Path) -> None:
     pages = folder / "pages"
-    tuned = split_pages(pages)
-    blind_docs = {p.stem for p in pages.iterdir() if p.suffix in PAGE_SUFFIXES}
+    docs = page_docs(pages)
+    tuned, blind_docs = set(docs[::2]), set(docs)
     heldout_dir, tuned_dir = folder / "gold" / "heldout", folder / "gold" / "tuned"
     tuned_dir.mkdir(exist_ok=True)
     print("tuned pages:", ", ".join(sorted(tuned)))
