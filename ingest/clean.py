@@ -42,9 +42,10 @@ _MARKERS = {"article", "actualité", "actualités", "communiqué", "communiqué 
 _COPYRIGHT_HOLDER = re.compile(r"^(?:©|\(c\)|copyright)\s*(?:\d{4}(?:\s*[-–]\s*\d{4})?\s*)?([A-Za-zÀ-ÿ][\w .'&-]*?)\s*(?:\d{4}|[-|–]|$)", re.IGNORECASE)
 
 
-# `(c)` also numbers the third of a list of parts (`(c) Prévenir le diabète`): two words or more
-# and no digit; a copyright names its holder (`(c) actimeo`) or a year.
-_PART_C = re.compile(r"^\(c\)\s+[A-ZÀ-Ý][a-zà-ÿ]+\s+[^\d]*$", re.IGNORECASE)
+# `(c)` also numbers the third of a list of parts (`(c) Prévenir le diabète`): a capital, two words
+# or more, no digit and no ` - ` or ` | ` between site links; a copyright names its holder (`(c)
+# actimeo - mentions légales`, `(c) ARS Bretagne - Plan du site`) or a year.
+_PART_C = re.compile(r"^\([cC]\)\s+[A-ZÀ-Ý][a-zà-ÿ]+\s+(?:(?!\s[-|]\s)\D)*$")
 
 
 def is_footer(line: str) -> bool:

@@ -2,6 +2,7 @@
 mechanism, written for these tests (not taken from a blind set)."""
 from __future__ import annotations
 
+from ingest.clean import is_footer
 from ingest.pipeline import document_from_text
 from tests.test_ingest_properties import assert_tree_invariants
 
@@ -243,6 +244,8 @@ def test_lettered_parts_in_brackets_run_on_across_axes_and_c_is_no_copyright():
             f"(d) Bouger plus\n\n{BODY}\n")
     tree = _tree("brackets.txt", text)
     assert tree["a"] == tree["b"] == "Axe 1" and tree["c"] == tree["d"] == "Axe 2"
+    for footer in ("(c) actimeo - mentions légales", "(c) ARS Bretagne - Plan du site", "(C) 2024 ARS"):
+        assert is_footer(footer), footer
 
 
 def test_bold_spans_of_a_word_processor_export_head_sections():
