@@ -12,10 +12,9 @@ import re
 import time
 from pathlib import Path
 
-from evaluation.gold import document_file, read_jsonl
+from evaluation.gold import parse_gold_document, read_jsonl
 from ingest.model import ENTITY_TYPES, Mention
 from ingest.mentions import extract_mentions
-from ingest.pipeline import parse_file
 from ontology.vocab import concept_table
 
 
@@ -62,12 +61,12 @@ def eval_entities(gold_path: Path, corpus_dir: Path) -> dict:
     corpus_dir = Path(corpus_dir)
     labels_of = {concept.iri: concept.labels for concept in concept_table()}
     by_type = {kind: {"gold": 0, "found": 0} for kind in ENTITY_TYPES}
-    missed, extra = [], []
+    missed, extra, unreadable = [], [], []
     extracted = 0
     started = time.perf_counter()
     for entry in gold:
-        document = parse_file(document_file(corpus_dir, entry["doc"]))
-        mentions = extract_mentions(document)
+        document = parse_gold_document(corpus_dir, entry["doc"], unreadable)
+        mentions = extract_mentions(document) if document else []
         extracted += len(mentions)
         for wanted in entry.get("mentions", []):
             counts = by_type[wanted["type"]]
@@ -102,6 +101,7 @@ def eval_entities(gold_path: Path, corpus_dir: Path) -> dict:
         "extracted": extracted,
         "missed": missed,
         "extra": extra,
+        "unreadable": unreadable,
         "seconds": round(time.perf_counter() - started, 2),
     }
 
@@ -116,6 +116,9 @@ def format_entity_report(report: dict) -> str:
     overall = report["overall"]
     recall = "-" if overall["recall"] is None else f"{overall['recall']:.3f}"
     lines.append(f"{'overall':<12}{overall['gold']:>6}{overall['found']:>7}{recall:>8}")
+    if report["unreadable"]:
+        lines.append(f"\nUnreadable, every mention missed ({len(report['unreadable'])}):")
+        lines.extend(f"  {u['doc']}: {u['error']}" for u in report["unreadable"])
     lines.append(f"\nMissed ({len(report['missed'])}):")
     lines.extend(f"  {m['doc']}  {m['type']:<10} {m['text']}" for m in report["missed"])
     lines.append(f"\nBeyond the gold ({len(report['extra'])}, review for precision):")

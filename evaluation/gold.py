@@ -5,6 +5,8 @@ import json
 import re
 from pathlib import Path
 
+from ingest.errors import IngestError
+from ingest.pipeline import parse_file
 from ontology.textkeys import match_key
 
 _SUFFIXES = (".txt", ".html", ".htm")
@@ -58,3 +60,14 @@ def document_file(corpus_dir: Path, doc: str) -> Path:
         if candidate.exists():
             return candidate
     raise FileNotFoundError(f"{corpus_dir}: no page named {doc} ({', '.join(_SUFFIXES)}) for the gold document")
+
+
+def parse_gold_document(corpus_dir: Path, doc: str, unreadable: list[dict]):
+    """The parsed page a gold line names, or None when ingest cannot read it: the page then
+    counts as found nothing (a page lost at ingest), and `unreadable` gets its error."""
+    try:
+        return parse_file(document_file(corpus_dir, doc))
+    except IngestError as exc:
+        unreadable.append({"doc": doc, "error": str(exc)})
+        return None
+

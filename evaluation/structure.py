@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evaluation.gold import document_file, read_jsonl, section_keys_match
-from ingest.pipeline import parse_file
+from evaluation.gold import parse_gold_document, read_jsonl, section_keys_match
 from ontology.textkeys import match_key
 
 
@@ -16,11 +15,11 @@ def eval_structure(gold_path: Path, corpus_dir: Path) -> dict:
     the parent's number, or its title when it has none (null at the top of the plan).
     """
     totals = {"gold": 0, "found": 0, "title": 0, "parent": 0, "extra": 0}
-    per_doc = []
+    per_doc, unreadable = [], []
     for _, entry in read_jsonl(Path(gold_path), ("doc", "sections")):
-        document = parse_file(document_file(Path(corpus_dir), entry["doc"]))
-        parsed = [s for s in document.sections if not s.from_breadcrumb]
-        by_key = {s.key: s for s in document.sections}
+        document = parse_gold_document(Path(corpus_dir), entry["doc"], unreadable)
+        parsed = [s for s in document.sections if not s.from_breadcrumb] if document else []
+        by_key = {s.key: s for s in document.sections} if document else {}
         counts = {"doc": entry["doc"], "gold": 0, "found": 0, "title": 0, "parent": 0}
         used = set()
         for wanted in entry["sections"]:
@@ -45,7 +44,7 @@ def eval_structure(gold_path: Path, corpus_dir: Path) -> dict:
     return {"gold": str(gold_path), "documents": len(per_doc),
             "sections": totals["gold"], "recall": round(totals["found"] / gold, 3),
             "title_accuracy": round(totals["title"] / gold, 3), "parent_accuracy": round(totals["parent"] / gold, 3),
-            "extra_sections": totals["extra"], "per_doc": per_doc}
+            "extra_sections": totals["extra"], "unreadable": unreadable, "per_doc": per_doc}
 
 
 def _is_page_heading(section, document) -> bool:

@@ -68,12 +68,17 @@ _DATELINE = re.compile(
 )
 
 
+# `Version 2 - période 2025-2030`, `Version 1.3 du 12 mai 2024`: the document's version, metadata
+_VERSION_LINE = re.compile(r"^version\s+\d{1,2}(?:\.\d{1,2})?(?:\s*[-–—,:(]\s*.{0,50}|\s+du\s.{0,30})?$", re.IGNORECASE)
+
+
 def is_nav(line: str) -> bool:
-    """A bare navigation word (`Accueil`, `Haut de page`) or a date line (`Publié le 12 mars 2013`)."""
+    """A bare navigation word (`Accueil`, `Haut de page`), a date line (`Publié le 12 mars 2013`)
+    or a version line."""
     if len(line) >= 80:
         return False
     text = normalize_for_matching(line)
-    return text.lower().rstrip(" >»›") in _NAV_WORDS or bool(_DATELINE.match(text))
+    return text.lower().rstrip(" >»›") in _NAV_WORDS or bool(_DATELINE.match(text) or _VERSION_LINE.match(text))
 
 
 def is_nav_heading(line: str) -> bool:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from ingest.model import Document, Mention
 from ontology.namespaces import HPID
+from ontology.territories import NATIONAL_MIN_POPULATION
 from ontology.territories import load_data as load_territories
 from ontology.territories import load_small_towns
 from ontology.territories import territory_iri
@@ -38,6 +39,9 @@ CONFIDENCE = {"vocabulary": 0.95, "pattern": 0.8, "acronym": 0.7, "ner": 0.5}
 INSTRUMENT_HEADS = {
     "consultation", "campagne", "entretien", "visite", "revue", "audit", "enquete", "cartographie", "kit",
     "automate", "numero", "procedure", "permanence", "operation", "staff", "grille", "carnet", "livret",
+    # screening questionnaires (HAS: FINDRISC, AUDIT, repérage) and the mobile units of prevention
+    # and care (`bus santé`, `bus de prévention`, `bus dentaire`)
+    "questionnaire", "bus",
 }
 # Head nouns that say what kind of thing a new name is (candidates from patterns, acronyms, NER).
 HEAD_TYPES = {
@@ -52,7 +56,7 @@ HEAD_TYPES = {
         "appel", "contrat", "convention", "dispositif", "fonds", "outil", "plateforme", "protocole",
         "repertoire", "systeme", "charte", "guichet", "label", "atelier", "demarche", "bilan", "astreinte",
         "forfait", "dotation", "dossier", "referentiel", "nomenclature", "logiciel", "guide", "messagerie",
-        "registre", *INSTRUMENT_HEADS,
+        "registre", "portail", *INSTRUMENT_HEADS,
     },
     "programme": {"plan", "programme", "schema", "loi", "strategie", "pacte", "projet", "code", "decret", "ordonnance"},
     "population": {"personne", "enfant", "adulte", "jeune", "patient", "femme", "population", "malade"},
@@ -79,7 +83,7 @@ SERVICE_HEADS = {"equipe", "unite", "centre", "maison", "reseau", "pole", "cellu
                  "outil", "label", "atelier", "demarche", "bilan", "astreinte",
                  # financial and informational instruments (CASF R314, CSP L1110-4, L1111-14)
                  "forfait", "dotation", "dossier", "referentiel", "nomenclature", "logiciel", "guide",
-                 "messagerie", "repertoire", "etablissement",
+                 "messagerie", "repertoire", "etablissement", "portail",
                  # the registers a plan keeps (registre nominatif des personnes vulnérables, CASF L121-6-1)
                  "registre", *INSTRUMENT_HEADS}
 # `centre ressource régional de psychotrauma`, `équipe ressource`: the noun `ressource` in
@@ -114,7 +118,7 @@ STRATEGY_HEADS = {"strategie", "pacte"}
 COMPLEMENT_NAMED_HEADS = {"programme", "pacte", "schema"}
 PROGRAMME_QUALIFIERS = {
     "national", "regional", "departemental", "interdepartemental", "interregional", "pluriannuel",
-    "territorial", "strategique", "quinquennal", "triennal", "gouvernemental",
+    "territorial", "strategique", "quinquennal", "triennal", "decennal", "gouvernemental",
 }
 # Plans drawn up for one person (CASF L114-1-1, CSP L1411-11-1): tools of the care of that person.
 PERSONAL_PLAN_WORDS = {"personnalise", "individualise", "individuel"}
@@ -212,7 +216,8 @@ def _tokens(text: str, tags: dict[int, tuple[str, str, str]] | None = None) -> l
         if tag is not None and len(tag[0].rstrip("'")) == len(word):
             pos = tag[1]
             folded_lemma = fold(tag[2])
-            if _WORD.fullmatch(folded_lemma):
+            # not a lemma that only drops the final `e`: `commune` is not `commun`, `médecine` not `médecin`
+            if _WORD.fullmatch(folded_lemma) and crude_stem(folded_lemma) + "e" != stem:
                 lemma = crude_stem(folded_lemma)
                 keys.add(lemma)
         if _is_acronym_form(word):
@@ -472,6 +477,13 @@ def _territory_regions() -> dict[str, str]:
     return regions
 
 
+@functools.lru_cache(maxsize=1)
+def _small_vocabulary_communes() -> frozenset[str]:
+    """The communes of the vocabulary below NATIONAL_MIN_POPULATION (PACA's, shipped whole)."""
+    return frozenset(str(territory_iri("commune", c["code"])) for c in load_territories()["communes"]
+                     if c.get("population", NATIONAL_MIN_POPULATION) < NATIONAL_MIN_POPULATION)
+
+
 _YEAR = re.compile(r"(?:19|20)\d\d")
 _YEARS = re.compile(r"[ \t]*(?:\d{4}(?:[ \t]*[-–/][ \t]*\d{4})?)\b")
 
@@ -532,8 +544,11 @@ def _name_end(tokens: list[_Token], i: int, limit: int = 14, appositions: bool =
             j += 1
             continue
         pos = _pos(token)
-        if token.folded in NAME_STOPS or pos in {"VERB", "AUX", "ADV", "PRON", "SCONJ"}:
-            break
+        if token.folded in NAME_STOPS or pos in {"VERB", "AUX", "ADV", "PRON", "SCONJ"} or token.folded in _NUMBER_WORDS:
+            break  # `guichet … | deux demi-journées`, `bilan des | cinq premières années`: how many, when
+        if (token.folded.endswith("ant") and j + 1 < len(tokens) and _gap(tokens, j + 1) == " "
+                and _pos(tokens[j + 1]) in {"NOUN", "DET", "PROPN"}):
+            break  # `protocoles … | associant médecins`: a present participle with its object
         if j > i + 1 and j + 1 < len(tokens) and tokens[j + 1].folded in _AGENT_WORDS and token.pos == "VERB":
             break  # `plateforme … portée par`, `contrat … signé entre`: a verb, whatever its ending
         if token.folded == "et":
@@ -568,6 +583,8 @@ def _name_end(tokens: list[_Token], i: int, limit: int = 14, appositions: bool =
 
 
 _AGENT_WORDS = {"par", "avec", "entre", "aupres"}
+_NUMBER_WORDS = {"deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf", "dix", "onze", "douze", "quinze",
+                 "vingt", "trente", "quarante", "cinquante", "cent", "mille"}
 _DEFINITE = {"le", "la", "les", "l"}
 _PLACE_CONNECTORS = {"a", "au", "aux", "en"}
 _OF = {"de", "d", "du", "des"}  # the connector that opens a complement or a place
@@ -752,6 +769,7 @@ def _programme_span(text: str, tokens: list[_Token], i: int, head: str) -> _Span
         or (head == "loi" and nxt.folded in {"du", "n", "no"})
         or (head in COMPLEMENT_NAMED_HEADS and _noun_complement(tokens, i + 1))
         or (head == "plan" and _qualified_action_plan(tokens, i + 1))
+        or _territorial_qualifier(tokens, i + 1)
     )
     if not named:
         return None
@@ -761,6 +779,18 @@ def _programme_span(text: str, tokens: list[_Token], i: int, head: str) -> _Span
     # a plan made for one person (`plan personnalisé de prévention`) is a care tool, not a policy
     kind = "tool" if crude_stem(nxt.folded) in PERSONAL_PLAN_WORDS else "programme"
     return _Span(tokens[i].start, _programme_end(text, tokens, i, last), kind, "", "", "pattern")
+
+
+# the adjective of a place's people (`programme réunionnais de nutrition`, `plan francilien pour
+# l'autonomie`): a region's or a town's own programme, as `régional` would say it
+_TERRITORIAL_ADJECTIVE = re.compile(r"\w{3,}(?:ais|ois|ien|ain)(?:e|ne)?s?")
+
+
+def _territorial_qualifier(tokens: list[_Token], j: int) -> bool:
+    """Token j is such an adjective and a complement follows it: `réunionnais de nutrition`."""
+    return (j + 1 < len(tokens) and tokens[j].pos in {"ADJ", "NOUN"}  # spaCy often takes it for a noun
+            and _TERRITORIAL_ADJECTIVE.fullmatch(tokens[j].folded) is not None
+            and tokens[j + 1].folded in {"de", "d", "pour", "contre"})
 
 
 def _programme_end(text: str, tokens: list[_Token], first: int, last: int) -> int:
@@ -1237,8 +1267,9 @@ def _unlisted_place_spans(entities, text: str, tokens: list[_Token], others: lis
             continue
         surface = text[start:end]
         iri = _small_town_iri(surface, region)
+        # `La Santé …` opening a sentence is no place; `: le Livradois-Forez` is one
         if iri is None and not (i > 0 and tokens[i - 1].folded in _PLACE_ARTICLES and _gap(tokens, i).strip(" '") == ""
-                                and not _opens_sentence(tokens, i - 1)):
+                                and not (tokens[i - 1].text[:1].isupper() and _opens_sentence(tokens, i - 1))):
             continue
         if iri is None and _demonym(tokens, i):
             continue
@@ -1378,6 +1409,38 @@ def _not_this_town(span: _Span, text: str, matcher: _Matcher) -> bool:
             or re.search(r"-" + _NAME_LINK + r"-$", text[max(0, span.start - 6):span.start]) is not None)
 
 
+def _far_small_town(span: _Span, region: str | None) -> bool:
+    """A small commune is named by the plans of its own région: `Saint-Jacques`, a quartier of
+    Clermont-Ferrand, is not the village of the Alpes-de-Haute-Provence."""
+    return (region is not None and span.concept in _small_vocabulary_communes()
+            and _territory_regions().get(span.concept) != region)
+
+
+# one more hyphenated part of a place name: `-Galante`, `-sur-Mer`, `-d'Auvergne`
+_HYPHEN_NAME = r"(?:-(?:" + _NAME_LINK + r"-)?(?:[dl]')?[A-ZÀ-Ý][\w']*)"
+
+
+def _glued_name(span: _Span, text: str, matcher: _Matcher, place_bounds: set[int]) -> _Span | None:
+    """`Marie` in `Marie-Galante`, `Bras` in `Bras-Fusil`, `Saintes` in `Les Saintes`: a commune
+    joined by a hyphen to a capitalised word that is no place, or after a capitalised article
+    within a sentence, is part of another name, a territory candidate of its own. In a series of
+    places (`Guingamp-Lannion`) each neighbour is a place and each keeps its reading."""
+    if matcher.concepts[span.concept].kind != "Commune":
+        return None
+    start, end = span.start, span.end
+    if re.match(r"-[A-ZÀ-Ý]", text[end:end + 2]) and end + 1 not in place_bounds:
+        end += re.match(_HYPHEN_NAME + "+", text[end:]).end()
+    before = re.search(r"\b[A-ZÀ-Ý][\w']*" + _HYPHEN_NAME + "*-(?:" + _NAME_LINK + "-)?$", text[max(0, start - 40):start])
+    if before and start - 1 not in place_bounds:
+        start -= len(before.group(0))
+    article = re.search(r"(?<=[\w,;)] )(?:Les|La|Le|L')\s?$", text[max(0, start - 6):start])
+    if article and not fold(matcher.concepts[span.concept].labels[0]).startswith(fold(article.group(0).strip())):
+        start -= len(article.group(0))
+    if (start, end) == (span.start, span.end):
+        return None
+    return _candidate(_Span(start, end, "territory", "", "", "pattern"), text[start:end])
+
+
 def _cardinal_part(span: _Span, text: str) -> bool:
     """`Nord` in `Nord-Isère`, `Sud-Gironde`: a part of the next place, not the département Nord."""
     return (span.type == "territory" and fold(text[span.start:span.end]) in _CARDINAL_POINTS
@@ -1416,9 +1479,12 @@ def extract_mentions(doc: Document) -> list[Mention]:
     matcher = _matcher()
     spans = _vocabulary_spans(normalised, tokens, matcher, doc.region_code)
     places = [(start, end) for start, end, label in entities if label == "LOC"]
+    place_bounds = {bound for span in spans if span.type == "territory" for bound in (span.start, span.end)}
+    spans = [_glued_name(span, normalised, matcher, place_bounds) or span for span in spans]
     spans = [span for span in spans
-             if not _doubtful_place(span, normalised, matcher, places) and not _cardinal_part(span, normalised)
-             and not _not_this_town(span, normalised, matcher)]
+             if span.candidate or not (_doubtful_place(span, normalised, matcher, places)
+                                       or _cardinal_part(span, normalised) or _not_this_town(span, normalised, matcher)
+                                       or _far_small_town(span, doc.region_code))]
     spans += _pattern_spans(normalised, tokens, matcher, spans)
     spans += _acronym_spans(normalised, tokens, matcher)
     spans += _acronym_list_spans(normalised, [span for span in spans if span.method == "vocabulary"])

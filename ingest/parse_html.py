@@ -66,12 +66,15 @@ def html_lines(html: str) -> tuple[list[Line], str | None, str | None]:
     title_element = root.find(".//title")
     title = _squash(title_element.text_content()) if title_element is not None else None
     title = title.split(" | ")[0].strip() if title else None  # drop the `| Site name` suffix
+    if title and re.fullmatch(r"[\w.-]*_[\w.-]*", title):
+        title = None  # `PRPIA_HDF_2024-2028_version_adoptee`: a converted file's name, no title
     site = None
     for element in root.iter():
         if isinstance(element.tag, str) and (element.tag == "footer" or "footer" in _marks(element).lower()):
             for text in element.itertext():
                 site = site or clean.copyright_holder(text.strip())
 
+    _join_positioned_lines(root)
     for br in root.iter("br"):  # marks line breaks: text_content() would glue the words
         br.tail = _BR + (br.tail or "")
     crumbs = _breadcrumb(root)
@@ -107,6 +110,63 @@ def html_lines(html: str) -> tuple[list[Line], str | None, str | None]:
     _emit(main if main is not None else root, lines)
     _levels_from_sizes(lines)
     return lines, title, site
+
+
+_TOP = re.compile(r"position\s*:\s*absolute.*?\btop\s*:\s*(\d+(?:\.\d+)?)px", re.IGNORECASE | re.DOTALL)
+_CLASS_SIZE = re.compile(r"\.([\w-]+)\s*\{[^}]*?font-size\s*:\s*(\d+(?:\.\d+)?)px", re.IGNORECASE)
+LINE_SPACING = 1.6  # a line of the same paragraph starts within 1.6 font sizes of the previous one
+
+
+def _join_positioned_lines(root) -> None:
+    """A PDF converted by pdftohtml sets each printed line as its own `<p>` at an absolute `top`:
+    consecutive lines of one class, no further apart than a line's spacing, are one paragraph
+    (or one heading wrapped on two lines) again. A word cut at the line end (`Pas-` / `de-Calais`)
+    is joined without a space. Each line states its class's font size, which levels the bold ones."""
+    sizes = {name: float(size) for style in root.iter("style") for name, size in _CLASS_SIZE.findall(style.text or "")}
+    if not sizes:
+        return
+    for parent in {p.getparent() for p in root.iter("p") if _TOP.search(p.get("style", ""))}:
+        previous = previous_top = None
+        for element in list(parent):
+            if not isinstance(element.tag, str) or element.tag.lower() != "p":
+                continue
+            top = _TOP.search(element.get("style", ""))
+            size = sizes.get(element.get("class", ""))
+            if top is None or size is None:
+                previous = None
+                continue
+            top = float(top.group(1))
+            # the class's size stated on the line, as word processors write it (`_bold_size`)
+            element.set("style", f"{element.get('style', '')};font-size:{size:g}px")
+            if (previous is not None and previous.get("class") == element.get("class")
+                    and 0 < top - previous_top <= LINE_SPACING * size):
+                _append_line(previous, element)
+            else:
+                previous = element
+            previous_top = top
+
+
+def _append_line(previous, line) -> None:
+    """Move the content of `line` to the end of `previous`, into its one inline child when both
+    are wrapped alike (`<p><b>…</b></p>` twice: one bold heading)."""
+    glue = "" if re.search(r"\w-$", previous.text_content().rstrip()) else " "
+    ours, theirs = _only_child(previous), _only_child(line)
+    target, source = (ours, theirs) if ours is not None and theirs is not None and ours.tag == theirs.tag else (previous, line)
+    last = target[-1] if len(target) else None
+    if last is not None:
+        last.tail = (last.tail or "") + glue + (source.text or "")
+    else:
+        target.text = (target.text or "") + glue + (source.text or "")
+    for child in list(source):
+        target.append(child)
+    line.getparent().remove(line)
+
+
+def _only_child(element):
+    children = [c for c in element if isinstance(c.tag, str)]
+    if len(children) == 1 and not (element.text or "").strip() and not (children[0].tail or "").strip():
+        return children[0]
+    return None
 
 
 def _inside_content(element) -> bool:
@@ -166,6 +226,13 @@ def _emit(element, lines: list[Line]) -> None:
     if tag == "details":
         _emit_details(element, lines)
         return
+    if tag == "dt" and _heads_its_definition(element):
+        level = min(6, 1 + sum(1 for a in element.iterancestors() if isinstance(a.tag, str) and a.tag.lower() == "dl"))
+        _add(lines, element.text_content(), "heading", level, outline=True)
+        return
+    if tag == "dd" and _has_block(element):  # the text a `<dt>` heads, maybe with its own `<dl>`
+        _emit_children(element, lines)
+        return
     if tag in _PARAGRAPHS or (tag == "div" and _CLASS_HEADING.search(element.get("class", ""))):
         text = element.text_content()
         # The terms of a definition list (`<dt>Objet</dt>`), even in bold, label values, not sections.
@@ -217,6 +284,18 @@ def _emit_details(element, lines: list[Line]) -> None:
     _add(lines, text, "heading", level, outline=True)
     summary.drop_tree()  # its tail text, if any, stays in the details
     _emit_children(element, lines)
+
+
+def _heads_its_definition(dt) -> bool:
+    """A `<dt>` whose `<dd>` holds paragraphs or lists of its own (`<dd><p>…</p><p>…</p></dd>`)
+    heads that text: a definition list used as the page's outline. A `<dd>` of plain text is the
+    value of a field (`<dt>Pilote</dt><dd>ARS</dd>`)."""
+    dd = dt.getnext()
+    while dd is not None and not (isinstance(dd.tag, str)):
+        dd = dd.getnext()
+    if dd is None or dd.tag.lower() != "dd" or not heading_like(_squash(dt.text_content()), 18):
+        return False
+    return any(isinstance(c.tag, str) and c.tag.lower() in ("p", "dl", "ul", "ol", "div", "table") for c in dd)
 
 
 def _has_block(element) -> bool:
@@ -272,6 +351,9 @@ def _bold_size(element) -> float | None:
     return round(float(last.group(1)) * (0.75 if last.group(2).lower() == "px" else 1), 1)
 
 
+TITLE_SIZE_RATIO = 1.3
+
+
 def _levels_from_sizes(lines: list[Line]) -> None:
     """With two sizes or more of bold paragraphs on the page, each size is a level (the largest
     highest), stated as if by markup, below any <h1>-<h6>: an unnumbered `Pilotage et calendrier`
@@ -279,25 +361,72 @@ def _levels_from_sizes(lines: list[Line]) -> None:
     sizes = sorted({line.size for line in lines if line.size}, reverse=True)
     if len(sizes) < 2:
         return
-    for line in lines:
-        if line.size:
-            line.level, line.outline = max(1, 7 - len(sizes) + sizes.index(line.size)), True
+    sized = [line for line in lines if line.size]
+    # the largest size on the first bold line only, well above the next: the page's title, an <h1>
+    title = sized[0].size == sizes[0] and sizes[0] >= TITLE_SIZE_RATIO * sizes[1] \
+        and not any(line.size == sizes[0] for line in sized[1:])
+    for line in sized:
+        line.level, line.outline = max(1, 7 - len(sizes) + sizes.index(line.size)), True
+    if title:
+        sized[0].level = 1
 
 
 def _emit_children(element, lines: list[Line]) -> None:
     buffer: list[str] = [element.text or ""]
+    _emit_inline(element, lines, buffer)
+    _add(lines, "".join(buffer), "para")
+
+
+def _emit_inline(element, lines: list[Line], buffer: list[str]) -> None:
+    """The children of `element` into `buffer` (text of the current paragraph) and `lines`:
+    blocks and bold lines break the paragraph; a `<font>`/`<span>` holding `<br>`s is read
+    through, as the pages laid out with them have their headings inside."""
     for child in element:
         if not isinstance(child.tag, str):
             buffer.append(child.tail or "")
             continue
-        if child.tag.lower() in _BLOCKS:
+        tag = child.tag.lower()
+        if tag in _BLOCKS:
             _add(lines, "".join(buffer), "para")
-            buffer = []
+            buffer[:] = []
             _emit(child, lines)
+        elif (level := _bold_line_level(child, "".join(buffer), lines)) is not None:
+            _add(lines, "".join(buffer), "para")
+            buffer[:] = []
+            _add(lines, child.text_content(), "heading", level, outline=True)
+        elif tag in ("font", "span") and child.find(".//br") is not None:
+            buffer.append(child.text or "")
+            _emit_inline(child, lines, buffer)
         else:
             buffer.append(child.text_content())
         buffer.append(child.tail or "")
-    _add(lines, "".join(buffer), "para")
+
+
+def _bold_line_level(child, before: str, lines: list[Line]) -> int | None:
+    """The level of a bold line between `<br>`s (`…<br><b>1°) Dépister</b><br>`), the headings of
+    pages laid out with `<font>` and `<br>` and no paragraphs: a larger font first (the page's
+    title when no heading came before), then bold, then bold italic. None for anything else."""
+    nxt = child.getnext()
+    if (before.rsplit(_BR, 1)[-1].strip() or (child.tail or "").strip()
+            or not (nxt is None or (isinstance(nxt.tag, str) and nxt.tag.lower() in _BLOCKS | {"br"}))):
+        return None
+    chain = [child] if child.tag.lower() in ("b", "strong") and not _inline_children(child) else _bold_chain(child)
+    text = child.text_content()
+    if not chain or _BR in text or not heading_like(_squash(text), 18) or lookalikes.is_run_in_field(_squash(text)):
+        return None
+    tags = {e.tag.lower() for e in chain[-1].iter() if isinstance(e.tag, str)} | {e.tag.lower() for e in chain}
+    if any(e.tag.lower() == "font" and e.get("size", "").strip("+").isdigit() and int(e.get("size").strip("+")) >= 4
+           for e in chain):
+        return 4 if any(line.hint == "heading" for line in lines) else 1
+    return 6 if tags & {"i", "em"} else 5
+
+
+def _inline_children(element) -> list:
+    """The child elements that carry text of their own (not `<i>` wrapping all of it)."""
+    children = [c for c in element if isinstance(c.tag, str)]
+    if len(children) == 1 and not (element.text or "").strip() and not (children[0].tail or "").strip():
+        return []
+    return children
 
 
 def _text_outside_lists(element) -> str:

@@ -118,6 +118,7 @@ def parse_lines(lines: list[Line], title_hint: str | None = None) -> Page:
     kinds: list[str | None] = [None if text else "blank" for text in stripped]
     meta: dict = {"breadcrumb": [], "title": title_hint, "keywords": [], "source": None, "figures": []}
     site = _drop_boilerplate(lines, stripped, kinds)
+    _drop_table_of_contents(stripped, kinds)
     title_index, repeated_title = _read_header(lines, stripped, kinds, meta)
     _read_body(lines, stripped, kinds, repeated_title, meta)
     _drop_orphan_headings(lines, stripped, kinds, title_index)
@@ -216,6 +217,34 @@ def _drop_boilerplate(lines, stripped, kinds) -> str | None:
     return site
 
 
+_TOC_LABEL = re.compile(r"^(?:sommaire|table des mati[èe]res|au sommaire|plan du document|contents)\s*:?$", re.IGNORECASE)
+_PAGE_NUMBER = re.compile(r"(?:\s*\.{2,}\s*|\s*…+\s*|\s+)\d{1,3}$")  # `Préambule ........ 3`
+
+
+def _drop_table_of_contents(stripped, kinds) -> None:
+    """A `Sommaire` and the entries under it that the page prints again further down (its
+    headings): a table of contents, not sections. Entries that never come again stay text."""
+    for i, s in enumerate(stripped):
+        if kinds[i] is not None or not _TOC_LABEL.match(s):
+            continue
+        keys = [_toc_key(line) for line in stripped]
+        j = i + 1
+        while j < len(stripped) and not stripped[j]:
+            j += 1
+        entries = []
+        while j < len(stripped) and stripped[j] and keys[j] in keys[j + 1:]:
+            entries.append(j)
+            j += 1
+        if len(entries) >= 2 and not any(keys[j:].count(keys[e]) == 0 for e in entries):
+            for index in [i, *entries]:
+                kinds[index] = "drop"
+        return
+
+
+def _toc_key(line: str) -> str:
+    return match_key(_PAGE_NUMBER.sub("", line)) if line else ""
+
+
 def _links_block(lines, stripped, i) -> int | None:
     """Where the block under the link-list heading `i` ends (the next heading), when it holds only
     short lines (links, file names); None when it holds text, which then stays."""
@@ -272,7 +301,8 @@ def _read_header(lines, stripped, kinds, meta) -> tuple[int | None, int | None]:
         # sections are the plan's, and their passages say so
         kinds[todo[pos]] = "header"
         pos += 1
-        while pos < len(todo) and todo[pos] == todo[pos - 1] + 1 and lookalikes.is_issuer_service(stripped[todo[pos]]):
+        while pos < len(todo) and todo[pos] == todo[pos - 1] + 1 and (  # and the co-signers' lines
+                lookalikes.is_issuer_service(stripped[todo[pos]]) or lookalikes.is_issuer(stripped[todo[pos]])):
             kinds[todo[pos]] = "header"
             pos += 1
     if pos < len(todo):
@@ -436,7 +466,12 @@ def _lookalike(i: int, s: str, stripped: list[str]) -> bool:
 def _is_heading(numbered: Heading, s: str, i, stripped, kinds, next_blank) -> bool:
     """Whether a numbered line of a text page is a heading rather than a numbered list item."""
     if numbered.style == "label":
-        return len(numbered.title.split()) <= 40
+        # a long one still heads when the next line is a labelled heading of a lower level
+        # (`Mission socle n°1 - <the mission's whole wording> :`, then `Fiche-action 1.1 - …`)
+        following = next((stripped[j] for j in range(i + 1, len(stripped)) if stripped[j]), "")
+        below = parse_numbered(following)
+        return len(numbered.title.split()) <= 40 or (below is not None and below.style == "label"
+                                                    and below.rank > numbered.rank)
     if numbered.style == "arabic" and numbered.depth > 1:
         return heading_like(numbered.title, 30)
     if not heading_like(numbered.title, 25 if numbered.style == "arabic" else 18):

@@ -2,8 +2,10 @@
 
 Encodings tried, in order: a BOM (UTF-8, UTF-16), strict UTF-8, ISO-8859-15 when its `œ`
 shows between letters and no byte of Windows-1252's own range does, then Windows-1252 (a
-superset of the printable Latin-1 range, the usual encoding of French pages saved on Windows).
-A file that is none of them is refused rather than decoded into mojibake.
+superset of the printable Latin-1 range, the usual encoding of French pages saved on Windows)
+when it reads as French, else Mac Roman (pages saved on a Mac, which no header declares) when
+that reads as French, else Windows-1252 still. A file that is none of them is refused rather than
+decoded into mojibake.
 """
 from __future__ import annotations
 
@@ -89,11 +91,37 @@ def _decode(data: bytes, path: str | Path) -> tuple[str, str]:
         # and none of Windows-1252's own bytes 0x80-0x9F (`’`, `–`, `€`) occur.
         return data.decode("iso-8859-15"), "iso-8859-15"
     try:
-        return data.decode("cp1252"), "cp1252"
+        windows = data.decode("cp1252")
     except UnicodeDecodeError as error:
-        raise IngestError(
-            path, f"neither UTF-8 nor Windows-1252 text (undecodable byte 0x{data[error.start]:02x} at {error.start})"
-        ) from None
+        windows, undecodable = None, error.start
+    if windows is not None and _reads_as_french(windows):
+        return windows, "cp1252"
+    mac = data.decode("mac_roman")  # every byte is defined: only the French test can refuse it
+    if _reads_as_french(mac):
+        return mac, "mac_roman"
+    if windows is not None:
+        return windows, "cp1252"
+    raise IngestError(path, f"neither UTF-8, Windows-1252 nor Mac Roman text "
+                            f"(undecodable byte 0x{data[undecodable]:02x} at {undecodable})")
+
+
+_FRENCH_LOWER = set("àâäçéèêëîïôöùûüÿœæ")
+_FRENCH_UPPER = set("ÀÂÄÇÉÈÊËÎÏÔÖÙÛÜŸŒÆ")
+_MARKS = set("’‘“”«»‹›‚„–—…•·°€£§©®™²³½¼¾×\u00a0\u202f")
+
+
+def _reads_as_french(text: str) -> bool:
+    """Every non-ASCII character is one French text has: an accented lower-case letter, an
+    accented capital that starts a word or sits in a word of capitals (`École`, `RÉGION`, not
+    `SchÈma`), or typographic punctuation. Mojibake of the wrong 8-bit code page fails."""
+    for match in re.finditer(r"[^\x00-\x7f]", text):
+        char, before = match.group(), text[match.start() - 1:match.start()]
+        if char in _FRENCH_LOWER or char in _MARKS:
+            continue
+        if char in _FRENCH_UPPER and not before.islower():
+            continue
+        return False
+    return True
 
 
 def read_text(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[str, str]:

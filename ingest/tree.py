@@ -40,8 +40,11 @@ LABELS = {
     "fiche": ("action", 50),
     # `Thème 1` holds `Enjeu 1.1` (territorial mental-health projects group their priorities by theme)
     "thème": ("axis", 20), "theme": ("axis", 20),
-    # `Article 4` divides a contract or a legal text (CPOM, convention) below its titres and chapitres
-    "article": ("article", 58),
+    # `Article 4` divides a contract or a legal text (CPOM, convention) below its titres and chapitres;
+    # its annexes (`Annexe 1`) come after the articles and hold the objective sheets
+    "article": ("article", 58), "annexe": ("part", 10),
+    # a CPTS's `Mission socle n°1` (accord conventionnel interprofessionnel 2019) holds its fiches-action
+    "mission": ("axis", 20),
 }
 # "Objectif stratégique 1" holds "Objectif opérationnel 1.1": the qualifier moves the rank.
 QUALIFIER_SHIFT = {
@@ -54,13 +57,20 @@ CAPITALS_LIFT = 0.5  # an unnumbered heading in capitals holds the unnumbered on
 
 _LABELLED = re.compile(
     r"^(?P<label>(?i:sous-objectif|objectif|orientation|axe|sous-action|action|mesure|priorit[ée]|partie|titre"
-    r"|chapitre|fiche[- ]action|fiche|enjeu|volet|chantier|article|ambition|d[ée]fi|levier|th[èe]me))"
+    r"|chapitre|fiche[- ]action|fiche|enjeu|volet|chantier|article|ambition|d[ée]fi|levier|th[èe]me"
+    r"|annexe|mission))"
     r"(?:\s+(?P<qualifier>(?i:strat[ée]gique|op[ée]rationnel(?:le)?|g[ée]n[ée]ral(?:e)?|sp[ée]cifique"
-    r"|prioritaire|r[ée]gional(?:e)?)))?"
+    r"|prioritaire|r[ée]gional(?:e)?|socle)))?"
     r"(?:\s+|(?=\d))(?:(?i:n°|no\.?)\s*)?"  # `ORIENTATIONS` is a word, not `Orientation S`
-    r"(?P<num>(?:\d{1,3}|[IVXLC]+|[A-Z]\d{0,2})(?:\.\d{1,3})*)\b\.?"  # `2.1`, `II`, `A`, `A.1`, `A1`
+    # `2.1`, `II`, `A`, `A.1`, `A1`, and the ordinal of a first article (`Article 1er`)
+    r"(?P<num>(?:\d{1,3}(?:er\b)?|[IVXLC]+|[A-Z]\d{0,2})(?:\.\d{1,3})*)\b\.?"
     r"(?:\s*[:.\-–—)]\s*|\s+|$)(?P<title>.*)$"
 )
+# `§ 1 –`: a numbered paragraph of a programme or a legal text, printed as `§ 1`.
+_SECTION_SIGN = re.compile(r"^§\s*(?P<num>\d{1,3}(?:\.\d{1,3})*)\.?\s*(?:[)\-–—:.]\s*|\s+)(?P<title>\S.*)$")
+SECTION_SIGN_RANK = 60  # below an `Article`, which such paragraphs divide
+# `1°)`, `2° -`: the ordinal numbers of legal and older administrative texts.
+_ORDINAL = re.compile(r"^(?P<num>\d{1,2})°\s*(?:[)\-–—:.]\s*|\s+)(?P<title>\S.*)$")
 # `/` numbers too (`A/`, `1/`), when a space follows: `1/2 des places` is a fraction.
 _ARABIC = re.compile(r"^(?P<num>\d{1,2}(?:\.\d{1,3})*)(?P<dot>\.?)(?:\s*[)\-–—:]\s*|\s*/\s+|\s+)(?P<title>\S.*)$")
 _ROMAN = re.compile(r"^(?P<num>[IVXLC]{1,7})\s*(?:[.)\-–—:]\s*|/\s+|\s+[-–—:]\s+)(?P<title>\S.*)$")
@@ -112,11 +122,21 @@ def parse_numbered(text: str) -> Heading | None:
         qualifier = (match.group("qualifier") or "").lower()
         printed = " ".join(part for part in (label[0].upper() + label[1:], qualifier, num) if part)
         rank += QUALIFIER_SHIFT.get(qualifier, 0) + num.count(".")
-        return Heading(printed, match.group("title").strip() or printed, "label", rank, kind, path=num)
+        title = match.group("title").strip().removesuffix(" :").strip()  # `Mission socle n°1 - … :`
+        return Heading(printed, title or printed, "label", rank, kind, path=num)
     match = _ARABIC.match(text)
     if match:
         num = match.group("num")
         return Heading(num, match.group("title").strip(), "arabic", ARABIC_RANK + num.count(".") + 1, path=num)
+    match = _SECTION_SIGN.match(text)
+    if match:
+        num = match.group("num")
+        return Heading(f"§ {num}", match.group("title").strip(), "label", SECTION_SIGN_RANK + num.count("."),
+                       "article", path=num)
+    match = _ORDINAL.match(text)
+    if match:
+        num = match.group("num")
+        return Heading(f"{num}°", match.group("title").strip(), "arabic", ARABIC_RANK + 1, path=num)
     match = _COMPOUND.match(text)
     if match and (len(match.group("head")) == 1 or _VALID_ROMAN.match(match.group("head"))):
         num, head = match.group("num"), match.group("head")

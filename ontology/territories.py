@@ -178,11 +178,15 @@ def extract(package_dir: Path, out_dir: Path = DATA_DIR) -> dict[str, int]:
         {k: r[k] for k in ("code", "nom", "typeLiaison", "zone", "chefLieu")}
         for r in _read(source / "regions.json") if r["zone"] == "com"
     ]
-    fields = ("code", "nom", "typeLiaison", "departement", "region")
+    # the population tells a town that plans name across France from a commune only the plans
+    # of its own région name (ingest.mentions reads a PACA commune of fewer than
+    # NATIONAL_MIN_POPULATION only on a page of PACA)
+    fields = ("code", "nom", "typeLiaison", "departement", "region", "population")
     current = [c for c in _read(source / "communes.json") if c["type"] == "commune-actuelle"]
-    communes = [{k: c[k] for k in fields} for c in current if c.get("region") == REGION_CODE]
+    communes = [{k: c[k] for k in fields if k in c} for c in current if c.get("region") == REGION_CODE]
     elsewhere = [c for c in current if c.get("region") != REGION_CODE and c.get("zone") in ZONES]
-    towns = [{k: c[k] for k in fields} for c in elsewhere if (c.get("population") or 0) >= NATIONAL_MIN_POPULATION]
+    towns = [{k: c[k] for k in fields if k in c} for c in elsewhere
+             if (c.get("population") or 0) >= NATIONAL_MIN_POPULATION]
     small = [{k: c[k] for k in ("code", "nom", "departement", "region")} for c in elsewhere
              if (c.get("population") or 0) < NATIONAL_MIN_POPULATION]
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -21,6 +21,10 @@ def summary(prefix: str, split: str) -> list[str]:
     lines = [f"## {split}",
              f"structure: {structure['sections']} sections, recall {structure['recall']}, "
              f"parent accuracy {structure['parent_accuracy']}, extra {structure['extra_sections']}"]
+    if structure.get("unreadable"):
+        lines.append(f"unreadable at ingest: {len(structure['unreadable'])} page(s), every section and mention missed")
+    if split == "tuned":  # where the tuned part's structure is lost, page by page (counts only)
+        lines += [f"  {d['doc']}: found {d['found']}/{d['gold']}, parent {d['parent']}" for d in structure["per_doc"]]
     by_type = " ".join(f"{kind} {counts['recall']}" for kind, counts in entities["by_type"].items())
     lines.append(f"entities: overall {entities['overall']['recall']} ({entities['overall']['found']}/"
                  f"{entities['overall']['gold']}); {by_type}; extracted {entities['extracted']}")

@@ -37,10 +37,11 @@ def test_binary_file_with_nul_bytes(tmp_path):
     assert "binary file" in _error(path)
 
 
-def test_file_neither_utf8_nor_cp1252(tmp_path):
+def test_file_neither_utf8_nor_cp1252_nor_mac_roman(tmp_path):
     path = tmp_path / "odd.txt"
-    path.write_bytes(b"Sch\xe9ma \x81\x8d\x9d r\xe9gional")  # bytes undefined in Windows-1252
-    assert "neither UTF-8 nor Windows-1252" in _error(path)
+    # bytes undefined in Windows-1252, and Mac Roman would read `SchÈma Åçù rÈgional`
+    path.write_bytes(b"Sch\xe9ma \x81\x8d\x9d r\xe9gional")
+    assert "neither UTF-8, Windows-1252 nor Mac Roman" in _error(path)
 
 
 def test_control_characters_mean_binary(tmp_path):
@@ -145,3 +146,17 @@ def test_iso_8859_15_ligature_is_read_as_such():
     text, encoding = decode("Schœlcher : mise en œuvre, l'été\n".encode("iso-8859-15"))
     assert (text, encoding) == ("Schœlcher : mise en œuvre, l'été\n", "iso-8859-15")
     assert decode("L’œuvre – été\n".encode("cp1252")) == ("L’œuvre – été\n", "cp1252")
+
+
+def test_mac_roman_page_is_read_as_such():
+    # è ç ê are bytes Windows-1252 leaves undefined; é alone would read as `Ž` there
+    page = "Première partie — Santé des femmes\n\nL’accès à l’IVG, la contraception et l’œuvre des sages-femmes.\n"
+    assert decode(page.encode("mac_roman")) == (page, "mac_roman")
+    assert decode("Schéma régional\n".encode("mac_roman")) == ("Schéma régional\n", "mac_roman")
+
+
+def test_windows_1252_stays_first_when_both_read_as_french():
+    page = "ÉTAT DES LIEUX – l’accès aux soins, 20 %\n"
+    assert decode(page.encode("cp1252")) == (page, "cp1252")
+    # a cp1252 page with a sign French text rarely has is still read as cp1252, not refused
+    assert decode("Schéma ¤ régional\n".encode("cp1252")) == ("Schéma ¤ régional\n", "cp1252")

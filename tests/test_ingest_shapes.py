@@ -280,3 +280,96 @@ def test_font_sizes_of_bold_paragraphs_give_their_levels_under_a_letterhead_para
     tree = _tree("sizes.html", html)
     assert tree["Mesure A1"] == "Orientation A" and tree["Mesure B1"] == "Orientation B"
     assert tree["Pilotage et calendrier"] == tree["Orientation B"]  # siblings, both under the title
+
+
+# --- issue 13, fifth pass: contracts, tables of contents, `<br>` layouts, definition-list outlines ---
+
+
+def test_a_contract_of_articles_then_an_annex_of_objectives():
+    text = (f"AGENCE RÉGIONALE DE SANTÉ DE NORMANDIE\nCONSEIL DÉPARTEMENTAL DE L'ORNE\n\n"
+            f"CONTRAT PLURIANNUEL D'OBJECTIFS ET DE MOYENS 2026-2030\n\nPréambule\n\n{BODY}\n\n"
+            f"Article 1er - Objet\n\n{BODY}\n\nArticle 2 - Durée\n\n{BODY}\n\n"
+            f"Annexe 1 - Fiches objectifs\n\nObjectif n°1 : Réduire les délais\n\n{BODY}\n\n"
+            f"Objectif n°2 : Ouvrir une antenne\n\n{BODY}\n")
+    doc = document_from_text("cpom.txt", text)
+    assert doc.title == "CONTRAT PLURIANNUEL D'OBJECTIFS ET DE MOYENS 2026-2030"  # both letterhead lines are header
+    tree = _tree("cpom.txt", text)
+    assert set(tree) == {"Préambule", "Article 1er", "Article 2", "Annexe 1", "Objectif 1", "Objectif 2"}
+    assert tree["Objectif 1"] == tree["Objectif 2"] == "Annexe 1"
+    assert tree["Annexe 1"] == tree["Article 2"] == tree["Article 1er"]  # siblings under the page
+
+
+def test_a_table_of_contents_repeating_the_headings_is_not_sections():
+    entries = ["Introduction", "Mission socle n°1 - Faciliter l'accès au médecin traitant :",
+               "    Fiche-action 1.1 - Recenser les patients", "Pilotage"]
+    text = (f"PROJET DE SANTÉ DE LA CPTS DU BOCAGE\n\nVersion 3 - période 2026-2031\n\nSOMMAIRE\n\n"
+            + "\n".join(entries) + f"\n\n\nIntroduction\n\n{BODY}\n\n{entries[1]}\n\n{entries[2].strip()}\n\n"
+            f"{BODY}\n\nPilotage\n\n{BODY}\n")
+    tree = _tree("toc.txt", text)
+    assert tree == {"Introduction": None, "Mission socle 1": None,
+                    "Fiche-action 1.1": "Mission socle 1", "Pilotage": None}
+    doc = document_from_text("toc.txt", text)
+    assert next(s for s in doc.sections if s.key == "Mission socle 1").title == "Faciliter l'accès au médecin traitant"
+    # a `Sommaire` whose lines never come again is text, not a table of contents
+    kept = document_from_text("summary.txt", f"Plan\n\nSommaire\n\nCe plan compte deux parties.\nLa première traite de l'accès.\n\n1. Accès\n\n{BODY}\n")
+    assert "Ce plan compte deux parties." in kept.text
+
+
+def test_a_long_labelled_heading_holds_the_labelled_headings_under_it():
+    mission = ("Mission socle n°2 - Organiser la prise en charge des soins non programmés en ville, en lien avec le "
+               "service d'accès aux soins du département, les services d'urgences du territoire, la régulation "
+               "libérale et les maisons médicales de garde du secteur, en priorité pour les patients sans médecin :")
+    assert len(mission.split()) > 40
+    text = f"Projet de santé\n\n{mission}\n\nFiche-action 2.1 - Créer des créneaux\n\n{BODY}\n"
+    assert _tree("long.txt", text) == {"Mission socle 2": None, "Fiche-action 2.1": "Mission socle 2"}
+    alone = f"Projet de santé\n\n{mission}\n\n{BODY}\n"  # followed by text only, it stays text
+    assert "Mission socle 2" not in _tree("long-alone.txt", alone)
+
+
+def test_bold_lines_between_br_of_a_font_layout_are_headings():
+    body = (f'<font face="Verdana" size="2"><font size="4"><b>Plan régional diabète 2024-2028</b></font><br>'
+            f"<i>Mis en ligne le 4 juillet 2024</i><br><br><b>Préambule</b><br>{BODY}<br><br>"
+            f"<b>1°) Connaître l'épidémie</b><br>{BODY}<br><br><b>2°) Prévenir</b><br>{BODY}<br><br>"
+            f"<b><i>En milieu scolaire</i></b><br>{BODY}<br><b>Une phrase en gras</b> puis du texte.<br><br>"
+            f"<b>Pilotage du plan</b><br>{BODY}</font>")
+    html = f"<html><head><title>ARS - Plan regional diabete</title></head><body><div id='contenu'>{body}</div></body></html>"
+    doc = document_from_text("br.html", html)
+    assert doc.title == "Plan régional diabète 2024-2028"
+    tree = _tree("br.html", html)
+    top = doc.title  # the larger bold line heads the page, as an <h1> would
+    assert tree == {"Préambule": top, "1°": top, "2°": top, "En milieu scolaire": "2°", "Pilotage du plan": top}
+
+
+def test_definition_terms_that_head_paragraphs_are_the_outline():
+    html = _html("<dl><dt>&sect;&nbsp;1 – Cadre</dt><dd><p>" + BODY + "</p><p>" + BODY + "</p></dd>"
+                 "<dt>&sect;&nbsp;2 – Priorités</dt><dd><dl><dt>Le contrôle des EHPAD</dt><dd><p>" + BODY
+                 + "</p></dd><dt>Les centres de santé</dt><dd><p>" + BODY + "</p></dd></dl></dd></dl>"
+                 "<dl><dt>Pilote</dt><dd>ARS</dd></dl>")
+    tree = _tree("dl-outline.html", html)
+    assert tree == {"§ 1": "Plan", "§ 2": "Plan", "Le contrôle des EHPAD": "§ 2", "Les centres de santé": "§ 2"}
+
+
+def test_a_pdf_converted_line_by_line_is_read_as_paragraphs_and_sized_headings():
+    """pdftohtml sets each printed line at an absolute `top`; lines of one class a line's spacing
+    apart are one paragraph (or one wrapped heading) again, and the classes' sizes level the bold lines."""
+    def line(top, cls, text):
+        return f'<p style="position:absolute;top:{top}px;left:94px;white-space:nowrap" class="{cls}">{text}</p>'
+    css = ("<style type='text/css'><!-- .ft10{font-size:11px;} .ft11{font-size:27px;} .ft13{font-size:19px;} "
+           ".ft14{font-size:15px;} .ft15{font-size:12px;} --></style>")
+    rows = [(54, "ft10", "ARS Picardie – Plan régional antibiorésistance 2024-2028"),
+            (190, "ft11", "<b>Plan régional de prévention</b>"), (226, "ft11", "<b>des infections 2024-2028</b>"),
+            (376, "ft13", "<b>Objectif&#160;n°1&#160;–&#160;Connaître</b>"),
+            (417, "ft14", "<b>Action&#160;n°1.1&#160;–&#160;Surveiller les résistances des laboratoires de</b>"),
+            (436, "ft14", "<b>biologie médicale</b>"),
+            (470, "ft15", "Les laboratoires du Pas-"), (487, "ft15", "de-Calais participent au réseau."),
+            (513, "ft15", "Un second paragraphe."),
+            (560, "ft13", "<b>Gouvernance du plan</b>"), (600, "ft15", BODY)]
+    html = ("<html><head><title>PRPIA_2024_version_adoptee</title></head><body><div style='position:relative'>"
+            + css + "".join(line(*row) for row in rows) + "</div></body></html>")
+    doc = document_from_text("pdftohtml.html", html)
+    assert doc.title == "Plan régional de prévention des infections 2024-2028"
+    action = next(s for s in doc.sections if s.key == "Action 1.1")
+    assert action.title == "Surveiller les résistances des laboratoires de biologie médicale"
+    assert "Les laboratoires du Pas-de-Calais participent au réseau.\n" in doc.text
+    tree = _tree("pdftohtml.html", html)
+    assert tree["Action 1.1"] == "Objectif 1" and tree["Gouvernance du plan"] == tree["Objectif 1"]

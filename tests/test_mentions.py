@@ -313,11 +313,45 @@ def test_places_after_a_merged_article_and_in_hyphenated_series():
                       ("Finistère", "Finistère")]
 
 
+def test_a_commune_inside_another_hyphenated_or_article_name_gives_that_name():
+    text = ("La double insularité : Marie-Galante, Les Saintes et La Désirade. Le centre hospitalier de "
+            "Marie-Galante. Les quartiers de Saint-Benoît (Bras-Fusil, Centre-ville) ; le territoire Guingamp-Lannion.")
+    mentions = extract_mentions(page(text))
+    places = {m.text: m.concept.rsplit("/id/", 1)[-1] for m in mentions if m.type == "territory"}
+    assert places["Marie-Galante"] == "candidate/territory/marie-galante"  # not Marie (06)
+    assert places["Les Saintes"] == "candidate/territory/les-saintes"  # not Saintes (17)
+    assert places["Bras-Fusil"] == "candidate/territory/bras-fusil"  # not Bras (83)
+    assert "Marie" not in places and "Saintes" not in places and "Bras" not in places
+    assert places["Guingamp"] == "territory/commune-22070" and places["Lannion"] == "territory/commune-22113"
+    assert ("actor", "centre hospitalier de Marie-Galante") in [(m.type, m.text) for m in mentions]
+
+
+def test_a_small_commune_of_another_region_is_not_read():
+    text = "Les quartiers prioritaires de Clermont-Ferrand (Saint-Jacques, Croix-de-Neyrat) et Aiglun."
+    auvergne = page(text)
+    auvergne.region_code = "84"
+    places = [(m.text, m.concept) for m in extract_mentions(auvergne) if m.type == "territory"]
+    assert ("Saint-Jacques", str(HPID["territory/commune-04180"])) not in places  # 390 inhabitants, PACA
+    assert ("Clermont-Ferrand", str(HPID["territory/commune-63113"])) in places
+    paca = page(text)
+    paca.region_code = "93"
+    assert ("Saint-Jacques", str(HPID["territory/commune-04180"])) in [
+        (m.text, m.concept) for m in extract_mentions(paca) if m.type == "territory"]
+
+
+def test_a_natural_region_after_a_lower_case_article_and_a_colon():
+    places = [m.text for m in extract_mentions(page(
+        "Les territoires peu couverts : le Livradois-Forez autour d'Ambert, les communes du Sancy.")) if m.type == "territory"]
+    assert "Livradois-Forez" in places and "Ambert" in places
+
+
 def test_an_adjective_does_not_reach_a_noun_label_by_its_stem():
     mentions = found("Une part élevée de familles relève du droit commun ; les communes littorales.")
     assert ("population", "élevée") not in [m[:2] for m in mentions]
     assert ("territory", "commun") not in [m[:2] for m in mentions]
     assert ("territory", "communes") in [m[:2] for m in mentions]
+    # nor does a noun by a lemma that only drops the final `e` (`commun` is not `commune`)
+    assert ("territory", "commun") not in [m[:2] for m in found("Les aides sont mises en commun par les familles.")]
 
 
 def test_specialists_are_actors_by_their_ending():
@@ -457,6 +491,11 @@ def test_a_merged_article_needs_the_real_contraction():
     ("Le pacte de refondation des urgences prévoit des moyens.", "pacte de refondation des urgences"),
     ("Un plan d'actions régional pour la vaccination est adopté.", "plan d'actions régional pour la vaccination"),
     ("Le programme national de dépistage organisé DEPISTO est étendu.", "programme national de dépistage organisé DEPISTO"),
+    # a place's own programme, named by its people's adjective, and a ten-year strategy
+    ("Dans le cadre du programme réunionnais de nutrition et de lutte contre le diabète, le CLS agit.",
+     "programme réunionnais de nutrition et de lutte contre le diabète"),
+    ("Elle suit la stratégie décennale des soins d'accompagnement annoncée en 2024.",
+     "stratégie décennale des soins d'accompagnement"),
 ])
 def test_programmes_named_by_their_head_and_what_follows(text, mention):
     assert ("programme", mention) in [m[:2] for m in found(text)]
@@ -466,6 +505,7 @@ def test_programmes_named_by_their_head_and_what_follows(text, mention):
     "La stratégie régionale d'organisation de ces soins est revue.",
     "Le comité arrête la feuille de route annuelle.",
     "Le programme d'actions est validé. Un pacte civil de solidarité est signé.",
+    "Un programme humain et solidaire est lancé ; un programme quotidien.",
 ])
 def test_generic_uses_of_programme_heads_name_nothing(text):
     assert not [m for m in found(text) if m[0] == "programme"]

@@ -94,3 +94,28 @@ def test_missing_page_is_named(tmp_path, corpus_dir):
     gold.write_text('{"doc": "999_nowhere", "mentions": []}\n', encoding="utf-8")
     with pytest.raises(FileNotFoundError, match="no page named 999_nowhere"):
         eval_entities(gold, corpus_dir)
+
+
+def test_a_page_ingest_cannot_read_counts_as_found_nothing(tmp_path):
+    """A page lost at ingest is what a user meets first: the evals count its gold as missed and
+    name it, rather than stopping (issue 13)."""
+    from evaluation.structure import eval_structure
+
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    (pages / "lost.txt").write_bytes(b"Sch\xe9ma \x81\x8d\x9d r\xe9gional")  # no encoding reads it
+    (pages / "read.txt").write_text("Plan\n\n1. Accès\n\nL'ARS finance le SSIAD.\n", encoding="utf-8")
+    gold = tmp_path / "entities.jsonl"
+    gold.write_text("\n".join(json.dumps(line) for line in [
+        {"doc": "lost", "mentions": [{"type": "actor", "text": "ARS"}]},
+        {"doc": "read", "mentions": [{"type": "actor", "text": "SSIAD"}]}]) + "\n", encoding="utf-8")
+    report = eval_entities(gold, pages)
+    assert report["overall"] == {"gold": 2, "found": 1, "recall": 0.5}
+    assert [u["doc"] for u in report["unreadable"]] == ["lost"] and "Mac Roman" in report["unreadable"][0]["error"]
+    assert "Unreadable, every mention missed (1):" in format_entity_report(report)
+    structure = tmp_path / "structure.jsonl"
+    structure.write_text("\n".join(json.dumps(line) for line in [
+        {"doc": "lost", "sections": [{"number": "1", "title": "Accès", "parent": None}]},
+        {"doc": "read", "sections": [{"number": "1", "title": "Accès", "parent": None}]}]) + "\n", encoding="utf-8")
+    tree = eval_structure(structure, pages)
+    assert (tree["sections"], tree["recall"], [u["doc"] for u in tree["unreadable"]]) == (2, 0.5, ["lost"])

@@ -182,7 +182,8 @@ def test_extract_keeps_the_subset(tmp_path):
     assert json.loads((out / "communes-small.json").read_text()) == [
         {"code": "01001", "departement": "01", "nom": "Ailleurs", "region": "84"}]
     communes = json.loads((out / "communes-93.json").read_text())
-    assert communes == [{"code": "13055", "departement": "13", "nom": "Marseille", "region": "93", "typeLiaison": 0}]
+    assert communes == [{"code": "13055", "departement": "13", "nom": "Marseille", "population": 870000, "region": "93",
+                         "typeLiaison": 0}]
     assert json.loads((out / "source.json").read_text())["version"] == "9.9.9"
 
 
