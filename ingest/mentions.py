@@ -116,6 +116,10 @@ STRATEGY_HEADS = {"strategie", "pacte"}
 # `programme de sécurisation des …`, `pacte de confiance`: a complement names these heads
 # (and `schéma de l'autonomie`, `schémas d'organisation sociale et médico-sociale`: CASF L312-4)
 COMPLEMENT_NAMED_HEADS = {"programme", "pacte", "schema"}
+# the kinds of law that French law titles name by their complement (`loi d'urgence pour Mayotte`,
+# `loi d'orientation …`, `loi de programmation …`, `loi de modernisation …`)
+LAW_KINDS = {"urgence", "orientation", "programmation", "modernisation", "financement", "finances", "simplification",
+             "transformation", "lutte", "refondation", "accessibilite"}
 PROGRAMME_QUALIFIERS = {
     "national", "regional", "departemental", "interdepartemental", "interregional", "pluriannuel",
     "territorial", "strategique", "quinquennal", "triennal", "decennal", "gouvernemental",
@@ -767,6 +771,7 @@ def _programme_span(text: str, tokens: list[_Token], i: int, head: str) -> _Span
         or (head == "plan" and nxt.pos in {"NOUN", "PROPN", "ADJ"} and nxt.folded not in PLAN_GENERIC
             and not _verb_before_object(tokens, i + 1))
         or (head == "loi" and nxt.folded in {"du", "n", "no"})
+        or (head == "loi" and nxt.folded in {"de", "d"} and i + 2 < len(tokens) and tokens[i + 2].folded in LAW_KINDS)
         or (head in COMPLEMENT_NAMED_HEADS and _noun_complement(tokens, i + 1))
         or (head == "plan" and _qualified_action_plan(tokens, i + 1))
         or _territorial_qualifier(tokens, i + 1)
@@ -778,7 +783,14 @@ def _programme_span(text: str, tokens: list[_Token], i: int, head: str) -> _Span
         return None  # `plans nationaux` names no plan
     # a plan made for one person (`plan personnalisé de prévention`) is a care tool, not a policy
     kind = "tool" if crude_stem(nxt.folded) in PERSONAL_PLAN_WORDS else "programme"
-    return _Span(tokens[i].start, _programme_end(text, tokens, i, last), kind, "", "", "pattern")
+    end = _programme_end(text, tokens, i, last)
+    if head == "loi":  # `loi d'urgence pour Mayotte | du 24 février 2025`: its date is part of its name
+        dated = _LAW_DATE.search(text, tokens[i].start, end + 40)
+        end = dated.end() if dated and dated.start() <= end else end
+    return _Span(tokens[i].start, end, kind, "", "", "pattern")
+
+
+_LAW_DATE = re.compile(r"[ \t]+du[ \t]+\d{1,2}(?:er)?[ \t]+[a-zéû]+[ \t]+\d{4}")
 
 
 # the adjective of a place's people (`programme réunionnais de nutrition`, `plan francilien pour
@@ -893,8 +905,13 @@ _INFINITIVE = ("er", "ir", "re", "oir")  # the verbs of that aim (`… du bien v
 _LEGAL_TITLE = re.compile(r"[ \t]+(?:relati(?:f|ve|fs|ves)|portant|visant|pour|de)\b[^;.,:\n()]{3,150}")
 
 
+# `instruction interministérielle relative aux orientations …`: a ministry's text named by its
+# issuers and its title, with no number or date
+_ISSUED_BY = re.compile(r"[ \t]+(?:interminist[ée]rielle?|minist[ée]rielle?|conjointe?)(?=[ \t]+relati)")
+
+
 def _legal_text_span(text: str, tokens: list[_Token], i: int) -> _Span | None:
-    reference = _LEGAL_REFERENCE.match(text, tokens[i].end)
+    reference = _LEGAL_REFERENCE.match(text, tokens[i].end) or _ISSUED_BY.match(text, tokens[i].end)
     if reference is None:
         return None
     end = reference.end()

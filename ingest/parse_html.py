@@ -126,40 +126,49 @@ def _join_positioned_lines(root) -> None:
     if not sizes:
         return
     for parent in {p.getparent() for p in root.iter("p") if _TOP.search(p.get("style", ""))}:
-        previous = previous_top = None
+        runs: list[list[tuple]] = []  # (line element, glue before it), one list per paragraph
+        previous_top, previous_line, joinable = None, "", False
         for element in list(parent):
             if not isinstance(element.tag, str) or element.tag.lower() != "p":
                 continue
             top = _TOP.search(element.get("style", ""))
             size = sizes.get(element.get("class", ""))
             if top is None or size is None:
-                previous = None
+                joinable = False
                 continue
             top = float(top.group(1))
             # the class's size stated on the line, as word processors write it (`_bold_size`)
             element.set("style", f"{element.get('style', '')};font-size:{size:g}px")
-            if (previous is not None and previous.get("class") == element.get("class")
-                    and 0 < top - previous_top <= LINE_SPACING * size):
-                _append_line(previous, element)
+            if joinable and runs[-1][-1][0].get("class") == element.get("class") and 0 < top - previous_top <= LINE_SPACING * size:
+                runs[-1].append((element, "" if re.search(r"\w-$", previous_line.rstrip()) else " "))
             else:
-                previous = element
-            previous_top = top
+                runs.append([(element, "")])
+            previous_top, previous_line, joinable = top, element.text_content(), True
+        for run in runs:
+            if len(run) > 1:
+                _merge_lines([line for line, _ in run], [glue for _, glue in run])
 
 
-def _append_line(previous, line) -> None:
-    """Move the content of `line` to the end of `previous`, into its one inline child when both
-    are wrapped alike (`<p><b>…</b></p>` twice: one bold heading)."""
-    glue = "" if re.search(r"\w-$", previous.text_content().rstrip()) else " "
-    ours, theirs = _only_child(previous), _only_child(line)
-    target, source = (ours, theirs) if ours is not None and theirs is not None and ours.tag == theirs.tag else (previous, line)
-    last = target[-1] if len(target) else None
-    if last is not None:
-        last.tail = (last.tail or "") + glue + (source.text or "")
+def _merge_lines(lines: list, glues: list[str]) -> None:
+    """The lines' content into the first one (into its one inline child when all are wrapped alike,
+    `<p><b>…</b></p>` twice: one bold heading), each after its glue; the others removed. In one
+    pass: a converted PDF can have thousands of lines in a row."""
+    inner = [_only_child(line) for line in lines]
+    holders = inner if all(c is not None for c in inner) and len({c.tag for c in inner}) == 1 else lines
+    target = holders[0]
+    if all(len(holder) == 0 for holder in holders):  # text only, the usual case
+        target.text = "".join(glue + (holder.text or "") for glue, holder in zip(glues, holders))
     else:
-        target.text = (target.text or "") + glue + (source.text or "")
-    for child in list(source):
-        target.append(child)
-    line.getparent().remove(line)
+        for glue, source in zip(glues[1:], holders[1:]):
+            last = target[-1] if len(target) else None
+            if last is not None:
+                last.tail = (last.tail or "") + glue + (source.text or "")
+            else:
+                target.text = (target.text or "") + glue + (source.text or "")
+            for child in list(source):
+                target.append(child)
+    for line in lines[1:]:
+        line.getparent().remove(line)
 
 
 def _only_child(element):
@@ -222,6 +231,11 @@ def _emit(element, lines: list[Line]) -> None:
     tag = element.tag.lower() if isinstance(element.tag, str) else ""
     if tag in _HEADINGS:
         _add(lines, element.text_content(), "heading", _HEADINGS[tag], outline=True)
+        return
+    if element.get("role") == "heading":  # WAI-ARIA: `<div role="heading" aria-level="2">` is an <h2>
+        level = element.get("aria-level", "").strip()
+        _add(lines, element.text_content(), "heading", min(6, int(level)) if level.isdigit() and level != "0" else 2,
+             outline=True)
         return
     if tag == "details":
         _emit_details(element, lines)
@@ -371,43 +385,62 @@ def _levels_from_sizes(lines: list[Line]) -> None:
         sized[0].level = 1
 
 
+class _Paragraph:
+    """The text of the paragraph being read, and whether its current line (since the last
+    `<br>`) has text yet: what tells a bold line that stands alone."""
+
+    def __init__(self, text: str = ""):
+        self.parts: list[str] = []
+        self.line_has_text = False
+        self.add(text)
+
+    def add(self, text: str) -> None:
+        self.parts.append(text)
+        if _BR in text:
+            self.line_has_text = bool(text.rsplit(_BR, 1)[-1].strip())
+        else:
+            self.line_has_text = self.line_has_text or bool(text.strip())
+
+    def flush(self, lines: list[Line]) -> None:
+        _add(lines, "".join(self.parts), "para")
+        self.parts, self.line_has_text = [], False
+
+
 def _emit_children(element, lines: list[Line]) -> None:
-    buffer: list[str] = [element.text or ""]
-    _emit_inline(element, lines, buffer)
-    _add(lines, "".join(buffer), "para")
+    paragraph = _Paragraph(element.text or "")
+    _emit_inline(element, lines, paragraph)
+    paragraph.flush(lines)
 
 
-def _emit_inline(element, lines: list[Line], buffer: list[str]) -> None:
-    """The children of `element` into `buffer` (text of the current paragraph) and `lines`:
-    blocks and bold lines break the paragraph; a `<font>`/`<span>` holding `<br>`s is read
-    through, as the pages laid out with them have their headings inside."""
+def _emit_inline(element, lines: list[Line], paragraph: _Paragraph) -> None:
+    """The children of `element` into `paragraph` and `lines`: blocks and bold lines break the
+    paragraph; a `<font>`/`<span>` holding `<br>`s is read through, as the pages laid out with
+    them have their headings inside."""
     for child in element:
         if not isinstance(child.tag, str):
-            buffer.append(child.tail or "")
+            paragraph.add(child.tail or "")
             continue
         tag = child.tag.lower()
         if tag in _BLOCKS:
-            _add(lines, "".join(buffer), "para")
-            buffer[:] = []
+            paragraph.flush(lines)
             _emit(child, lines)
-        elif (level := _bold_line_level(child, "".join(buffer), lines)) is not None:
-            _add(lines, "".join(buffer), "para")
-            buffer[:] = []
+        elif not paragraph.line_has_text and (level := _bold_line_level(child, lines)) is not None:
+            paragraph.flush(lines)
             _add(lines, child.text_content(), "heading", level, outline=True)
         elif tag in ("font", "span") and child.find(".//br") is not None:
-            buffer.append(child.text or "")
-            _emit_inline(child, lines, buffer)
+            paragraph.add(child.text or "")
+            _emit_inline(child, lines, paragraph)
         else:
-            buffer.append(child.text_content())
-        buffer.append(child.tail or "")
+            paragraph.add(child.text_content())
+        paragraph.add(child.tail or "")
 
 
-def _bold_line_level(child, before: str, lines: list[Line]) -> int | None:
-    """The level of a bold line between `<br>`s (`…<br><b>1°) Dépister</b><br>`), the headings of
+def _bold_line_level(child, lines: list[Line]) -> int | None:
+    """The level of a bold line opening a line (`…<br><b>1°) Dépister</b><br>`), the headings of
     pages laid out with `<font>` and `<br>` and no paragraphs: a larger font first (the page's
     title when no heading came before), then bold, then bold italic. None for anything else."""
     nxt = child.getnext()
-    if (before.rsplit(_BR, 1)[-1].strip() or (child.tail or "").strip()
+    if ((child.tail or "").strip()
             or not (nxt is None or (isinstance(nxt.tag, str) and nxt.tag.lower() in _BLOCKS | {"br"}))):
         return None
     chain = [child] if child.tag.lower() in ("b", "strong") and not _inline_children(child) else _bold_chain(child)

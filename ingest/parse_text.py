@@ -224,21 +224,21 @@ _PAGE_NUMBER = re.compile(r"(?:\s*\.{2,}\s*|\s*…+\s*|\s+)\d{1,3}$")  # `Préam
 def _drop_table_of_contents(stripped, kinds) -> None:
     """A `Sommaire` and the entries under it that the page prints again further down (its
     headings): a table of contents, not sections. Entries that never come again stay text."""
-    for i, s in enumerate(stripped):
-        if kinds[i] is not None or not _TOC_LABEL.match(s):
-            continue
-        keys = [_toc_key(line) for line in stripped]
-        j = i + 1
-        while j < len(stripped) and not stripped[j]:
-            j += 1
-        entries = []
-        while j < len(stripped) and stripped[j] and keys[j] in keys[j + 1:]:
-            entries.append(j)
-            j += 1
-        if len(entries) >= 2 and not any(keys[j:].count(keys[e]) == 0 for e in entries):
-            for index in [i, *entries]:
-                kinds[index] = "drop"
+    label = next((i for i, s in enumerate(stripped) if kinds[i] is None and _TOC_LABEL.match(s)), None)
+    if label is None:
         return
+    keys = [_toc_key(line) for line in stripped]
+    last = {key: index for index, key in enumerate(keys)}  # where each line is printed for the last time
+    j = label + 1
+    while j < len(stripped) and not stripped[j]:
+        j += 1
+    entries = []
+    while j < len(stripped) and stripped[j] and last[keys[j]] > j:
+        entries.append(j)
+        j += 1
+    if len(entries) >= 2 and all(last[keys[e]] >= j for e in entries):  # printed again after the block
+        for index in [label, *entries]:
+            kinds[index] = "drop"
 
 
 def _toc_key(line: str) -> str:
@@ -317,7 +317,7 @@ def _read_header(lines, stripped, kinds, meta) -> tuple[int | None, int | None]:
                 title_index, kinds[index], meta["title"] = index, "heading", heading_text
             else:
                 meta["title"] = meta["title"] or crumbs[-1]
-        elif line.hint == "heading":
+        elif line.hint == "heading" and not _first_of_numbered_series(lines, stripped, todo[pos:]):
             title_index, kinds[index], meta["title"] = index, "heading", heading_text
         elif line.hint is None and heading_like(s, 30):
             meta["title"] = heading_text
@@ -350,6 +350,16 @@ def _read_header(lines, stripped, kinds, meta) -> tuple[int | None, int | None]:
             kinds[todo[pos]] = "keywords"
             meta["keywords"] = keywords
     return title_index, repeated
+
+
+def _first_of_numbered_series(lines, stripped, todo) -> bool:
+    """The first heading is numbered (`A. Contexte`) and a later one of its level is numbered too
+    (`B. Cahier des charges`): the first part of the body, not the page's title."""
+    first = lines[todo[0]]
+    if parse_numbered(stripped[todo[0]]) is None:
+        return False
+    return any(lines[j].hint == "heading" and lines[j].level == first.level and parse_numbered(stripped[j]) is not None
+               for j in todo[1:])
 
 
 def _read_body(lines, stripped, kinds, repeated_title, meta) -> None:

@@ -95,3 +95,13 @@ def test_pdf_ingest_quick(capsys):
     rows = table_rows(capsys.readouterr().out, bench.COLUMNS)
     assert len(rows) == 1 and rows[0][0] == "10"
     assert int(rows[0][2]) > 20 and int(rows[0][7]) > 0  # sections found, triples written
+
+
+def test_parse_layouts_quick(capsys):
+    bench = load("parse_layouts")
+    assert bench.main(["--quick"]) == 0
+    rows = table_rows(capsys.readouterr().out, bench.COLUMNS)
+    assert [row[0] for row in rows] == ["plain", "pdftohtml", "br", "sommaire"]
+    # the table of contents is dropped: the page keeps one copy of its lines, not two
+    plain, sommaire = int(rows[0][2]), int(rows[3][2])
+    assert sommaire < 1.1 * plain

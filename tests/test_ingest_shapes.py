@@ -373,3 +373,28 @@ def test_a_pdf_converted_line_by_line_is_read_as_paragraphs_and_sized_headings()
     assert "Les laboratoires du Pas-de-Calais participent au réseau.\n" in doc.text
     tree = _tree("pdftohtml.html", html)
     assert tree["Action 1.1"] == "Objectif 1" and tree["Gouvernance du plan"] == tree["Objectif 1"]
+
+
+def test_aria_heading_roles_are_headings_at_their_level():
+    html = ("<html><head><title>PRAPS – site</title></head><body>"
+            "<div role='heading' aria-level='1'>Programme régional d'accès à la prévention et aux soins</div>"
+            f"<div role='heading' aria-level='2'>Introduction</div><div class='para'>{BODY}</div>"
+            f"<div role='heading' aria-level='2'>Priorité 1 – Aller vers</div><div role='heading' aria-level='3'>1.1 Médiation"
+            f"</div><div class='para'>{BODY}</div><div role='heading' aria-level='2'>Évaluation</div><div>{BODY}</div>"
+            "</body></html>")
+    doc = document_from_text("aria.html", html)
+    assert doc.title == "Programme régional d'accès à la prévention et aux soins"
+    tree = _tree("aria.html", html)
+    top = doc.title
+    assert tree == {"Introduction": top, "Priorité 1": top, "1.1": "Priorité 1", "Évaluation": top}
+
+
+def test_a_first_h1_numbered_like_later_ones_is_a_part_not_the_title():
+    """A word processor's export puts every part in an <h1> (`A. Contexte`, `B. Cahier des charges`):
+    the first is the body's first part, a sibling of the others, not the page's title."""
+    html = ("<html><head><title>Appel à candidatures – ARS</title></head><body>"
+            f"<h1>A. Contexte</h1><h2>A.1 Le cadre</h2><p>{BODY}</p><h1>B. Cahier des charges</h1>"
+            f"<h2>B.1 Public</h2><p>{BODY}</p></body></html>")
+    doc = document_from_text("parts.html", html)
+    assert doc.title == "Appel à candidatures – ARS"
+    assert _tree("parts.html", html) == {"A": None, "A.1": "A", "B": None, "B.1": "B"}

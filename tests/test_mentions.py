@@ -496,6 +496,11 @@ def test_a_merged_article_needs_the_real_contraction():
      "programme réunionnais de nutrition et de lutte contre le diabète"),
     ("Elle suit la stratégie décennale des soins d'accompagnement annoncée en 2024.",
      "stratégie décennale des soins d'accompagnement"),
+    # a law named by its kind and its date; a ministry's instruction by its issuers and title
+    ("Il tient compte de la loi d'urgence pour Mayotte du 24 février 2025 et du plan.",
+     "loi d'urgence pour Mayotte du 24 février 2025"),
+    ("L'instruction interministérielle relative aux orientations de l'exercice 2026 fixe les taux.",
+     "instruction interministérielle relative aux orientations de l'exercice 2026"),
 ])
 def test_programmes_named_by_their_head_and_what_follows(text, mention):
     assert ("programme", mention) in [m[:2] for m in found(text)]
@@ -506,6 +511,7 @@ def test_programmes_named_by_their_head_and_what_follows(text, mention):
     "Le comité arrête la feuille de route annuelle.",
     "Le programme d'actions est validé. Un pacte civil de solidarité est signé.",
     "Un programme humain et solidaire est lancé ; un programme quotidien.",
+    "La loi de la majorité des cas ne suffit pas.",
 ])
 def test_generic_uses_of_programme_heads_name_nothing(text):
     assert not [m for m in found(text) if m[0] == "programme"]
