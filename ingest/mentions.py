@@ -551,7 +551,7 @@ def _name_end(tokens: list[_Token], i: int, limit: int = 14, appositions: bool =
         if token.folded in NAME_STOPS or pos in {"VERB", "AUX", "ADV", "PRON", "SCONJ"} or token.folded in _NUMBER_WORDS:
             break  # `guichet … | deux demi-journées`, `bilan des | cinq premières années`: how many, when
         if (token.folded.endswith("ant") and j + 1 < len(tokens) and _gap(tokens, j + 1) == " "
-                and _pos(tokens[j + 1]) in {"NOUN", "DET", "PROPN"}):
+                and _pos(tokens[j + 1]) in {"NOUN", "PROPN"}):
             break  # `protocoles … | associant médecins`: a present participle with its object
         if j > i + 1 and j + 1 < len(tokens) and tokens[j + 1].folded in _AGENT_WORDS and token.pos == "VERB":
             break  # `plateforme … portée par`, `contrat … signé entre`: a verb, whatever its ending
@@ -1435,6 +1435,7 @@ def _far_small_town(span: _Span, region: str | None) -> bool:
 
 # one more hyphenated part of a place name: `-Galante`, `-sur-Mer`, `-d'Auvergne`
 _HYPHEN_NAME = r"(?:-(?:" + _NAME_LINK + r"-)?(?:[dl]')?[A-ZÀ-Ý][\w']*)"
+_HYPHEN_PARTS = re.compile(_HYPHEN_NAME + "+")
 
 
 def _glued_name(span: _Span, text: str, matcher: _Matcher, place_bounds: set[int]) -> _Span | None:
@@ -1446,7 +1447,7 @@ def _glued_name(span: _Span, text: str, matcher: _Matcher, place_bounds: set[int
         return None
     start, end = span.start, span.end
     if re.match(r"-[A-ZÀ-Ý]", text[end:end + 2]) and end + 1 not in place_bounds:
-        end += re.match(_HYPHEN_NAME + "+", text[end:]).end()
+        end = _HYPHEN_PARTS.match(text, end).end()
     before = re.search(r"\b[A-ZÀ-Ý][\w']*" + _HYPHEN_NAME + "*-(?:" + _NAME_LINK + "-)?$", text[max(0, start - 40):start])
     if before and start - 1 not in place_bounds:
         start -= len(before.group(0))
