@@ -1,8 +1,9 @@
 """Headings -> section tree: numbering styles, levels, parents, own-text offsets and items.
 
 Numbering styles and their rank (a smaller rank sits higher in the plan):
-  `Partie 1` (10) < roman `II.` (15) < `Axe 2 -` (20) < `Orientation 4` (30) < `Objectif 3 :` (40)
-  < `Action 3.1 :` (50) < `Article 4` (58) < lettered `A.` (70) < arabic `2.8.1` (80 + depth)
+  `Partie 1`, `Annexe 1` (10) < roman `II.` (15) < `Axe 2 -`, `Mission socle n°1` (20) < `Orientation 4` (30)
+  < `Objectif 3 :` (40) < `Action 3.1 :` (50) < `Article 4` (58) < `§ 2` (60) < lettered `A.` (70)
+  < arabic `2.8.1`, ordinal `1°)` (80 + depth)
   < small letter `a.` (95) < unnumbered headings (1000; in HTML 1000 + the h-level; half a rank higher in capitals).
 Roman numerals mark the major parts of French administrative texts, so they sit above the
 labelled levels; letters and arabic numbers subdivide whatever holds them.
