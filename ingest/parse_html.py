@@ -443,7 +443,8 @@ def _bold_line_level(child, lines: list[Line]) -> int | None:
     if ((child.tail or "").strip()
             or not (nxt is None or (isinstance(nxt.tag, str) and nxt.tag.lower() in _BLOCKS | {"br"}))):
         return None
-    chain = [child] if child.tag.lower() in ("b", "strong") and not _inline_children(child) else _bold_chain(child)
+    whole = len([c for c in child if isinstance(c.tag, str)]) == 0 or _only_child(child) is not None
+    chain = [child] if child.tag.lower() in ("b", "strong") and whole else _bold_chain(child)
     text = child.text_content()
     if not chain or _BR in text or not heading_like(_squash(text), 18) or lookalikes.is_run_in_field(_squash(text)):
         return None
@@ -452,14 +453,6 @@ def _bold_line_level(child, lines: list[Line]) -> int | None:
            for e in chain):
         return 4 if any(line.hint == "heading" for line in lines) else 1
     return 6 if tags & {"i", "em"} else 5
-
-
-def _inline_children(element) -> list:
-    """The child elements that carry text of their own (not `<i>` wrapping all of it)."""
-    children = [c for c in element if isinstance(c.tag, str)]
-    if len(children) == 1 and not (element.text or "").strip() and not (children[0].tail or "").strip():
-        return []
-    return children
 
 
 def _text_outside_lists(element) -> str:
