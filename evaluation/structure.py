@@ -18,8 +18,9 @@ def eval_structure(gold_path: Path, corpus_dir: Path) -> dict:
     per_doc, unreadable = [], []
     for _, entry in read_jsonl(Path(gold_path), ("doc", "sections")):
         document = parse_gold_document(Path(corpus_dir), entry["doc"], unreadable)
-        parsed = [s for s in document.sections if not s.from_breadcrumb] if document else []
-        by_key = {s.key: s for s in document.sections} if document else {}
+        sections = document.sections if document else []  # a page ingest cannot read has none
+        parsed = [s for s in sections if not s.from_breadcrumb]
+        by_key = {s.key: s for s in sections}
         counts = {"doc": entry["doc"], "gold": 0, "found": 0, "title": 0, "parent": 0}
         used = set()
         for wanted in entry["sections"]:

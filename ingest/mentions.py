@@ -469,10 +469,13 @@ def _choose(entries, text: str, start: int, end: int, matcher: _Matcher, region:
     return next(iri for iri in ambiguity.concepts if iri in iris)
 
 
+_territory_data = functools.lru_cache(maxsize=1)(load_territories)  # read once, for both tables below
+
+
 @functools.lru_cache(maxsize=1)
 def _territory_regions() -> dict[str, str]:
     """The région (INSEE code) of every place of the territories vocabulary, by IRI."""
-    data = load_territories()
+    data = _territory_data()
     regions = {str(territory_iri("region", r["code"])): r["code"] for r in data["regions"]}
     for d in data["departements"]:
         regions[str(territory_iri("departement", d["code"]))] = d["region"]
@@ -484,7 +487,7 @@ def _territory_regions() -> dict[str, str]:
 @functools.lru_cache(maxsize=1)
 def _small_vocabulary_communes() -> frozenset[str]:
     """The communes of the vocabulary below NATIONAL_MIN_POPULATION (PACA's, shipped whole)."""
-    return frozenset(str(territory_iri("commune", c["code"])) for c in load_territories()["communes"]
+    return frozenset(str(territory_iri("commune", c["code"])) for c in _territory_data()["communes"]
                      if c.get("population", NATIONAL_MIN_POPULATION) < NATIONAL_MIN_POPULATION)
 
 

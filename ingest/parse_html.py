@@ -172,6 +172,7 @@ def _merge_lines(lines: list, glues: list[str]) -> None:
 
 
 def _only_child(element):
+    """The one child element that holds all of `element`'s text, or None."""
     children = [c for c in element if isinstance(c.tag, str)]
     if len(children) == 1 and not (element.text or "").strip() and not (children[0].tail or "").strip():
         return children[0]
@@ -341,10 +342,9 @@ def _bold_chain(element) -> list | None:
     """The paragraph and the elements down to its one bold element, when all its text is in it."""
     chain = [element]
     while True:
-        children = [child for child in element if isinstance(child.tag, str)]
-        if len(children) != 1 or (element.text or "").strip() or (children[0].tail or "").strip():
+        element = _only_child(element)
+        if element is None:
             return None
-        element = children[0]
         chain.append(element)
         if element.tag.lower() in ("strong", "b") or _BOLD_STYLE.search(element.get("style", "")):
             return chain
@@ -372,10 +372,10 @@ def _levels_from_sizes(lines: list[Line]) -> None:
     """With two sizes or more of bold paragraphs on the page, each size is a level (the largest
     highest), stated as if by markup, below any <h1>-<h6>: an unnumbered `Pilotage et calendrier`
     at the size of `Orientation C.` is its sibling, not a child of the last `Mesure C2`."""
-    sizes = sorted({line.size for line in lines if line.size}, reverse=True)
+    sized = [line for line in lines if line.size]
+    sizes = sorted({line.size for line in sized}, reverse=True)
     if len(sizes) < 2:
         return
-    sized = [line for line in lines if line.size]
     # the largest size on the first bold line only, well above the next: the page's title, an <h1>
     title = sized[0].size == sizes[0] and sizes[0] >= TITLE_SIZE_RATIO * sizes[1] \
         and not any(line.size == sizes[0] for line in sized[1:])

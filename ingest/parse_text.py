@@ -478,10 +478,10 @@ def _is_heading(numbered: Heading, s: str, i, stripped, kinds, next_blank) -> bo
     if numbered.style == "label":
         # a long one still heads when the next line is a labelled heading of a lower level
         # (`Mission socle n°1 - <the mission's whole wording> :`, then `Fiche-action 1.1 - …`)
-        following = next((stripped[j] for j in range(i + 1, len(stripped)) if stripped[j]), "")
-        below = parse_numbered(following)
-        return len(numbered.title.split()) <= 40 or (below is not None and below.style == "label"
-                                                    and below.rank > numbered.rank)
+        if len(numbered.title.split()) <= 40:
+            return True
+        below = parse_numbered(next((stripped[j] for j in range(i + 1, len(stripped)) if stripped[j]), ""))
+        return below is not None and below.style == "label" and below.rank > numbered.rank
     if numbered.style == "arabic" and numbered.depth > 1:
         return heading_like(numbered.title, 30)
     if not heading_like(numbered.title, 25 if numbered.style == "arabic" else 18):
