@@ -35,8 +35,12 @@ _FURNITURE_TOKENS = {
 # Blocks of links to other pages that CMSs put beside the content (Drupal `related-content`,
 # WordPress `related-posts`, `voir-aussi`, `liens-utiles`).
 _RELATED_MARK = re.compile(r"related|voir-aussi|see-also|liens-utiles|sur-le-meme-theme", re.IGNORECASE)
-# `<p class="titre2">`: a heading styled by class, level from the digit.
-_CLASS_HEADING = re.compile(r"(?:^|[\s_-])(?:titre|title|heading|intertitre)[-_]?([1-6])\b", re.IGNORECASE)
+# `<p class="titre2">`, `<div class="titre-niveau-2">`: a heading styled by class, level from the digit.
+_CLASS_HEADING = re.compile(r"(?:^|[\s_-])(?:titre|title|heading|intertitre)[-_]?(?:niveau|level|lvl|n)?[-_]?([1-6])\b",
+                            re.IGNORECASE)
+# `<p class=MsoTitle>` (Word), `<div class="titre-page">`: the page's title styled by class.
+_CLASS_TITLE = re.compile(r"(?:^|\s)(?:msotitle|page-title|titre-page|document-title|titre-document|doc-title)(?:\s|$)",
+                          re.IGNORECASE)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 _WS = re.compile(r"[ \t\r\n\f\v]+")  # HTML white space; NBSP is content and stays
@@ -74,10 +78,12 @@ def html_lines(html: str) -> tuple[list[Line], str | None, str | None]:
             for text in element.itertext():
                 site = site or clean.copyright_holder(text.strip())
 
+    _drop_footnote_calls(root)
     _join_positioned_lines(root)
     for br in root.iter("br"):  # marks line breaks: text_content() would glue the words
         br.tail = _BR + (br.tail or "")
     crumbs = _breadcrumb(root)
+    folded = _accordion_panels(root)
     for element in list(root.iter()):
         if not isinstance(element.tag, str):  # comments, processing instructions
             _remove(element)
@@ -90,9 +96,10 @@ def html_lines(html: str) -> tuple[list[Line], str | None, str | None]:
             or (tag == "header" and not _inside_content(element))
             or _FURNITURE_TOKENS.intersection(marks.lower().split())
             or ("header" in marks.lower().split() and not _inside_content(element))
-            or element.get("hidden") is not None
-            or element.get("aria-hidden") == "true"
-            or _HIDDEN_STYLE.search(element.get("style", ""))
+            or (element.get("id") not in folded and (
+                element.get("hidden") is not None
+                or element.get("aria-hidden") == "true"
+                or _HIDDEN_STYLE.search(element.get("style", ""))))
             or element.get("role") in ("navigation", "banner", "contentinfo", "search", "dialog")
             or (_BANNER_MARK.search(marks) and tag not in ("html", "body", "main"))
             or (_RELATED_MARK.search(marks) and tag not in ("html", "body", "main", "article"))
@@ -227,6 +234,39 @@ def _breadcrumb(root) -> list[str]:
     return []
 
 
+_FOOTNOTE_CALL = re.compile(r"\s*(?:\d{1,3}|[*†‡]{1,3}|\[\d{1,3}\])\s*")
+
+
+def _drop_footnote_calls(root) -> None:
+    """`palliatifs<sup>1</sup>`: a footnote's call number, glued to the word it follows, would
+    make a new word of it (`palliatifs1`); `1<sup>er</sup>` and `m<sup>2</sup>` stay."""
+    for sup in list(root.iter("sup")):
+        previous = sup.getprevious()
+        before = (previous.tail if previous is not None else sup.getparent().text) or ""
+        call = sup.text_content()
+        if not _FOOTNOTE_CALL.fullmatch(call) or not before[-1:].isalpha():
+            continue
+        if call.strip() in ("2", "3") and re.search(r"\b[kcd]?m$", before):
+            continue  # `m<sup>2</sup>`: a unit's power
+        _remove(sup)
+
+
+def _accordion_panels(root) -> set[str]:
+    """The ids of the panels an accordion's buttons fold (`<button aria-controls="p1">`), each
+    button turned into the `<div role="heading">` it stands for: a folded panel is content,
+    hidden only until its title is clicked, unlike the hidden furniture dropped with it."""
+    panels = set()
+    for button in root.iter("button"):
+        target = (button.get("aria-controls") or "").strip()
+        if target and button.get("aria-expanded") is not None and root.get_element_by_id(target, None) is not None:
+            panels.add(target)
+            if button.getparent() is not None and button.getparent().tag.lower() not in _HEADINGS:
+                button.tag, button.attrib["role"] = "div", "heading"
+            else:  # `<h2><button>…</button></h2>`: the <h2> already heads the panel
+                button.tag = "span"
+    return panels
+
+
 def _emit(element, lines: list[Line]) -> None:
     """Append the lines of `element` in reading order."""
     tag = element.tag.lower() if isinstance(element.tag, str) else ""
@@ -248,7 +288,8 @@ def _emit(element, lines: list[Line]) -> None:
     if tag == "dd" and _has_block(element):  # the text a `<dt>` heads, maybe with its own `<dl>`
         _emit_children(element, lines)
         return
-    if tag in _PARAGRAPHS or (tag == "div" and _CLASS_HEADING.search(element.get("class", ""))):
+    if tag in _PARAGRAPHS or (tag == "div" and (_CLASS_HEADING.search(element.get("class", ""))
+                                                 or _CLASS_TITLE.search(element.get("class", "")))):
         text = element.text_content()
         # The terms of a definition list (`<dt>Objet</dt>`), even in bold, label values, not sections.
         level = _paragraph_heading_level(element, text) if tag not in ("dt", "dd") else None
@@ -269,6 +310,9 @@ def _emit(element, lines: list[Line]) -> None:
                 _emit_children(cell, lines)
         else:  # a data table: one line per row
             _add(lines, " ; ".join(text for text in (_squash(c.text_content()) for c in cells) if text), "para")
+        return
+    if tag == "li" and any(isinstance(d.tag, str) and d.tag.lower() in _HEADINGS for d in element.iterdescendants()):
+        _emit_children(element, lines)  # LibreOffice's numbered headings: `<ol><li><h2>…</h2></li></ol>`
         return
     if tag == "li":
         # The item is the li's own text, wherever it sits (`<li><p>...</p></li>`); nested
@@ -324,6 +368,8 @@ def _paragraph_heading_level(element, text: str) -> int | None:
     match = _CLASS_HEADING.search(element.get("class", ""))
     if match:
         return int(match.group(1))
+    if _CLASS_TITLE.search(element.get("class", "")):
+        return 1
     if _all_bold(element):
         return 6  # a bold line: the lowest heading level, below any <h1>-<h6>
     return None

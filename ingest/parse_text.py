@@ -111,8 +111,15 @@ def breadcrumb_parts(line: str) -> list[str] | None:
     return None
 
 
+# Characters that print nothing: soft hyphens (`pal&shy;liatifs`), zero-width spaces and joiners,
+# a byte-order mark left inside the text. Kept, they would split the words they sit in.
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
+
+
 def parse_lines(lines: list[Line], title_hint: str | None = None) -> Page:
     """Classify the lines of one page and build its cleaned text and body blocks."""
+    for line in lines:
+        line.text = line.text.translate(_INVISIBLE)
     raw = [line.text.rstrip() for line in lines]
     stripped = _without_heading_stops([line.strip() for line in raw])
     kinds: list[str | None] = [None if text else "blank" for text in stripped]
@@ -282,6 +289,12 @@ def _read_header(lines, stripped, kinds, meta) -> tuple[int | None, int | None]:
     h1 = next((k for k in range(pos, min(len(todo), pos + 8)) if lines[todo[k]].hint == "heading"
                and lines[todo[k]].level == 1), None)
     if h1 is not None and all(lines[todo[k]].hint for k in range(pos, h1)):  # HTML lines only
+        # unless one of them is the plan's name the <title> gives, set above headings that are
+        # all the plan's parts (a word processor's export: `<p><font size=5><b>Plan …` then `<h1>`)
+        named = _names_the_title(stripped, todo[pos:h1], meta["title"])
+        if named is not None:
+            lines[todo[named + pos]].hint, lines[todo[named + pos]].level = "heading", 1
+            h1 = pos + named
         for before in todo[pos:h1]:
             kinds[before] = "drop"
         pos = h1
@@ -338,6 +351,11 @@ def _read_header(lines, stripped, kinds, meta) -> tuple[int | None, int | None]:
                    and not clean.is_marker(stripped[todo[pos]])):
                 kinds[todo[pos]] = "header"
                 pos += 1
+        # the issuer's letterhead printed under the title, a blank line between (`ARS Bretagne`)
+        while (kinds[index] in ("heading", "title") and pos < len(todo) and lines[todo[pos]].hint is None
+               and (lookalikes.is_issuer(stripped[todo[pos]]) or lookalikes.is_issuer_service(stripped[todo[pos]]))):
+            kinds[todo[pos]] = "header"
+            pos += 1
     while pos < len(todo) and lines[todo[pos]].hint is None and clean.is_marker(stripped[todo[pos]]):
         kinds[todo[pos]] = "drop"  # `Article` printed under the title
         pos += 1
@@ -350,6 +368,15 @@ def _read_header(lines, stripped, kinds, meta) -> tuple[int | None, int | None]:
             kinds[todo[pos]] = "keywords"
             meta["keywords"] = keywords
     return title_index, repeated
+
+
+def _names_the_title(stripped, candidates: list[int], title: str | None) -> int | None:
+    """The position among `candidates` of the line that starts with the page's `<title>`."""
+    key = match_key(title or "")
+    if len(key.split()) < 3:
+        return None
+    return next((k for k, i in enumerate(candidates)
+                 if match_key(stripped[i]).startswith(key) and heading_like(stripped[i], 30)), None)
 
 
 def _first_of_numbered_series(lines, stripped, todo) -> bool:
@@ -473,6 +500,16 @@ def _lookalike(i: int, s: str, stripped: list[str]) -> bool:
     return lookalikes.is_table_row(after)  # the caption of a table flattened to text
 
 
+def _between_paragraphs(i: int, s: str, stripped: list[str]) -> bool:
+    """The line comes after and before lines that are neither numbered like it nor bulleted, and
+    the next one is a sentence: `a) Renforcer les équipes mobiles` heading its paragraph."""
+    before = next((stripped[j] for j in range(i - 1, -1, -1) if stripped[j]), "")
+    after = next((stripped[j] for j in range(i + 1, len(stripped)) if stripped[j]), "")
+    if not after or _BULLET.match(after) or s[-1] in ";,." or not (after[-1] in ".!?…" or len(after) > len(s)):
+        return False
+    return not any(re.match(r"^[a-z]\)\s", line) for line in (before, after))
+
+
 def _is_heading(numbered: Heading, s: str, i, stripped, kinds, next_blank) -> bool:
     """Whether a numbered line of a text page is a heading rather than a numbered list item."""
     if numbered.style == "label":
@@ -490,6 +527,8 @@ def _is_heading(numbered: Heading, s: str, i, stripped, kinds, next_blank) -> bo
         return False  # `1)` numbers list items
     if numbered.style == "small-letter" and not next_blank:
         return False  # `a. …` followed by more lines is a list
+    if numbered.style == "small-letter" and re.match(r"^[a-z]\)", s) and not _between_paragraphs(i, s, stripped):
+        return False  # `a) …`, `b) …` spaced out: a list
     # A single arabic number inside a list (after `... :` or beside other numbered lines) is an item.
     previous = next((j for j in range(i - 1, -1, -1) if kinds[j] not in ("blank",)), None)
     if previous is not None and kinds[previous] != "drop" and stripped[previous].endswith(":") and i - previous <= 2:

@@ -1,7 +1,7 @@
 """Bytes on disk -> text: size limit, empty and binary files, encodings, line endings.
 
 Encodings tried, in order: a BOM (UTF-8, UTF-16), strict UTF-8, ISO-8859-15 when its `œ`
-shows between letters and no byte of Windows-1252's own range does, then Windows-1252 (a
+shows between letters or its `€` after an amount, and no byte of Windows-1252's own range does, then Windows-1252 (a
 superset of the printable Latin-1 range, the usual encoding of French pages saved on Windows)
 when it reads as French, else Mac Roman (pages saved on a Mac, which no header declares) when
 that reads as French, else Windows-1252 still. A file that is none of them is refused rather than
@@ -53,7 +53,8 @@ def read_bytes(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
     return data
 
 
-_LATIN9_LIGATURE = re.compile(rb"[A-Za-z\xe0-\xff][\xbc-\xbe][A-Za-z\xe0-\xff]")  # c\xbdur: `cœur`
+_LATIN9_LIGATURE = re.compile(rb"[A-Za-z\xe0-\xff'][\xbc-\xbe][A-Za-z\xe0-\xff]")  # c\xbdur, l'\xbduvre: `œ`
+_LATIN9_EURO = re.compile(rb"(?:\d|\d |\b[MmKk]|\bmd|\bMd) ?\xa4(?![\x80-\xff])")  # `12 000 \xa4`, `3 M\xa4`: `€`
 _CP1252_ONLY = re.compile(rb"[\x80-\x9f]")
 
 
@@ -86,9 +87,10 @@ def _decode(data: bytes, path: str | Path) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
-    if _LATIN9_LIGATURE.search(data) and not _CP1252_ONLY.search(data):
+    if (_LATIN9_LIGATURE.search(data) or _LATIN9_EURO.search(data)) and not _CP1252_ONLY.search(data):
         # ISO-8859-15 (Unix French): `œ` is byte 0xBD, which Windows-1252 reads as `½` (`Sch½lcher`),
-        # and none of Windows-1252's own bytes 0x80-0x9F (`’`, `–`, `€`) occur.
+        # `€` byte 0xA4, read as `¤` after an amount, and none of Windows-1252's own bytes
+        # 0x80-0x9F (`’`, `–`, `€`) occur.
         return data.decode("iso-8859-15"), "iso-8859-15"
     try:
         windows = data.decode("cp1252")

@@ -46,6 +46,9 @@ LABELS = {
     "article": ("article", 58), "annexe": ("part", 10),
     # a CPTS's `Mission socle n°1` (accord conventionnel interprofessionnel 2019) holds its fiches-action
     "mission": ("axis", 20),
+    # national roadmaps are cut into `Engagement N` (stratégie nationale autisme-TND 2018-2022) or
+    # `Pilier N` (Ségur de la santé); codes and cahiers des charges into `Section N` under a chapitre
+    "engagement": ("axis", 20), "pilier": ("axis", 20), "section": ("part", 14),
 }
 # "Objectif stratégique 1" holds "Objectif opérationnel 1.1": the qualifier moves the rank.
 QUALIFIER_SHIFT = {
@@ -59,7 +62,7 @@ CAPITALS_LIFT = 0.5  # an unnumbered heading in capitals holds the unnumbered on
 _LABELLED = re.compile(
     r"^(?P<label>(?i:sous-objectif|objectif|orientation|axe|sous-action|action|mesure|priorit[ée]|partie|titre"
     r"|chapitre|fiche[- ]action|fiche|enjeu|volet|chantier|article|ambition|d[ée]fi|levier|th[èe]me"
-    r"|annexe|mission))"
+    r"|annexe|mission|engagement|pilier|section))"
     r"(?:\s+(?P<qualifier>(?i:strat[ée]gique|op[ée]rationnel(?:le)?|g[ée]n[ée]ral(?:e)?|sp[ée]cifique"
     r"|prioritaire|r[ée]gional(?:e)?|socle)))?"
     r"(?:\s+|(?=\d))(?:(?i:n°|no\.?)\s*)?"  # `ORIENTATIONS` is a word, not `Orientation S`
@@ -67,6 +70,19 @@ _LABELLED = re.compile(
     r"(?P<num>(?:\d{1,3}(?:er\b)?|[IVXLC]+|[A-Z]\d{0,2})(?:\.\d{1,3})*)\b\.?"
     r"(?:\s*[:.\-–—)]\s*|\s+|$)(?P<title>.*)$"
 )
+# `Première partie —`, `Deuxième axe :`, `Titre premier -`: numbers spelled out as ordinals.
+ORDINALS = {
+    "premier": 1, "première": 1, "premiere": 1, "deuxième": 2, "deuxieme": 2, "second": 2, "seconde": 2,
+    "troisième": 3, "troisieme": 3, "quatrième": 4, "quatrieme": 4, "cinquième": 5, "cinquieme": 5,
+    "sixième": 6, "sixieme": 6, "septième": 7, "septieme": 7, "huitième": 8, "huitieme": 8,
+    "neuvième": 9, "neuvieme": 9, "dixième": 10, "dixieme": 10,
+}
+_ORDINAL_WORD = "|".join(sorted(ORDINALS, key=len, reverse=True))
+_LABEL_WORD = r"partie|titre|chapitre|livre|axe|orientation|volet|objectif|priorit[ée]|enjeu|ambition|section|annexe"
+_SEPARATOR_TITLE = r"(?:\s*[:.\-–—)]\s*|\s+|$)(?P<title>.*)$"
+_SPELLED_BEFORE = re.compile(rf"^(?P<ord>(?i:{_ORDINAL_WORD}))\s+(?P<label>(?i:{_LABEL_WORD}))\b{_SEPARATOR_TITLE}")
+_SPELLED_AFTER = re.compile(rf"^(?P<label>(?i:titre|chapitre|livre|partie|article))\s+(?P<ord>(?i:premier|première|premiere))"
+                            rf"\b{_SEPARATOR_TITLE}")
 # `§ 1 –`: a numbered paragraph of a programme or a legal text, printed as `§ 1`.
 _SECTION_SIGN = re.compile(r"^§\s*(?P<num>\d{1,3}(?:\.\d{1,3})*)\.?\s*(?:[)\-–—:.]\s*|\s+)(?P<title>\S.*)$")
 SECTION_SIGN_RANK = 60  # below an `Article`, which such paragraphs divide
@@ -76,10 +92,13 @@ _ORDINAL = re.compile(r"^(?P<num>\d{1,2})°\s*(?:[)\-–—:.]\s*|\s+)(?P<title>
 _ARABIC = re.compile(r"^(?P<num>\d{1,2}(?:\.\d{1,3})*)(?P<dot>\.?)(?:\s*[)\-–—:]\s*|\s*/\s+|\s+)(?P<title>\S.*)$")
 _ROMAN = re.compile(r"^(?P<num>[IVXLC]{1,7})\s*(?:[.)\-–—:]\s*|/\s+|\s+[-–—:]\s+)(?P<title>\S.*)$")
 _LETTER = re.compile(r"^(?P<num>[A-Z])\s*[.)\-–—/]\s+(?P<title>\S.*)$")
-# `a.` under `1.` (the French outline I. > A. > 1. > a.), or `(a)`; `a)` numbers list items, never headings.
-_SMALL_LETTER = re.compile(r"^(?:(?P<num>[a-z])\.|\((?P<enclosed>[a-z])\))\s+(?P<title>[A-ZÀ-Ý«\"].*)$")
-# A roman or letter part subdivided by arabic numbers: `I.1`, `III.5`, `A.2`.
-_COMPOUND = re.compile(r"^(?P<num>(?P<head>[IVXLC]{1,7}|[A-Z])(?:\.\d{1,3})+)\.?(?:\s*[)\-–—:]\s*|\s+)(?P<title>\S.*)$")
+# `a.` under `1.` (the French outline I. > A. > 1. > a.), `(a)`, or `a)`, which mostly numbers
+# list items: text pages take it as a heading only alone between paragraphs (parse_text).
+_SMALL_LETTER = re.compile(r"^(?:(?P<num>[a-z])\.|\((?P<enclosed>[a-z])\)|(?P<closed>[a-z])\))\s+(?P<title>[A-ZÀ-Ý«\"].*)$")
+# A roman or letter part subdivided by arabic numbers: `I.1`, `III.5`, `A.2`; or by letters,
+# then numbers: `I.A`, `II.B.3` (the French outline I. > A. > 1. written out in full).
+_COMPOUND = re.compile(r"^(?P<num>(?P<head>[IVXLC]{1,7}|[A-Z])(?:\.\d{1,3})+|(?P<rhead>[IVXLC]{1,7})\.[A-Z](?:\.\d{1,3})*)"
+                       r"\.?(?:\s*[)\-–—:]\s*|\s+)(?P<title>\S.*)$")
 _VALID_ROMAN = re.compile(r"^M{0,3}(CM|CD|D?C{0,3})(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})$")
 
 
@@ -125,6 +144,13 @@ def parse_numbered(text: str) -> Heading | None:
         rank += QUALIFIER_SHIFT.get(qualifier, 0) + num.count(".")
         title = match.group("title").strip().removesuffix(" :").strip()  # `Mission socle n°1 - … :`
         return Heading(printed, title or printed, "label", rank, kind, path=num)
+    match = _SPELLED_BEFORE.match(text) or _SPELLED_AFTER.match(text)
+    if match:
+        label = match.group("label").lower()
+        kind, rank = LABELS.get(label, ("part", 10))  # `livre` divides a code above its titres
+        number = text[:match.start("title")].rstrip(" :.-–—)")
+        return Heading(number, match.group("title").strip() or number, "label", rank, kind,
+                       path=str(ORDINALS[match.group("ord").lower()]))
     match = _ARABIC.match(text)
     if match:
         num = match.group("num")
@@ -139,7 +165,10 @@ def parse_numbered(text: str) -> Heading | None:
         num = match.group("num")
         return Heading(f"{num}°", match.group("title").strip(), "arabic", ARABIC_RANK + 1, path=num)
     match = _COMPOUND.match(text)
-    if match and (len(match.group("head")) == 1 or _VALID_ROMAN.match(match.group("head"))):
+    if match and match.group("rhead") and _VALID_ROMAN.match(match.group("rhead")):
+        num = match.group("num")
+        return Heading(num, match.group("title").strip(), "compound", ROMAN_RANK + num.count("."), path=num)
+    if match and match.group("head") and (len(match.group("head")) == 1 or _VALID_ROMAN.match(match.group("head"))):
         num, head = match.group("num"), match.group("head")
         base = ROMAN_RANK if _VALID_ROMAN.match(head) and not _is_letter_part(head) else LETTER_RANK
         return Heading(num, match.group("title").strip(), "compound", base + num.count("."), path=num)
@@ -153,7 +182,7 @@ def parse_numbered(text: str) -> Heading | None:
         return Heading(match.group("num"), match.group("title").strip(), "letter", LETTER_RANK, path=match.group("num"))
     match = _SMALL_LETTER.match(text)
     if match:
-        num = match.group("num") or match.group("enclosed")
+        num = match.group("num") or match.group("enclosed") or match.group("closed")
         return Heading(num, match.group("title").strip(), "small-letter", SMALL_LETTER_RANK, path=num)
     return None
 

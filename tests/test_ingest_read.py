@@ -101,6 +101,13 @@ def test_encodings_are_detected_and_line_endings_normalised():
     assert decode("Région".encode("latin-1")) == ("Région", "cp1252")
 
 
+def test_iso_8859_15_is_told_by_its_euro_sign_or_its_oe_after_an_apostrophe():
+    """Windows-1252 would read these bytes as `3 M¤` and `l'½uvre`."""
+    assert decode("Un budget de 3 M€ et 12 000 € par an.".encode("iso-8859-15")) == (
+        "Un budget de 3 M€ et 12 000 € par an.", "iso-8859-15")
+    assert decode("L'œuvre des équipes.".encode("iso-8859-15"))[1] == "iso-8859-15"
+
+
 def test_read_text_reports_encoding(tmp_path):
     path = tmp_path / "p.txt"
     path.write_bytes("Personnes âgées".encode("cp1252"))

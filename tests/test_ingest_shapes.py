@@ -398,3 +398,82 @@ def test_a_first_h1_numbered_like_later_ones_is_a_part_not_the_title():
     doc = document_from_text("parts.html", html)
     assert doc.title == "Appel à candidatures – ARS"
     assert _tree("parts.html", html) == {"A": None, "A.1": "A", "B": None, "B.1": "B"}
+
+
+def test_headings_numbered_by_spelled_out_ordinals():
+    text = (f"Feuille de route\n\nPremière partie : Développer l'offre\n\nObjectif 1 : Couvrir le territoire\n\n{BODY}\n\n"
+            f"Objectif 2 : Former\n\n{BODY}\n\nDeuxième partie — Accompagner\n\nObjectif 3 : Soutenir\n\n{BODY}\n\n"
+            f"Titre premier - Dispositions finales\n\n{BODY}\n")
+    tree = _tree("ordinaux.txt", text)
+    assert tree == {"Première partie": None, "Objectif 1": "Première partie", "Objectif 2": "Première partie",
+                    "Deuxième partie": None, "Objectif 3": "Deuxième partie", "Titre premier": None}
+
+
+def test_roman_parts_divided_by_letters_then_numbers():
+    text = (f"Schéma\n\nI. PRÉVENIR\n\nI.A Repérer la fragilité\n\nI.A.1 Le programme ICOPE\n\n{BODY}\n\n"
+            f"I.A.2 Les chutes\n\n{BODY}\n\nI.B Adapter le logement\n\n{BODY}\n\nII. SOUTENIR\n\n"
+            f"II.A Les plateformes\n\n{BODY}\n")
+    tree = _tree("outline.txt", text)
+    assert tree == {"I": None, "I.A": "I", "I.A.1": "I.A", "I.A.2": "I.A", "I.B": "I", "II": None, "II.A": "II"}
+
+
+def test_closed_small_letters_head_paragraphs_but_number_spaced_out_lists():
+    text = (f"Programme\n\nPriorité 1 - Aller vers\n\na) Renforcer les équipes mobiles\n\n{BODY}\n\n"
+            f"b) Développer les permanences\n\n{BODY}\n\nPriorité 2 - Les droits\n\nLes mesures sont :\n\n"
+            f"a) l'ouverture des droits ;\n\nb) la domiciliation.\n\n{BODY}\n")
+    doc = document_from_text("lettres.txt", text)
+    tree = {s.key: s.parent for s in doc.sections if s.title != doc.title}
+    assert tree == {"Priorité 1": None, "a": "Priorité 1", "b": "Priorité 1", "Priorité 2": None}
+    assert "la domiciliation" in doc.sections[-1].text
+
+
+def test_an_issuer_line_under_the_title_is_its_letterhead_even_after_a_blank_line():
+    tree = _tree("letterhead.txt", f"Programme régional de santé mentale\n\nAgence régionale de santé Bretagne\n\n"
+                                   f"1. Prévenir\n\n{BODY}\n\n2. Soigner\n\n{BODY}\n")
+    assert tree == {"1": None, "2": None}
+
+
+def test_headings_inside_numbered_list_items_under_a_title_set_in_large_bold():
+    """LibreOffice numbers its headings with lists (`<ol><li><h1>`); the plan's name above them is
+    a large bold paragraph, the start of the `<title>`."""
+    html = ('<html><head><title>Plan régional santé environnement</title></head><body>'
+            '<p align="center"><font size="5"><b>Plan régional santé environnement 2022-2026</b></font></p>'
+            f'<ol><li><h1>Un environnement favorable</h1></li></ol><p>{BODY}</p>'
+            f'<ol><ol><li><h2>Qualité de l\'air</h2></li></ol></ol><p>{BODY}</p>'
+            f'<ol start="2"><li><h1>Les eaux de baignade</h1></li></ol><p>{BODY}</p></body></html>')
+    doc = document_from_text("lo.html", html)
+    assert doc.title == "Plan régional santé environnement 2022-2026"
+    tree = {s.title: s.parent for s in doc.sections if s.title != doc.title}
+    assert tree == {"Un environnement favorable": doc.sections[0].key, "Qualité de l'air": "Un environnement favorable",
+                    "Les eaux de baignade": doc.sections[0].key}
+
+
+def test_accordion_buttons_head_the_panels_they_fold():
+    html = _html('<button aria-expanded="false" aria-controls="p1">Engagement 1 : Repérer tôt</button>'
+                 f'<div id="p1" hidden><p>{BODY}</p></div>'
+                 '<button aria-expanded="false" aria-controls="p2">Engagement 2 : Scolariser</button>'
+                 f'<div id="p2" class="panel" style="display:none"><p>{BODY}</p></div>'
+                 '<div hidden><p>Contenu masqué du site.</p></div>')
+    doc = document_from_text("accordeon.html", html)
+    assert {s.key: s.parent for s in doc.sections if s.title != doc.title} == {"Engagement 1": "Plan",
+                                                                            "Engagement 2": "Plan"}
+    assert BODY in doc.sections[-1].text and "masqué" not in doc.text
+
+
+def test_title_and_heading_levels_set_by_class_names():
+    html = ('<html><head><title>ARS</title></head><body><p class=MsoTitle>Programme régional télésanté</p>'
+            f'<div class="titre-niveau-1">Axe 1 - Téléconsultation</div><p>{BODY}</p>'
+            f'<div class="titre-niveau-2">Les téléconsultations assistées</div><p>{BODY}</p></body></html>')
+    doc = document_from_text("classes.html", html)
+    assert doc.title == "Programme régional télésanté"
+    assert {s.key: s.parent for s in doc.sections if s.title != doc.title} == {
+        "Axe 1": "Programme régional télésanté", "Les téléconsultations assistées": "Axe 1"}
+
+
+def test_invisible_characters_and_footnote_calls_do_not_split_or_glue_words():
+    html = _html("<h2>Axe 1 - Les soins pal&shy;liatifs</h2><p>Les équipes mo&shy;biles<sup>1</sup> et "
+                 "l'EHPAD<sup>[2]</sup> de 40 m<sup>2</sup>, le 1<sup>er</sup> janvier\u200b.</p>")
+    doc = document_from_text("invisible.html", html)
+    section = doc.sections[-1]
+    assert section.title == "Les soins palliatifs"
+    assert "Les équipes mobiles et l'EHPAD de 40 m2, le 1er janvier." in section.text
