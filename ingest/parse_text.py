@@ -399,16 +399,25 @@ def _read_body(lines, stripped, kinds, repeated_title, meta) -> None:
         if kinds[i] is not None:  # already taken as the title line of a bare heading
             continue
         kinds[i] = _classify(i, lines, stripped, kinds, repeated_title == i, last_content, i >= signed)
-        if kinds[i] == "heading" and i + 1 < n and kinds[i + 1] is None and lines[i].hint is None:
+        if kinds[i] == "heading" and i + 1 < n and kinds[i + 1] is None and _titled_below(lines, i):
             numbered = parse_numbered(stripped[i])
             if numbered and numbered.style == "label" and numbered.title == numbered.number:
-                if heading_like(stripped[i + 1], 30) and not _BULLET.match(stripped[i + 1]):
+                if heading_like(stripped[i + 1], 30) and not _BULLET.match(stripped[i + 1]) \
+                        and parse_numbered(stripped[i + 1]) is None:
                     kinds[i + 1] = "heading-title"  # `Orientation 4` / `Développer ...`
         if kinds[i] == "source":
             meta["source"] = _source(stripped[i])
         elif kinds[i] == "figure":
             match = _FIGURE.match(normalize_for_matching(stripped[i]))
             meta["figures"].append(match.group("ref") or normalize_for_matching(stripped[i]))
+
+
+def _titled_below(lines: list[Line], i: int) -> bool:
+    """A bare label line may have its title on the next line: in a text page, or in HTML when
+    that line is a heading of the same level (`<p><b>AXE 1</b></p><p><b>Prévenir …</b></p>`)."""
+    if lines[i].hint is None:
+        return True
+    return lines[i].hint == "heading" and lines[i + 1].hint == "heading" and lines[i + 1].level == lines[i].level
 
 
 def _drop_orphan_headings(lines, stripped, kinds, title_index) -> None:

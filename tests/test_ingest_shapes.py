@@ -477,3 +477,14 @@ def test_invisible_characters_and_footnote_calls_do_not_split_or_glue_words():
     section = doc.sections[-1]
     assert section.title == "Les soins palliatifs"
     assert "Les équipes mobiles et l'EHPAD de 40 m2, le 1er janvier." in section.text
+
+
+def test_a_bold_label_line_takes_the_bold_line_under_it_as_its_title():
+    html = _html(f"<p><strong>AXE 1</strong></p><p><strong>Prévenir l'entrée dans les consommations</strong></p>"
+                 f"<p>{BODY}</p><p><strong>Fiche n° 1.1 – Les compétences psychosociales</strong></p><p>{BODY}</p>"
+                 f"<p><strong>AXE 2</strong></p><p><strong>Réduire les risques</strong></p><p>{BODY}</p>")
+    doc = document_from_text("axes.html", html)
+    titles = {s.key: (s.title, s.parent) for s in doc.sections if s.title != doc.title}
+    assert titles == {"Axe 1": ("Prévenir l'entrée dans les consommations", "Plan"),
+                      "Fiche 1.1": ("Les compétences psychosociales", "Axe 1"),
+                      "Axe 2": ("Réduire les risques", "Plan")}
