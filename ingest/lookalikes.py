@@ -35,7 +35,8 @@ _ISSUER = re.compile(
     r"|ministère|ministere|préfecture|prefecture|préfet|prefet"
     r"|commune (?:de|d'|du)|ville (?:de|d'|du)|mairie (?:de|d'|du)|conseil (?:départemental|departemental|régional"
     r"|regional|général|general)|départements? (?:de|d'|du|des)|departements? (?:de|d'|du|des)|collectivité"
-    r"|collectivite|caisse primaire|cpam|assurance maladie)\b[^:]*$",
+    r"|collectivite|caisse primaire|cpam|assurance maladie"
+    r"|r[ée]gion(?= [A-ZÀ-Ý]))\b[^:]*$",  # `Région Occitanie`: the conseil régional's own name
     re.IGNORECASE,
 )
 # Co-signers printed on one letterhead line: `Commune de Saint-Benoît - ARS La Réunion`.

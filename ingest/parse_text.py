@@ -53,7 +53,7 @@ class Page:
 
 
 _BULLET = re.compile(
-    r"^(?P<marker>[•\-–—*▪▫◦·●○■□➢➤►✓✔♦◆❖→➔\uf0b7\uf0a7\uf0d8o]|\d{1,2}[.)°]|[a-z][.)]|[ivx]{1,4}[.)])\s+(?=\S)"
+    r"^(?P<marker>[•\-–—*▪▫◦·●○■□➢➤►▸▹▶✓✔♦◆❖→➔\uf0b7\uf0a7\uf0d8o]|\d{1,2}[.)°]|[a-z][.)]|[ivx]{1,4}[.)])\s+(?=\S)"
 )
 _FIGURE = re.compile(
     r"^(?:consulter|voir|afficher|t[ée]l[ée]charger)\s+(?:l'|le |la |les |un |une )?"
@@ -477,7 +477,7 @@ def _classify(i, lines, stripped, kinds, forced, last_content, signed=False) -> 
 
 # Glyphs that word processors put before unnumbered sub-headings (`■ Les personnes détenues`);
 # a dash, a star or a dot before a lone line stays a list item.
-_HEADING_MARKS = "■□▪►➢➤◆♦❖"
+_HEADING_MARKS = "■□▪►➢➤◆♦❖▸▹▶"
 
 
 def _marked_heading(i: int, s: str, stripped: list[str], prev_blank: bool, next_blank: bool) -> bool:
@@ -620,6 +620,8 @@ def _assemble(lines, raw, stripped, kinds, title_index, page_meta, site) -> Page
             blocks.append(Block("item", start, end, item_start=item_start))
         elif kind == "heading":
             level = lines[i].level
+            if level is None and stripped[i][:1] in _HEADING_MARKS:
+                level = 6  # `▸ Lutter contre l'ambroisie`: the mark makes it a sub-heading, never a closing one
             heading = parse_heading(_unmarked(stripped[i]).lstrip("#"), level, level if lines[i].outline else None)
             blocks.append(Block("heading", start, end, heading=heading, is_title=i == title_index))
         else:  # para, or a continuation line with no item before it

@@ -43,7 +43,9 @@ LABELS = {
     "thème": ("axis", 20), "theme": ("axis", 20),
     # `Article 4` divides a contract or a legal text (CPOM, convention) below its titres and chapitres;
     # its annexes (`Annexe 1`) come after the articles and hold the objective sheets
-    "article": ("article", 58), "annexe": ("part", 10),
+    "article": ("article", 58), "art.": ("article", 58), "annexe": ("part", 10),
+    # a CPOM's annexed `Fiche objectif n°3` states one of its objectives (CASF L313-11)
+    "fiche objectif": ("objective", 40), "fiche-objectif": ("objective", 40),
     # a CPTS's `Mission socle n°1` (accord conventionnel interprofessionnel 2019) holds its fiches-action
     "mission": ("axis", 20),
     # national roadmaps are cut into `Engagement N` (stratégie nationale autisme-TND 2018-2022) or
@@ -61,7 +63,7 @@ CAPITALS_LIFT = 0.5  # an unnumbered heading in capitals holds the unnumbered on
 
 _LABELLED = re.compile(
     r"^(?P<label>(?i:sous-objectif|objectif|orientation|axe|sous-action|action|mesure|priorit[ée]|partie|titre"
-    r"|chapitre|fiche[- ]action|fiche|enjeu|volet|chantier|article|ambition|d[ée]fi|levier|th[èe]me"
+    r"|chapitre|fiche[- ]action|fiche[- ]objectif|fiche|enjeu|volet|chantier|article|art\.|ambition|d[ée]fi|levier|th[èe]me"
     r"|annexe|mission|engagement|pilier|section))"
     r"(?:\s+(?P<qualifier>(?i:strat[ée]gique|op[ée]rationnel(?:le)?|g[ée]n[ée]ral(?:e)?|sp[ée]cifique"
     r"|prioritaire|r[ée]gional(?:e)?|socle)))?"
@@ -86,6 +88,8 @@ _SPELLED_AFTER = re.compile(rf"^(?P<label>(?i:titre|chapitre|livre|partie|articl
 # `§ 1 –`: a numbered paragraph of a programme or a legal text, printed as `§ 1`.
 _SECTION_SIGN = re.compile(r"^§\s*(?P<num>\d{1,3}(?:\.\d{1,3})*)\.?\s*(?:[)\-–—:.]\s*|\s+)(?P<title>\S.*)$")
 SECTION_SIGN_RANK = 60  # below an `Article`, which such paragraphs divide
+# `① Respirer un air plus sain`: a number in a circle (word processors' numbering, U+2460-2473).
+_CIRCLED = re.compile(r"^(?P<num>[\u2460-\u2473])\s*(?:[)\-–—:.]\s*)?(?P<title>\S.*)$")
 # `1°)`, `2° -`: the ordinal numbers of legal and older administrative texts.
 _ORDINAL = re.compile(r"^(?P<num>\d{1,2})°\s*(?:[)\-–—:.]\s*|\s+)(?P<title>\S.*)$")
 # `/` numbers too (`A/`, `1/`), when a space follows: `1/2 des places` is a fraction.
@@ -96,8 +100,9 @@ _LETTER = re.compile(r"^(?P<num>[A-Z])\s*[.)\-–—/]\s+(?P<title>\S.*)$")
 # list items: text pages take it as a heading only alone between paragraphs (parse_text).
 _SMALL_LETTER = re.compile(r"^(?:(?P<num>[a-z])\.|\((?P<enclosed>[a-z])\)|(?P<closed>[a-z])\))\s+(?P<title>[A-ZÀ-Ý«\"].*)$")
 # A roman or letter part subdivided by arabic numbers: `I.1`, `III.5`, `A.2`; or by letters,
-# then numbers: `I.A`, `II.B.3` (the French outline I. > A. > 1. written out in full).
-_COMPOUND = re.compile(r"^(?P<num>(?P<head>[IVXLC]{1,7}|[A-Z])(?:\.\d{1,3})+|(?P<rhead>[IVXLC]{1,7})\.[A-Z](?:\.\d{1,3})*)"
+# then numbers: `I.A`, `II.B.3`, `II.B.2.a` (the French outline I. > A. > 1. > a. written out in full).
+_COMPOUND = re.compile(r"^(?P<num>(?P<head>[IVXLC]{1,7}|[A-Z])(?:\.\d{1,3})+(?:\.[a-z])?"
+                       r"|(?P<rhead>[IVXLC]{1,7})\.[A-Z](?:\.\d{1,3})*(?:\.[a-z])?)"
                        r"\.?(?:\s*[)\-–—:]\s*|\s+)(?P<title>\S.*)$")
 _VALID_ROMAN = re.compile(r"^M{0,3}(CM|CD|D?C{0,3})(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})$")
 
@@ -151,6 +156,10 @@ def parse_numbered(text: str) -> Heading | None:
         number = text[:match.start("title")].rstrip(" :.-–—)")
         return Heading(number, match.group("title").strip() or number, "label", rank, kind,
                        path=str(ORDINALS[match.group("ord").lower()]))
+    match = _CIRCLED.match(text)
+    if match:
+        num = str(ord(match.group("num")) - ord("①") + 1)
+        return Heading(match.group("num"), match.group("title").strip(), "arabic", ARABIC_RANK + 1, path=num)
     match = _ARABIC.match(text)
     if match:
         num = match.group("num")
@@ -317,6 +326,8 @@ def _closing(heading: Heading, stack: list[_Node], resumed: set) -> Heading:
         return replace(heading, rank=stack[-1].heading.rank)  # after a closing heading: its sibling
     outermost = None
     for node in reversed(stack):
+        if node.heading.style == "plain" and node.heading.rank > PLAIN_RANK and not node.floor:
+            continue  # a sub-heading below the series (`▸ Tiques`, a bold line): closed with it
         if node.floor or not node.heading.number or _series(node.heading) in resumed:
             break
         outermost = node

@@ -488,3 +488,34 @@ def test_a_bold_label_line_takes_the_bold_line_under_it_as_its_title():
     assert titles == {"Axe 1": ("Prévenir l'entrée dans les consommations", "Plan"),
                       "Fiche 1.1": ("Les compétences psychosociales", "Axe 1"),
                       "Axe 2": ("Réduire les risques", "Plan")}
+
+
+def test_circled_numbers_with_marked_sub_headings_and_a_closing_heading():
+    text = (f"Plan régional santé environnement\n\n① Respirer un air plus sain\n\n▸ Lutter contre l'ambroisie\n\n{BODY}\n\n"
+            f"② Garantir une eau de qualité\n\n▸ Les petites unités de distribution\n\n{BODY}\n\n"
+            f"▸ Les PFAS au sud de Lyon\n\n{BODY}\n\nGouvernance du plan\n\n{BODY}\n")
+    tree = _tree("cercles.txt", text)
+    assert tree == {"①": None, "Lutter contre l'ambroisie": "①", "②": None, "Les petites unités de distribution": "②",
+                    "Les PFAS au sud de Lyon": "②", "Gouvernance du plan": None}
+
+
+def test_an_outline_written_out_down_to_a_small_letter():
+    text = (f"Programme\n\nII. Sécuriser\n\nII.B. Dépister\n\nII.B.2. Infections\n\nII.B.2.a. Syphilis et VIH\n\n{BODY}\n\n"
+            f"II.B.2.b. Coqueluche\n\n{BODY}\n\nIII. Accompagner\n\n{BODY}\n")
+    tree = _tree("mayotte.txt", text)
+    assert tree["II.B.2.a"] == "II.B.2" and tree["II.B.2.b"] == "II.B.2" and tree["III"] is None
+
+
+def test_abbreviated_articles_and_the_objective_sheets_of_an_annex():
+    text = (f"CONTRAT PLURIANNUEL D'OBJECTIFS ET DE MOYENS\n\nArt. 1 - Objet du contrat\n\n{BODY}\n\n"
+            f"Art. 2 - Périmètre\n\n{BODY}\n\nAnnexe 1 - Fiches objectifs\n\nFiche objectif n°1 - Médicaliser\n\n{BODY}\n\n"
+            f"Fiche objectif n°2 - Prévenir les chutes\n\n{BODY}\n")
+    tree = _tree("cpom.txt", text)
+    assert tree == {"Art. 1": None, "Art. 2": None, "Annexe 1": None, "Fiche objectif 1": "Annexe 1",
+                    "Fiche objectif 2": "Annexe 1"}
+
+
+def test_a_letterhead_of_co_pilots_naming_the_region_is_no_title():
+    doc = document_from_text("copilotes.txt", "Préfecture de la région Bretagne - ARS Bretagne - Région Bretagne\n\n"
+                                              f"PLAN RÉGIONAL SANTÉ ENVIRONNEMENT\n\n1. Respirer\n\n{BODY}\n")
+    assert doc.title == "PLAN RÉGIONAL SANTÉ ENVIRONNEMENT"
