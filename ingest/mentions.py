@@ -683,6 +683,8 @@ def _pattern_spans(text: str, tokens: list[_Token], matcher: _Matcher, known: li
             span = _service_span(text, tokens, i)
         elif token.folded.startswith("tele"):
             span = _telemedicine_span(tokens, i)
+        elif token.folded in GEOGRAPHIC_HEADS and (span := _geographic_span(tokens, i)) is not None:
+            pass
         elif token.folded in EPCI_WORDS and token.text[:1].isupper():
             span = _epci_span(tokens, i, known)
             if span is not None:  # it starts at a known place: the place does not type it
@@ -975,7 +977,7 @@ def _service_span(text: str, tokens: list[_Token], i: int) -> _Span | None:
         kind = _head_type(tokens[i:i + 1])
         return _Span(tokens[i].start, tokens[named].end, kind, "", "", "pattern") if kind else None
     resource = i + 1 < len(tokens) and tokens[i + 1].folded in RESOURCE_WORDS and _gap(tokens, i + 1) == " "
-    last = _name_end(tokens, i, appositions=resource)
+    last = _before_a_place(tokens, i, _name_end(tokens, i, appositions=resource))
     if last == i:
         return None
     words = tokens[i + 1:last + 1]
@@ -995,6 +997,19 @@ def _service_span(text: str, tokens: list[_Token], i: int) -> _Span | None:
     if crude_stem(words[0].folded) in DIGITAL_WORDS:
         kind = "tool"  # `services numériques`, `service numérique d'orientation`: e-health tools
     return _Span(tokens[i].start, tokens[last].end, kind, "", "", "pattern")
+
+
+def _before_a_place(tokens: list[_Token], i: int, last: int) -> int:
+    """`dispositif | à la vallée de la Maurienne`, `maison de santé | à Lunel`: where a service is
+    set (`à`, `au`, `aux`, `en` and a place or a geographic head) is no part of its name."""
+    for j in range(i + 1, last):
+        if tokens[j].folded not in {"a", "au", "aux", "en"}:
+            continue
+        k = _after_articles(tokens, j + 1)
+        if k <= last and (tokens[k].folded in GEOGRAPHIC_HEADS or tokens[k].text[:1].isupper()) \
+                and not _is_acronym_label(tokens[k].text):
+            return j - 1
+    return last
 
 
 def _acronym_name_end(tokens: list[_Token], i: int) -> int | None:
@@ -1027,8 +1042,9 @@ def _brand_end(tokens: list[_Token], i: int) -> int | None:
     last = j
     while last + 1 < len(tokens) and last - j < 4:
         token = tokens[last + 1]
-        if not re.fullmatch(r"[ '\-]", _gap(tokens, last + 1)) or _pos(token) in {"VERB", "AUX", "SCONJ", "PRON"}:
-            break
+        gap = _gap(tokens, last + 1)
+        if not re.fullmatch(r"[ '\-]", gap) or (gap != "-" and _pos(token) in {"VERB", "AUX", "SCONJ", "PRON"}):
+            break  # `chez-soi`: a hyphen keeps the pronoun in the word
         if token.folded in NAME_STOPS or (token.folded in CONNECTORS and token.folded not in _BRAND_LINKS) \
                 or token.folded == "et":
             break
@@ -1050,6 +1066,59 @@ def _telemedicine_span(tokens: list[_Token], i: int) -> _Span | None:
     if len(token.folded) >= 8 and token.folded not in TELE_NOT_ACTS and token.pos in {"NOUN", "PROPN", ""}:
         return _Span(token.start, token.end, "tool", "", "", "pattern")
     return None
+
+
+# The natural and physical geography plans name their territories by (IGN's nomenclature of
+# place kinds: vallée, bassin, massif, plateau, plaine, causse, île, fleuve, estuaire…; the
+# traditional pays): `vallée de l'Arve`, `fleuves Maroni et Oyapock`, `bassin grenoblois`.
+GEOGRAPHIC_HEADS = {
+    "vallee", "vallees", "bassin", "bassins", "massif", "massifs", "plateau", "plateaux", "plaine", "plaines",
+    "causse", "causses", "ile", "iles", "archipel", "fleuve", "fleuves", "estuaire", "delta", "etang", "etangs",
+    "presqu", "pays", "monts", "cote", "cotes", "marais", "baie",
+}
+# Adjectives of a place or a relief that name a kind of area with a geographic head
+# (`vallées alpines`, `bassin minier`, `pays bastiais`); not those of distance or likeness.
+_PLACE_ADJECTIVE_ENDINGS = ("ais", "aise", "aises", "ois", "oise", "oises", "in", "ine", "ins", "ines", "ien",
+                            "ienne", "iens", "iennes", "ier", "iers", "ere", "eres", "an", "ane", "ans", "anes")
+_NOT_PLACE_ADJECTIVES = {"voisin", "voisine", "voisins", "voisines", "lointain", "lointaine", "lointains",
+                         "lointaines", "certain", "certaine", "certains", "certaines", "entier", "entiere",
+                         "entiers", "entieres", "premier", "premiere", "premiers", "premieres", "dernier",
+                         "derniere", "derniers", "dernieres", "prochain", "prochaine", "humain", "humaine",
+                         "humains", "humaines", "ancien", "ancienne", "anciens", "anciennes", "versant",
+                         "versants", "financier", "financiere", "financiers", "financieres", "particulier",
+                         "particuliere", "plein", "pleine", "urbain", "urbaine", "urbains", "urbaines", "africain",
+                         "africains", "europeen", "europeens", "membre", "membres", "tiers", "partenaire"}
+
+
+def _geographic_span(tokens: list[_Token], i: int) -> _Span | None:
+    """A geographic head and its proper name (`vallée du Rhône`, `plateau de Millevaches`,
+    `fleuves Maroni et Oyapock`) or its place adjective (`bassin grenoblois`): a territory."""
+    k = i + 1
+    if k >= len(tokens) or tokens[k].before != " ":
+        return None  # `L'Île-Rousse`: the head is inside a place's own name
+    if tokens[k].folded in {"de", "d", "du", "des"} and not tokens[k].text[:1].isupper():
+        k += 1
+        if k < len(tokens) and tokens[k].folded in {"la", "l"}:
+            k += 1
+    if k >= len(tokens) or _BREAK_BEFORE.search(tokens[k].before):
+        return None
+    if tokens[k].text[:1].isupper() and not _is_acronym_label(tokens[k].text):
+        end = k
+        while end + 1 < len(tokens) and tokens[end + 1].text[:1].isupper() and tokens[end + 1].before in ("-", " "):
+            end += 1
+        if end + 2 < len(tokens) and tokens[end + 1].folded == "et" and tokens[end + 2].text[:1].isupper() \
+                and tokens[i].folded.endswith(("s", "x")):
+            end += 2  # `fleuves Maroni et Oyapock`: the plural head names two
+        return _Span(tokens[i].start, tokens[end].end, "territory", "", "", "pattern")
+    word = tokens[k].folded
+    if k == i + 1 and tokens[k].pos not in ("VERB", "AUX", "ADP", "DET", "PRON", "CCONJ", "PROPN") \
+            and word.endswith(_PLACE_ADJECTIVE_ENDINGS) \
+            and word not in _NOT_PLACE_ADJECTIVES and not tokens[i].text[:1].isupper():
+        return _Span(tokens[i].start, tokens[k].end, "territory", "", "", "pattern")
+    return None
+
+
+_BREAK_BEFORE = re.compile(r"[\n.,;:!?()«»\"]")
 
 
 # Medical specialists are named by their speciality: `néphrologue`, `gériatre`, `ergothérapeute`
@@ -1300,6 +1369,37 @@ def _unlisted_place_spans(entities, text: str, tokens: list[_Token], others: lis
     return spans
 
 
+# `maternités de Dzoumogné, Kahani, Mramadoudou et Petite-Terre`: a series of single names.
+_NAME = r"[A-ZÀ-Ý][a-zà-ÿ'’]+(?:-[A-Za-zÀ-ÿ'’]+)*"
+_NAME_SERIES = re.compile(rf"\b{_NAME}(?:, {_NAME}){{1,8}},? et {_NAME}\b")
+
+
+_PLACE_PREPOSITIONS = {"de", "d", "a", "en", "entre", "vers", "sur"}
+
+
+def _place_series_spans(text: str, spans: list[_Span], places: list[tuple[int, int]]) -> list[_Span]:
+    """The other names of a series of three names or more after a preposition of place, at least
+    half of which are places (a territory found, or a place to spaCy), none found as something
+    else: places too. Villages
+    and islands the COG does not list come this way, beside the places that are listed."""
+    territories = {(span.start, span.end) for span in spans if span.type == "territory"} | set(places)
+    others = [span for span in spans if span.type != "territory"]
+    found = []
+    for series in _NAME_SERIES.finditer(text):
+        members = [(m.start(), m.end()) for m in re.finditer(_NAME, series.group())]
+        members = [(series.start() + a, series.start() + b) for a, b in members]
+        known = [m for m in members if m in territories]
+        before = re.search(r"(\w+)['’ ]+$", text[max(0, series.start() - 12):series.start()])
+        if len(members) < 3 or 2 * len(known) < len(members) or not before \
+                or fold(before.group(1)) not in _PLACE_PREPOSITIONS:
+            continue  # `réunit Martin, Durand et Petit`: people, whatever spaCy says
+        if any(o.start < b and a < o.end for a, b in members for o in others):
+            continue
+        found += [_candidate(_Span(a, b, "territory", "", "", "pattern"), text[a:b]) for a, b in members
+                  if not any(sp.start < b and a < sp.end for sp in spans)]
+    return found
+
+
 _DEMONYM_ENDINGS = ("iens", "iennes", "ains", "aines", "ais", "aises", "ois", "oises")
 
 
@@ -1511,6 +1611,8 @@ def extract_mentions(doc: Document) -> list[Mention]:
     spans += _acronym_list_spans(normalised, [span for span in spans if span.method == "vocabulary"])
     spans += _ner_spans(entities, normalised, tokens, matcher, spans)
     spans += _unlisted_place_spans(entities, normalised, tokens, spans, doc.region_code)
+    spans += _place_series_spans(normalised, spans, places)
+    spans = [span for span in spans if "\n" not in normalised[span.start:span.end]]  # spaCy reads across lines
     navigation = _navigation_span(doc)
     if navigation:
         spans = [span for span in spans if not navigation[0] <= span.start < navigation[1]]

@@ -103,7 +103,22 @@ TERRITORY_KINDS = [
      ["zones de revitalisation rurale", "ZRR"], "zone-rurale", None),
     ("zone-de-montagne", "zone de montagne",
      ["zones de montagne", "zone montagne", "territoire de montagne", "territoires de montagne"], None, None),
-    ("zone-isolee", "zone isolée", ["zones isolées", "territoire isolé", "territoires isolés"], None, None),
+    # Guyane's communes reached only by river or air (ARS Guyane, « communes isolées », whose
+    # centres délocalisés de prévention et de soins serve the « sites isolés »)
+    ("zone-isolee", "zone isolée", ["zones isolées", "territoire isolé", "territoires isolés", "commune isolée",
+                                     "communes isolées", "site isolé", "sites isolés", "communes de l'intérieur"],
+     None, None),
+    # informal settlements (loi ELAN 2018, art. 197, for Guyane and Mayotte: « quartiers d'habitat
+    # informel »; « habitat spontané » in ARS Guyane and Mayotte documents)
+    ("quartier-habitat-informel", "quartier d'habitat informel",
+     ["quartiers d'habitat informel", "habitat informel", "quartier informel", "quartiers informels",
+      "quartier d'habitat spontané", "quartiers d'habitat spontané", "habitat spontané", "bidonville", "bidonvilles"],
+     None, None),
+    # the radon zoning of communes (CSP R1333-29, arrêté du 27 juin 2018: zones 1 to 3)
+    ("zone-potentiel-radon", "zone à potentiel radon",
+     ["zones à potentiel radon", "zone à potentiel radon significatif", "zones à potentiel radon significatif",
+      "zone à potentiel radon élevé", "zones à potentiel radon élevé"], None,
+     "Commune classée par l'arrêté du 27 juin 2018 selon le potentiel d'exhalation du radon de ses sols (zones 1 à 3)."),
     ("zone-urbaine", "zone urbaine", ["zones urbaines", "milieu urbain", "territoire urbain",
                                       "territoires urbains"], None, None),
     ("zone-littorale", "zone littorale", ["zones littorales", "littoral"], None, None),

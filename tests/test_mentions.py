@@ -607,3 +607,55 @@ def test_health_security_instruments_from_the_vocabulary():
     assert kinds["plan de gestion des tensions hospitalières"][1] == "tool/plan-tensions-hospitalieres"
     assert kinds["retour d'expérience"][1] == "tool/retex"
     assert kinds["signalements d'événements indésirables graves"][1] == "tool/eigs"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Le fonds air-bois est étendu à la vallée de la Maurienne et au bassin grenoblois.",
+     {"vallée de la Maurienne", "bassin grenoblois"}),
+    ("Les communes isolées des fleuves Maroni et Oyapock ne sont accessibles que par avion.", {"fleuves Maroni et Oyapock"}),
+    ("Le bassin minier et le plateau de Millevaches sont prioritaires.", {"bassin minier", "plateau de Millevaches"}),
+])
+def test_places_named_by_a_geographic_head(text, expected):
+    assert expected <= {s for t, s, _, _ in found(text) if t == "territory"}
+
+
+def test_a_geographic_head_inside_a_name_or_before_a_comma_names_no_place_of_its_own():
+    territories = {s for t, s, _, _ in found("Le SAMSAH de L'Île-Rousse dessert l'île, Groix comprise, et les pays voisins.")
+                   if t == "territory"}
+    assert "Île-Rousse" not in territories and "île, Groix" not in territories
+    assert not [s for s in territories if s.startswith("pays")]
+
+
+def test_where_a_service_is_set_is_no_part_of_its_name():
+    mentions = found("Le plan étend le dispositif à la vallée de la Maurienne.")
+    assert not [s for t, s, _, _ in mentions if t == "tool" and "vallée" in s]
+    assert ("territory", "vallée de la Maurienne") in [(t, s) for t, s, _, _ in mentions]
+
+
+def test_the_other_names_of_a_series_of_places_are_places():
+    territories = {s for t, s, _, _ in found("Les naissances ont lieu dans les maternités de Dzoumogné, Kahani, "
+                                             "Mramadoudou et Petite-Terre, et au CHM de Mamoudzou.")
+                   if t == "territory"}
+    assert {"Dzoumogné", "Kahani", "Mramadoudou", "Petite-Terre"} <= territories
+    people = {s for t, s, _, _ in found("Le comité réunit Martin, Durand, Petit et Lefebvre chaque mois.") if t == "territory"}
+    assert not people
+
+
+def test_kinds_of_area_of_the_overseas_and_of_radon_zoning():
+    kinds = {s: c for t, s, c, _ in found("Les quartiers d'habitat spontané et les communes de l'intérieur sont "
+                                          "prioritaires, comme les communes en zone à potentiel radon.") if t == "territory"}
+    assert kinds["quartiers d'habitat spontané"] == "territory/quartier-habitat-informel"
+    assert kinds["communes de l'intérieur"] == "territory/zone-isolee"
+    assert kinds["zone à potentiel radon"] == "territory/zone-potentiel-radon"
+
+
+def test_no_mention_runs_from_a_heading_into_the_paragraph_under_it():
+    text = ("### 3.2 Populations des sites d'orpaillage\n\nLes personnes travaillant sur les sites d'orpaillage illégal, "
+            "souvent venues du Brésil, sont exposées au paludisme.")
+    mentions = extract_mentions(page(text))
+    assert mentions and not [m.text for m in mentions if "\n" in m.text]
+
+
+def test_a_hyphen_keeps_a_pronoun_inside_a_brand_name():
+    assert "dispositif Un chez-soi d'abord" in [s for _, s, _, _ in found(
+        "Dans l'Ouest guyanais, un dispositif Un chez-soi d'abord sera étudié.")]
