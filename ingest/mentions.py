@@ -685,6 +685,8 @@ def _pattern_spans(text: str, tokens: list[_Token], matcher: _Matcher, known: li
             span = _telemedicine_span(tokens, i)
         elif token.folded in GEOGRAPHIC_HEADS and (span := _geographic_span(tokens, i)) is not None:
             pass
+        elif token.folded in POPULATION_HEADS and (span := _population_span(tokens, i)) is not None:
+            pass
         elif token.folded in EPCI_WORDS and token.text[:1].isupper():
             span = _epci_span(tokens, i, known)
             if span is not None:  # it starts at a known place: the place does not type it
@@ -702,7 +704,8 @@ def _pattern_spans(text: str, tokens: list[_Token], matcher: _Matcher, known: li
         # `plateforme d'accompagnement et de répit des aidants`: the vocabulary knows the kind
         span.type = known_type.get(span.start, span.type)
         known_end = known_at.get((span.start, span.type))
-        if known_end is not None and _WORD.search(text, known_end, span.end):  # more words, not just `»`
+        if known_end is not None and _WORD.search(text, known_end, span.end) \
+                and span.type != "population":  # more words, not just `»`; a group's adjective narrows it
             following = next((tokens[n] for n in range(i, len(tokens)) if tokens[n].start >= known_end), None)
             if following is None or following.folded not in _COMPLEMENT:
                 continue
@@ -1119,6 +1122,62 @@ def _geographic_span(tokens: list[_Token], i: int) -> _Span | None:
 
 
 _BREAK_BEFORE = re.compile(r"[\n.,;:!?()«»\"]")
+
+
+# The people plans serve, named by a plural noun and what sets them apart (`ménages modestes`,
+# `patients asthmatiques`, `mères isolées`, `enfants de moins de six ans`): the beneficiaries the
+# CASF (L116-1, L311-3) and the CSP name. Not `jeunes` (`jeunes médecins`), nor `travailleurs` or
+# `salariés`, who are often a body's staff.
+POPULATION_HEADS = {
+    "personnes", "enfants", "adultes", "patients", "femmes", "populations", "malades", "menages", "meres",
+    "peres", "parents", "aidants", "residents", "usagers", "nourrissons", "adolescents", "eleves", "etudiants",
+    "detenus", "migrants", "agriculteurs", "publics", "beneficiaires", "habitants", "familles", "victimes",
+}
+# Adjectives that say nothing of who they are (`personnes concernées`) or make a legal person,
+# an office or a role of them (`personnes morales`, `personnes qualifiées`, CASF L311-5).
+_NOT_GROUP_ADJECTIVES = {"concernees", "concernes", "interessees", "interesses", "morales", "physiques", "qualifiees",
+                         "suivantes", "suivants", "presentes", "presents", "nombreuses", "nombreux", "inscrites",
+                         "inscrits", "recues", "recus", "accueillies", "accueillis", "ressources", "referentes",
+                         "referents", "membres", "chargees", "charges", "liberales", "liberaux", "interrogees",
+                         "interroges", "rencontrees", "rencontres", "formees", "formes", "volontaires",
+                         "beneficiaires", "ciblees", "cibles", "visees", "vises", "prises", "pris"}
+
+
+def _group_adjective(token: _Token) -> bool:
+    """An adjective, or a noun in apposition that reads as one (`adultes autistes`, `patients
+    asthmatiques`: spaCy tags some of them NOUN)."""
+    return _pos(token) == "ADJ" or (_pos(token) == "NOUN" and token.folded.endswith(("iques", "istes", "ieux")))
+
+
+_OBJECT_PREPOSITIONS = {"a", "au", "aux", "de", "du", "des", "d", "par", "en", "sur", "dans", "avec", "pour"}
+
+
+def _participle_with_object(tokens: list[_Token], k: int) -> bool:
+    """`personnes confrontées à`, `femmes venues du Brésil`, `personnes sorties de prison`: a
+    participle whose object says who they are, which an adjective alone does not."""
+    participle = tokens[k].pos == "VERB" or tokens[k].folded.endswith(("e", "es", "is", "us", "ies"))
+    return participle and k + 1 < len(tokens) and tokens[k + 1].folded in _OBJECT_PREPOSITIONS
+
+
+def _population_span(tokens: list[_Token], i: int) -> _Span | None:
+    """A plural population head, then one or two adjectives of their own, or `de moins de N
+    ans` / `de plus de N ans`: a group the policy serves (never inside `sages-femmes`)."""
+    if tokens[i].before == "-" or (i + 1 < len(tokens) and tokens[i + 1].before == "-"):
+        return None
+    last = i
+    k = i + 1
+    if k + 4 < len(tokens) and tokens[k].folded == "de" and tokens[k + 1].folded in {"moins", "plus"} \
+            and tokens[k + 2].folded == "de" and tokens[k + 4].folded == "ans" \
+            and (tokens[k + 3].text.isdigit() or tokens[k + 3].folded in _NUMBER_WORDS):
+        return _Span(tokens[i].start, tokens[k + 4].end, "population", "", "", "pattern")
+    while k < len(tokens) and k <= i + 2 and tokens[k].before == " " and _group_adjective(tokens[k]) \
+            and tokens[k].folded not in _NOT_GROUP_ADJECTIVES and crude_stem(tokens[k].folded) not in GENERIC_ADJECTIVES \
+            and tokens[k].folded.endswith(("s", "x")) and not _participle_with_object(tokens, k):
+        last = k
+        k += 1
+    if last == i:
+        return None
+    return _Span(tokens[i].start, tokens[last].end, "population", "", "", "pattern")
 
 
 # Medical specialists are named by their speciality: `néphrologue`, `gériatre`, `ergothérapeute`

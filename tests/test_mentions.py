@@ -659,3 +659,18 @@ def test_no_mention_runs_from_a_heading_into_the_paragraph_under_it():
 def test_a_hyphen_keeps_a_pronoun_inside_a_brand_name():
     assert "dispositif Un chez-soi d'abord" in [s for _, s, _, _ in found(
         "Dans l'Ouest guyanais, un dispositif Un chez-soi d'abord sera étudié.")]
+
+
+def test_groups_named_by_a_plural_head_and_what_sets_them_apart():
+    populations = {s for t, s, _, _ in found(
+        "Les ménages modestes, les patients asthmatiques, les mères isolées et les enfants de moins de six ans "
+        "sont prioritaires, comme les adultes autistes.") if t == "population"}
+    assert {"ménages modestes", "patients asthmatiques", "mères isolées", "enfants de moins de six ans",
+            "adultes autistes"} <= populations
+
+
+def test_no_group_in_a_profession_a_legal_person_or_a_role():
+    populations = {s for t, s, _, _ in found(
+        "Les sages-femmes libérales, les personnes morales et les personnes qualifiées siègent ; "
+        "les familles concernées sont informées.") if t == "population"}
+    assert not [s for s in populations if " " in s], populations
