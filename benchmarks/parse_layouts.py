@@ -6,7 +6,9 @@ Layouts (each --lines printed lines of about 20 characters):
 - `pdftohtml`: one absolutely positioned `<p>` per line, as pdftohtml writes a PDF (lines are
   joined back into paragraphs);
 - `br`: one `<font>` holding every line, separated by `<br>` (bold lines are headings there);
-- `sommaire`: a text page opening with a table of contents of every line, printed again below.
+- `sommaire`: a text page opening with a table of contents of every line, printed again below;
+- `accordion`: every other line a button folding a hidden panel with the next one, a footnote
+  call in each (the buttons become headings, their panels are kept).
 
     .venv/bin/python benchmarks/parse_layouts.py [--lines 60000] [--quick]
 """
@@ -34,6 +36,9 @@ def pages(lines: int) -> dict[str, tuple[str, str]]:
             f'<p style="position:absolute;top:{10 + 17 * i}px" class="ft1">{line}</p>' for i, line in enumerate(text)))),
         "br": ("br.html", html.format("<font size=2>" + "".join(f"{line} <i>x</i><br>" for line in text) + "</font>")),
         "sommaire": ("toc.txt", "Plan\n\nSommaire\n\n" + "\n".join(text) + "\n\n\n" + "\n\n".join(text) + "\n"),
+        "accordion": ("accordion.html", html.format("".join(
+            f'<button aria-expanded="false" aria-controls="p{i}">Fiche {i}</button><div id="p{i}" hidden><p>{line}'
+            f'<sup>{i % 9 + 1}</sup></p></div>' for i, line in enumerate(text[::2])))),
     }
 
 

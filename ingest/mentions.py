@@ -1442,7 +1442,8 @@ def _place_series_spans(text: str, spans: list[_Span], places: list[tuple[int, i
     else: places too. Villages
     and islands the COG does not list come this way, beside the places that are listed."""
     territories = {(span.start, span.end) for span in spans if span.type == "territory"} | set(places)
-    others = [span for span in spans if span.type != "territory"]
+    by_others = _covered(text, [span for span in spans if span.type != "territory"])
+    by_any = _covered(text, spans)
     found = []
     for series in _NAME_SERIES.finditer(text):
         members = [(m.start(), m.end()) for m in re.finditer(_NAME, series.group())]
@@ -1452,10 +1453,10 @@ def _place_series_spans(text: str, spans: list[_Span], places: list[tuple[int, i
         if len(members) < 3 or 2 * len(known) < len(members) or not before \
                 or fold(before.group(1)) not in _PLACE_PREPOSITIONS:
             continue  # `réunit Martin, Durand et Petit`: people, whatever spaCy says
-        if any(o.start < b and a < o.end for a, b in members for o in others):
+        if any(any(by_others[a:b]) for a, b in members):
             continue
         found += [_candidate(_Span(a, b, "territory", "", "", "pattern"), text[a:b]) for a, b in members
-                  if not any(sp.start < b and a < sp.end for sp in spans)]
+                  if not any(by_any[a:b])]
     return found
 
 

@@ -255,10 +255,14 @@ def _accordion_panels(root) -> set[str]:
     """The ids of the panels an accordion's buttons fold (`<button aria-controls="p1">`), each
     button turned into the `<div role="heading">` it stands for: a folded panel is content,
     hidden only until its title is clicked, unlike the hidden furniture dropped with it."""
+    buttons = [b for b in root.iter("button") if b.get("aria-controls") and b.get("aria-expanded") is not None]
+    if not buttons:
+        return set()
+    ids = {element.get("id") for element in root.iter() if isinstance(element.tag, str) and element.get("id")}
     panels = set()
-    for button in root.iter("button"):
-        target = (button.get("aria-controls") or "").strip()
-        if target and button.get("aria-expanded") is not None and root.get_element_by_id(target, None) is not None:
+    for button in buttons:
+        target = button.get("aria-controls").strip()
+        if target in ids:
             panels.add(target)
             if button.getparent() is not None and button.getparent().tag.lower() not in _HEADINGS:
                 button.tag, button.attrib["role"] = "div", "heading"
