@@ -101,7 +101,7 @@ def test_parse_layouts_quick(capsys):
     bench = load("parse_layouts")
     assert bench.main(["--quick"]) == 0
     rows = table_rows(capsys.readouterr().out, bench.COLUMNS)
-    assert [row[0] for row in rows] == ["plain", "pdftohtml", "br", "sommaire"]
+    assert [row[0] for row in rows] == ["plain", "pdftohtml", "br", "sommaire", "accordion"]
     # the table of contents is dropped: the page keeps one copy of its lines, not two
     plain, sommaire = int(rows[0][2]), int(rows[3][2])
     assert sommaire < 1.1 * plain
