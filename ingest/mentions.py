@@ -683,10 +683,10 @@ def _pattern_spans(text: str, tokens: list[_Token], matcher: _Matcher, known: li
             span = _service_span(text, tokens, i)
         elif token.folded.startswith("tele"):
             span = _telemedicine_span(tokens, i)
-        elif token.folded in GEOGRAPHIC_HEADS and (span := _geographic_span(tokens, i)) is not None:
-            pass
-        elif token.folded in POPULATION_HEADS and (span := _population_span(tokens, i)) is not None:
-            pass
+        elif token.folded in GEOGRAPHIC_HEADS:
+            span = _geographic_span(tokens, i)
+        elif token.folded in POPULATION_HEADS:
+            span = _population_span(tokens, i)
         elif token.folded in EPCI_WORDS and token.text[:1].isupper():
             span = _epci_span(tokens, i, known)
             if span is not None:  # it starts at a known place: the place does not type it

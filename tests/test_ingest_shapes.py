@@ -11,7 +11,11 @@ BODY = "L'ARS finance le dispositif avec le conseil départemental."
 
 def _tree(name: str, text: str) -> dict:
     """{key: parent key} of a page's body sections (the page's own heading left out)."""
-    doc = document_from_text(name, text)
+    return _body_tree(document_from_text(name, text))
+
+
+def _body_tree(doc) -> dict:
+    """{key: parent key} of a parsed page's body sections, its tree checked first."""
     assert_tree_invariants(doc)
     return {s.key: s.parent for s in doc.sections if s.title != doc.title and not s.from_breadcrumb}
 
@@ -66,7 +70,7 @@ def test_setext_headings_underlined_with_equals_and_dashes():
             f"Un outil de programmation\n-------------------------\n\n{BODY}\n\n2. Les moyens\n=============\n\n"
             f"{BODY}\n\nSous-titre court\n---\n\n{BODY}\n\n---\n\n{BODY}\n")
     doc = document_from_text("priac.txt", text)
-    tree = {s.key: s.parent for s in doc.sections if s.title != doc.title}
+    tree = _body_tree(doc)
     assert tree == {"1": None, "Un outil de programmation": "1", "2": None, "Sous-titre court": "2"}
     assert "=====" not in doc.text and "Sous-titre court\n---" not in doc.text
 
@@ -80,7 +84,7 @@ def test_markdown_wiki_export_furniture_and_levels():
             f"## Gouvernance et suivi\n\n{BODY}\n\n[[Catégorie:PRS]] [[Catégorie:Santé]]\n")
     doc = document_from_text("prse.txt", text)
     assert doc.title == "Plan santé environnement"
-    assert {s.key: s.parent for s in doc.sections if s.title != doc.title} == {
+    assert _body_tree(doc) == {
         "Contexte": doc.title, "Axe 1": doc.title, "1.1": "Axe 1", "Gouvernance et suivi": doc.title}
     assert "Export du wiki" not in doc.text and "[[" not in doc.text
     quote = doc.text.index("> Page")
@@ -422,7 +426,7 @@ def test_closed_small_letters_head_paragraphs_but_number_spaced_out_lists():
             f"b) Développer les permanences\n\n{BODY}\n\nPriorité 2 - Les droits\n\nLes mesures sont :\n\n"
             f"a) l'ouverture des droits ;\n\nb) la domiciliation.\n\n{BODY}\n")
     doc = document_from_text("lettres.txt", text)
-    tree = {s.key: s.parent for s in doc.sections if s.title != doc.title}
+    tree = _body_tree(doc)
     assert tree == {"Priorité 1": None, "a": "Priorité 1", "b": "Priorité 1", "Priorité 2": None}
     assert "la domiciliation" in doc.sections[-1].text
 
@@ -455,7 +459,7 @@ def test_accordion_buttons_head_the_panels_they_fold():
                  f'<div id="p2" class="panel" style="display:none"><p>{BODY}</p></div>'
                  '<div hidden><p>Contenu masqué du site.</p></div>')
     doc = document_from_text("accordeon.html", html)
-    assert {s.key: s.parent for s in doc.sections if s.title != doc.title} == {"Engagement 1": "Plan",
+    assert _body_tree(doc) == {"Engagement 1": "Plan",
                                                                             "Engagement 2": "Plan"}
     assert BODY in doc.sections[-1].text and "masqué" not in doc.text
 
@@ -466,7 +470,7 @@ def test_title_and_heading_levels_set_by_class_names():
             f'<div class="titre-niveau-2">Les téléconsultations assistées</div><p>{BODY}</p></body></html>')
     doc = document_from_text("classes.html", html)
     assert doc.title == "Programme régional télésanté"
-    assert {s.key: s.parent for s in doc.sections if s.title != doc.title} == {
+    assert _body_tree(doc) == {
         "Axe 1": "Programme régional télésanté", "Les téléconsultations assistées": "Axe 1"}
 
 
